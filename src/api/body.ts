@@ -1,0 +1,56 @@
+import type { Context } from "hono";
+import type { z } from "zod";
+import { formatPath } from "../config/validate";
+import { GatewayError, badRequest } from "../lib/errors";
+import type { AppEnv } from "../types";
+
+/** The largest request body the gateway accepts (base64 images make chat bodies big; this still bounds memory). */
+export const MAX_BODY_BYTES = 10 * 1024 * 1024;
+
+const tooLarge = () =>
+  new GatewayError({ status: 413, type: "invalid_request_error", code: "request_too_large", message: `The request body is larger than the gateway's limit of ${MAX_BODY_BYTES} bytes.` });
+
+async function readLimited(request: Request): Promise<string> {
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
+  if (!request.body) return "";
+  const reader = request.body.getReader();
+  const decoder = new TextDecoder();
+  let size = 0;
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    text += decoder.decode(value, { stream: true });
+  }
+  return text + decoder.decode();
+}
+
+/** Reads the JSON body, checks its content type and size, and validates it against `schema`. */
+export async function readJsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
+  const contentType = c.req.header("content-type");
+  if (contentType !== undefined && !/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType)) {
+    throw new GatewayError({ status: 415, type: "invalid_request_error", code: "unsupported_media_type", message: `The body must be JSON (Content-Type: application/json), not "${contentType}".` });
+  }
+  const text = await readLimited(c.req.raw);
+  if (text.trim() === "") throw badRequest("The request body is empty; send a JSON object.");
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw badRequest("We could not parse the JSON body of your request. (HINT: the body must be a valid JSON object.)", null, "invalid_json");
+  }
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw badRequest("The request body must be a JSON object.", null, "invalid_json");
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const param = formatPath(issue.path);
+    throw badRequest(param ? `Invalid value for '${param}': ${issue.message}` : issue.message, param || null, "invalid_value");
+  }
+  return parsed.data;
+}

@@ -1,0 +1,59 @@
+import { Hono } from "hono";
+import type { Context } from "hono";
+import { HTTPException } from "hono/http-exception";
+import { workspacesAdminApi } from "./api/admin/workspaces";
+import { chatApi } from "./api/chat";
+import { embeddingsApi } from "./api/embeddings";
+import { messagesApi } from "./api/messages";
+import { modelsApi } from "./api/models";
+import { GatewayError } from "./lib/errors";
+import { requestContext } from "./lib/request-context";
+import { adminAuth, gatewayKeyAuth } from "./policy/auth";
+import type { AppEnv } from "./types";
+
+/** Paths the gateway serves and the methods each allows: anything else on them is a 405, elsewhere a 404. */
+const ALLOWED_METHODS: Record<string, string[]> = {
+  "/v1/chat/completions": ["POST"],
+  "/v1/messages": ["POST"],
+  "/v1/embeddings": ["POST"],
+  "/v1/models": ["GET"],
+};
+
+function errorResponse(c: Context<AppEnv>, error: GatewayError): Response {
+  const dialect = c.var.dialect ?? "openai";
+  return c.json(error.bodyFor(dialect), error.status as 400, error.headers);
+}
+
+export const app = new Hono<AppEnv>();
+
+app.use("*", requestContext());
+
+app.use("/v1/*", async (c, next) => {
+  const allowed = ALLOWED_METHODS[c.req.path];
+  if (allowed && !allowed.includes(c.req.method)) {
+    throw new GatewayError({ status: 405, type: "invalid_request_error", code: "method_not_allowed", message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}.`, headers: { allow: allowed.join(", ") } });
+  }
+  await next();
+});
+app.use("/v1/*", gatewayKeyAuth());
+app.route("/v1/chat/completions", chatApi);
+app.route("/v1/messages", messagesApi);
+app.route("/v1/embeddings", embeddingsApi);
+app.route("/v1/models", modelsApi);
+
+app.use("/admin/*", adminAuth());
+app.route("/admin/workspaces", workspacesAdminApi);
+
+app.get("/", (c) => c.json({ name: "switchyard", docs: "https://github.com/switchyard (see README.md)" }));
+
+app.notFound((c) => errorResponse(c, new GatewayError({ status: 404, type: "invalid_request_error", code: "unknown_url", message: `Unknown request URL: ${c.req.method} ${c.req.path}.` })));
+
+app.onError((error, c) => {
+  if (error instanceof GatewayError) return errorResponse(c, error);
+  if (error instanceof HTTPException) {
+    return errorResponse(c, new GatewayError({ status: error.status, message: error.message || "Request rejected." }));
+  }
+  // An unexpected failure: log what helps (never request bodies or secrets) and answer without details.
+  console.error(JSON.stringify({ level: "error", requestId: c.var.requestId, error: error instanceof Error ? error.name : "unknown", message: error instanceof Error ? error.message : String(error) }));
+  return errorResponse(c, new GatewayError({ status: 500, type: "api_error", code: "internal_error", message: `The gateway failed to handle this request (request id ${c.var.requestId}).` }));
+});

@@ -1,0 +1,37 @@
+import { createMiddleware } from "hono/factory";
+import { RequestRecord } from "../pipeline/record";
+import type { AppEnv } from "../types";
+import { newRequestId } from "./ids";
+
+/** A client-sent request id is kept when it is short and printable; anything else is replaced. */
+const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/**
+ * First middleware of every request: request id, timing, the request record, and the settle step in
+ * `waitUntil`. On the way out it stamps `x-request-id` and `x-switchyard-overhead-ms` on every response.
+ */
+export const requestContext = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    const startedAt = performance.now();
+    const sent = c.req.header("x-request-id");
+    const requestId = sent !== undefined && CLIENT_REQUEST_ID.test(sent) ? sent : newRequestId();
+    const record = new RequestRecord(requestId, startedAt);
+    c.set("requestId", requestId);
+    c.set("startedAt", startedAt);
+    c.set("record", record);
+    c.set("dialect", c.req.path === "/v1/messages" ? "anthropic" : "openai");
+    c.executionCtx.waitUntil(record.settle());
+    try {
+      await next();
+    } finally {
+      // Whatever did not finish the record by now (errors, admin calls, non-stream paths) is finished here;
+      // streams finish it themselves when their last byte is sent.
+      if (!(c.res.body instanceof ReadableStream && c.res.headers.get("content-type")?.startsWith("text/event-stream"))) {
+        record.finish(c.res.status < 400 ? "success" : "error");
+      }
+      record.status = c.res.status;
+      record.overheadMs = Math.max(0, performance.now() - startedAt - record.upstreamMs);
+      c.res.headers.set("x-request-id", requestId);
+      c.res.headers.set("x-switchyard-overhead-ms", record.overheadMs.toFixed(3));
+    }
+  });

@@ -1,0 +1,78 @@
+import { GatewayError } from "../lib/errors";
+import type { ChatRequest, ChatResult, EmbeddingsRequest, EmbeddingsResult, StreamEvent } from "../schema/internal";
+import type { RequestRecord } from "./record";
+import { UpstreamFailure, failureFromResponse, networkFailure, type PreparedTarget } from "./upstream";
+
+export type ChatSuccess =
+  | { kind: "complete"; result: ChatResult; prepared: PreparedTarget }
+  | { kind: "stream"; head: StreamEvent[]; rest: ReadableStreamDefaultReader<StreamEvent>; prepared: PreparedTarget };
+
+function streamFailure(prepared: PreparedTarget, error: unknown): UpstreamFailure {
+  if (error instanceof UpstreamFailure) return error;
+  const provider = prepared.target.provider;
+  const message = error instanceof GatewayError ? error.message : `${provider}: the stream broke off before its first event.`;
+  return new UpstreamFailure({ status: 502, type: "upstream_error", code: "stream_interrupted", provider, message, outcome: "stream_error", upstreamStatus: null });
+}
+
+async function send(prepared: PreparedTarget, upstreamRequest: Request, signal: AbortSignal | undefined): Promise<Response> {
+  try {
+    return await fetch(upstreamRequest, signal ? { signal } : {});
+  } catch (error) {
+    if (error instanceof GatewayError) throw error;
+    throw networkFailure(prepared, error);
+  }
+}
+
+async function readJson(prepared: PreparedTarget, response: Response): Promise<unknown> {
+  try {
+    return await response.json();
+  } catch {
+    throw new UpstreamFailure({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider: prepared.target.provider, message: `${prepared.target.provider}: the response body is not valid JSON.`, outcome: "stream_error", upstreamStatus: response.status });
+  }
+}
+
+/**
+ * One upstream attempt of a chat request: build, send, and read up to the point where the gateway can commit
+ * to it: the whole body, or — for streams — the first event, so a stream that fails before it still counts as
+ * a failed attempt that can be retried or fallen back.
+ */
+export async function attemptChat(prepared: PreparedTarget, request: ChatRequest, record: RequestRecord, signal?: AbortSignal): Promise<ChatSuccess> {
+  const upstreamRequest = await prepared.adapter.buildChatRequest(request, prepared.upstream);
+  const startedAt = performance.now();
+  try {
+    const response = await send(prepared, upstreamRequest, signal);
+    if (!response.ok) throw await failureFromResponse(prepared, response);
+    if (!request.stream) {
+      const result = prepared.adapter.parseChatResponse(await readJson(prepared, response), prepared.upstream);
+      return { kind: "complete", result, prepared };
+    }
+    if (!response.body) throw streamFailure(prepared, undefined);
+    const rest = prepared.adapter.parseChatStream(response.body, prepared.upstream).getReader();
+    let first: ReadableStreamReadResult<StreamEvent>;
+    try {
+      first = await rest.read();
+    } catch (error) {
+      throw streamFailure(prepared, error);
+    }
+    if (first.done) throw streamFailure(prepared, undefined);
+    return { kind: "stream", head: [first.value], rest, prepared };
+  } finally {
+    record.upstreamMs += performance.now() - startedAt;
+  }
+}
+
+export async function attemptEmbeddings(prepared: PreparedTarget, request: EmbeddingsRequest, record: RequestRecord, signal?: AbortSignal): Promise<EmbeddingsResult> {
+  const { adapter } = prepared;
+  if (!adapter.buildEmbeddingsRequest || !adapter.parseEmbeddingsResponse) {
+    throw new GatewayError({ status: 400, type: "invalid_request_error", code: "unsupported_operation", param: "model", message: `Provider "${prepared.target.provider}" (${prepared.config.type}) does not offer embeddings.` });
+  }
+  const upstreamRequest = await adapter.buildEmbeddingsRequest(request, prepared.upstream);
+  const startedAt = performance.now();
+  try {
+    const response = await send(prepared, upstreamRequest, signal);
+    if (!response.ok) throw await failureFromResponse(prepared, response);
+    return adapter.parseEmbeddingsResponse(await readJson(prepared, response), prepared.upstream);
+  } finally {
+    record.upstreamMs += performance.now() - startedAt;
+  }
+}

@@ -1,0 +1,69 @@
+import type { Usage } from "../schema/internal";
+import { emptyUsage } from "../schema/internal";
+
+export type AttemptOutcome = "success" | "http_error" | "timeout" | "network" | "stream_error" | "skipped";
+
+export type AttemptRecord = {
+  provider: string;
+  model: string;
+  status: number | null;
+  outcome: AttemptOutcome;
+  latencyMs: number;
+  errorClass?: string;
+};
+
+export type RequestOutcome = "success" | "error" | "aborted";
+
+/**
+ * Everything the gateway learns about one request while serving it. Handlers fill it in; when the response is
+ * complete (for streams: when the last byte went out, or the client left) `finish()` is called once, and the
+ * settle step (usage events, cache writes, circuit outcomes) runs from it in `waitUntil`.
+ */
+export class RequestRecord {
+  readonly requestId: string;
+  readonly startedAt: number;
+  upstreamMs = 0;
+  attempts: AttemptRecord[] = [];
+  route: string | undefined;
+  answeredBy: { provider: string; model: string } | undefined;
+  usage: Usage = emptyUsage();
+  stream = false;
+  operation: "chat" | "embeddings" = "chat";
+  firstByteMs: number | undefined;
+  status = 200;
+  outcome: RequestOutcome | undefined;
+  errorType: string | undefined;
+  /** Set once the response headers are ready: the gateway's own time up to then, excluding upstream waits. */
+  overheadMs = 0;
+
+  readonly #settlers: ((record: RequestRecord) => Promise<void> | void)[] = [];
+  #resolveFinished!: () => void;
+  readonly finished: Promise<void> = new Promise((resolve) => (this.#resolveFinished = resolve));
+
+  constructor(requestId: string, startedAt: number) {
+    this.requestId = requestId;
+    this.startedAt = startedAt;
+  }
+
+  /** Registers work to run after the response is complete (never on the client's path). */
+  onSettle(settler: (record: RequestRecord) => Promise<void> | void): void {
+    this.#settlers.push(settler);
+  }
+
+  finish(outcome: RequestOutcome, errorType?: string): void {
+    if (this.outcome) return;
+    this.outcome = outcome;
+    this.errorType = errorType;
+    this.#resolveFinished();
+  }
+
+  /** Runs every settler once the request has finished; a failing settler never affects the others. */
+  async settle(): Promise<void> {
+    await this.finished;
+    await Promise.allSettled(this.#settlers.map(async (settle) => settle(this)));
+  }
+
+  get totalMs(): number {
+    return performance.now() - this.startedAt;
+  }
+}

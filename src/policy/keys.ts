@@ -1,0 +1,85 @@
+import { z } from "zod";
+import { sha256Hex, timingSafeEqualStrings } from "../lib/crypto";
+import { randomId } from "../lib/ids";
+import { TtlCache } from "../lib/ttl-cache";
+
+/** A gateway key as stored: never the key itself, only its SHA-256. */
+export const KeyRecordSchema = z.object({
+  id: z.string(),
+  workspaceId: z.string(),
+  name: z.string(),
+  hash: z.string(),
+  createdAt: z.string(),
+});
+export type KeyRecord = z.infer<typeof KeyRecordSchema>;
+
+/** The public view of a key: everything but the hash. */
+export const publicKey = ({ hash: _hash, ...rest }: KeyRecord) => rest;
+
+/** Keys are `sy-` + 32 characters of a 62-letter alphabet: about 190 bits of randomness. */
+const KEY_PREFIX = "sy-";
+const KEY_RANDOM_CHARS = 32;
+
+/**
+ * How long an isolate trusts a key lookup. A revoked key stops working within this time (plus KV's own
+ * propagation, immediate in the revoking location).
+ */
+const KEY_CACHE_TTL_MS = 3_000;
+/** Unknown keys are remembered briefly too, so a flood of bad keys does not become a flood of KV reads. */
+const UNKNOWN_KEY_CACHE_TTL_MS = 1_000;
+
+const keyByHashKv = (hash: string) => `key:${hash}`;
+const workspaceKeyKv = (workspaceId: string, keyId: string) => `ws-key:${workspaceId}:${keyId}`;
+const workspaceKeysPrefix = (workspaceId: string) => `ws-key:${workspaceId}:`;
+
+const keyCache = new TtlCache<KeyRecord | null>({ ttlMs: KEY_CACHE_TTL_MS, maxEntries: 10_000 });
+
+export async function createKey(env: Env, workspaceId: string, name: string): Promise<{ record: KeyRecord; key: string }> {
+  const key = randomId(KEY_PREFIX, KEY_RANDOM_CHARS);
+  const record: KeyRecord = { id: randomId("key_", 16), workspaceId, name, hash: await sha256Hex(key), createdAt: new Date().toISOString() };
+  const value = JSON.stringify(record);
+  await Promise.all([env.GATEWAY_KV.put(keyByHashKv(record.hash), value), env.GATEWAY_KV.put(workspaceKeyKv(workspaceId, record.id), value)]);
+  return { record, key };
+}
+
+export async function listKeys(env: Env, workspaceId: string): Promise<KeyRecord[]> {
+  const records: KeyRecord[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.GATEWAY_KV.list({ prefix: workspaceKeysPrefix(workspaceId), ...(cursor ? { cursor } : {}) });
+    const values = await Promise.all(page.keys.map((k) => env.GATEWAY_KV.get(k.name)));
+    for (const value of values) {
+      const parsed = value === null ? undefined : KeyRecordSchema.safeParse(JSON.parse(value));
+      if (parsed?.success) records.push(parsed.data);
+    }
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return records.sort((a, b) => a.createdAt.localeCompare(b.createdAt));
+}
+
+export async function revokeKey(env: Env, workspaceId: string, keyId: string): Promise<boolean> {
+  const stored = await env.GATEWAY_KV.get(workspaceKeyKv(workspaceId, keyId));
+  if (stored === null) return false;
+  const record = KeyRecordSchema.parse(JSON.parse(stored));
+  await Promise.all([env.GATEWAY_KV.delete(keyByHashKv(record.hash)), env.GATEWAY_KV.delete(workspaceKeyKv(workspaceId, keyId))]);
+  keyCache.delete(record.hash);
+  return true;
+}
+
+/** The key's record, or null when the key is unknown or revoked. */
+export async function verifyKey(env: Env, presented: string): Promise<KeyRecord | null> {
+  if (!presented.startsWith(KEY_PREFIX) || presented.length !== KEY_PREFIX.length + KEY_RANDOM_CHARS) return null;
+  const hash = await sha256Hex(presented);
+  const cached = keyCache.get(hash);
+  const record =
+    cached !== undefined
+      ? cached
+      : await (async () => {
+          const stored = await env.GATEWAY_KV.get(keyByHashKv(hash));
+          const parsed = stored === null ? null : KeyRecordSchema.parse(JSON.parse(stored));
+          keyCache.set(hash, parsed, parsed ? KEY_CACHE_TTL_MS : UNKNOWN_KEY_CACHE_TTL_MS);
+          return parsed;
+        })();
+  // The lookup is by hash; the final comparison is constant-time so the match itself leaks no timing.
+  return record && timingSafeEqualStrings(record.hash, hash) ? record : null;
+}

@@ -1,0 +1,260 @@
+import type { z } from "zod";
+import type { ProviderConfig } from "../config/schema";
+import { GatewayError } from "../lib/errors";
+import { decodeSSE } from "../lib/sse";
+import {
+  AnthropicErrorBodySchema,
+  AnthropicMessageResponseSchema,
+  AnthropicStreamEventSchema,
+  type AnthropicUsageSchema,
+} from "../schema/anthropic";
+import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, StreamEvent, ToolCall, Usage } from "../schema/internal";
+import { jsonRequest } from "./openai";
+import type { ProviderAdapter, UpstreamErrorInfo, UpstreamTarget } from "./types";
+
+/**
+ * The Anthropic Messages wire format. The translation functions are shared with Vertex AI's and Bedrock's
+ * Claude paths; the adapter at the bottom adds Anthropic's URL and headers.
+ */
+
+type AnthropicUsage = z.infer<typeof AnthropicUsageSchema>;
+type AnthropicBlock = Record<string, unknown>;
+
+/** Anthropic requires max_tokens; OpenAI-shaped requests may omit it. */
+export const DEFAULT_ANTHROPIC_MAX_TOKENS = 4096;
+
+const partToAnthropic = (part: ContentPart): AnthropicBlock =>
+  part.type === "text"
+    ? { type: "text", text: part.text }
+    : {
+        type: "image",
+        source: part.source.kind === "url" ? { type: "url", url: part.source.url } : { type: "base64", media_type: part.source.mediaType, data: part.source.data },
+      };
+
+function parseArguments(text: string): unknown {
+  try {
+    return text.trim() === "" ? {} : JSON.parse(text);
+  } catch {
+    return {};
+  }
+}
+
+function blocksOf(message: Exclude<ChatMessage, { role: "system" }>): AnthropicBlock[] {
+  switch (message.role) {
+    case "user":
+      return message.content.map(partToAnthropic);
+    case "assistant":
+      return [
+        ...message.content.filter((p) => p.text !== "").map(partToAnthropic),
+        ...message.toolCalls.map((call) => ({ type: "tool_use", id: call.id, name: call.name, input: parseArguments(call.arguments) })),
+      ];
+    case "tool":
+      return [
+        {
+          type: "tool_result",
+          tool_use_id: message.toolCallId,
+          content: message.content.map(partToAnthropic),
+          ...(message.isError ? { is_error: true } : {}),
+        },
+      ];
+  }
+}
+
+function jsonInstruction(request: ChatRequest): string | undefined {
+  const format = request.responseFormat;
+  if (!format || format.type === "text") return undefined;
+  if (format.type === "json_object") return "Respond with a single JSON object and nothing else.";
+  return `Respond with a single JSON object and nothing else, matching this JSON Schema (${format.name}): ${JSON.stringify(format.schema)}`;
+}
+
+export function chatRequestToAnthropic(request: ChatRequest, model: string | undefined): Record<string, unknown> {
+  const systemText = request.messages
+    .filter((m) => m.role === "system")
+    .flatMap((m) => m.content.map((p) => p.text));
+  const instruction = jsonInstruction(request);
+  if (instruction) systemText.push(instruction);
+
+  const messages: { role: "user" | "assistant"; content: AnthropicBlock[] }[] = [];
+  for (const message of request.messages) {
+    if (message.role === "system") continue;
+    const role = message.role === "assistant" ? "assistant" : "user";
+    const last = messages.at(-1);
+    // Anthropic wants alternating turns: tool results and consecutive user parts merge into one user turn.
+    if (last && last.role === role) last.content.push(...blocksOf(message));
+    else messages.push({ role, content: blocksOf(message) });
+  }
+
+  const body: Record<string, unknown> = { messages, max_tokens: request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS };
+  if (model !== undefined) body.model = model;
+  if (systemText.length > 0) body.system = systemText.join("\n\n");
+  if (request.tools?.length) {
+    body.tools = request.tools.map((t) => ({ name: t.name, ...(t.description ? { description: t.description } : {}), input_schema: t.parameters }));
+  }
+  const disableParallel = request.parallelToolCalls === false ? { disable_parallel_tool_use: true } : {};
+  if (request.toolChoice !== undefined && request.tools?.length) {
+    const choice = request.toolChoice;
+    body.tool_choice =
+      choice === "auto" ? { type: "auto", ...disableParallel }
+      : choice === "required" ? { type: "any", ...disableParallel }
+      : choice === "none" ? { type: "none" }
+      : { type: "tool", name: choice.name, ...disableParallel };
+  } else if (request.parallelToolCalls === false && request.tools?.length) {
+    body.tool_choice = { type: "auto", disable_parallel_tool_use: true };
+  }
+  if (request.temperature !== undefined) body.temperature = Math.min(request.temperature, 1);
+  if (request.topP !== undefined) body.top_p = request.topP;
+  if (request.topK !== undefined) body.top_k = request.topK;
+  if (request.stop?.length) body.stop_sequences = request.stop;
+  if (request.user !== undefined) body.metadata = { user_id: request.user };
+  if (request.stream) body.stream = true;
+  return body;
+}
+
+export function usageFromAnthropic(usage: AnthropicUsage | null | undefined): Partial<Usage> {
+  const out: Partial<Usage> = {};
+  if (!usage) return out;
+  const cacheRead = usage.cache_read_input_tokens ?? 0;
+  const cacheWrite = usage.cache_creation_input_tokens ?? 0;
+  if (usage.input_tokens !== null && usage.input_tokens !== undefined) {
+    out.promptTokens = usage.input_tokens + cacheRead + cacheWrite;
+    out.cachedTokens = cacheRead;
+    out.cacheWriteTokens = cacheWrite;
+  }
+  if (usage.output_tokens !== null && usage.output_tokens !== undefined) out.completionTokens = usage.output_tokens;
+  return out;
+}
+
+export function finishReasonFromAnthropic(reason: string | null | undefined): FinishReason {
+  switch (reason) {
+    case "max_tokens":
+    case "model_context_window_exceeded":
+      return "length";
+    case "tool_use":
+      return "tool_calls";
+    case "refusal":
+      return "content_filter";
+    default:
+      return "stop";
+  }
+}
+
+function invalidUpstream(provider: string, detail: string): GatewayError {
+  return new GatewayError({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider, message: `${provider}: invalid response from upstream (${detail})` });
+}
+
+export function parseAnthropicChatResponse(body: unknown, providerName: string): ChatResult {
+  const parsed = AnthropicMessageResponseSchema.safeParse(body);
+  if (!parsed.success) throw invalidUpstream(providerName, parsed.error.issues[0]?.message ?? "unexpected shape");
+  const response = parsed.data;
+  let text = "";
+  const toolCalls: ToolCall[] = [];
+  for (const block of response.content) {
+    if (block.type === "text" && typeof block.text === "string") text += block.text;
+    if (block.type === "tool_use" && typeof block.id === "string" && typeof block.name === "string") {
+      toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
+    }
+  }
+  return {
+    id: response.id,
+    model: response.model,
+    created: Math.floor(Date.now() / 1000),
+    text,
+    toolCalls,
+    finishReason: finishReasonFromAnthropic(response.stop_reason),
+    ...(response.stop_sequence ? { stopSequence: response.stop_sequence } : {}),
+    usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, ...usageFromAnthropic(response.usage) },
+  };
+}
+
+/** Anthropic stream events (already decoded from SSE, or from another framing) → internal events. */
+export function anthropicEventsToInternal(providerName: string): TransformStream<unknown, StreamEvent> {
+  const toolIndexByBlock = new Map<number, number>();
+  let stopReason: string | null | undefined;
+  let stopSequence: string | null | undefined;
+  return new TransformStream({
+    transform(json, controller) {
+      const parsed = AnthropicStreamEventSchema.safeParse(json);
+      if (!parsed.success) return; // unknown event types are skipped, as Anthropic's versioning policy asks
+      const event = parsed.data;
+      switch (event.type) {
+        case "message_start":
+          controller.enqueue({ type: "start", id: event.message.id, model: event.message.model, usage: usageFromAnthropic(event.message.usage) });
+          break;
+        case "content_block_start":
+          if (event.content_block.type === "tool_use") {
+            const index = toolIndexByBlock.size;
+            toolIndexByBlock.set(event.index, index);
+            controller.enqueue({ type: "tool_call_start", index, id: event.content_block.id ?? `toolu_${index}`, name: event.content_block.name ?? "" });
+          } else if (event.content_block.type === "text" && event.content_block.text) {
+            controller.enqueue({ type: "text", delta: event.content_block.text });
+          }
+          break;
+        case "content_block_delta":
+          if (event.delta.type === "text_delta" && event.delta.text) controller.enqueue({ type: "text", delta: event.delta.text });
+          if (event.delta.type === "input_json_delta" && event.delta.partial_json) {
+            const index = toolIndexByBlock.get(event.index);
+            if (index !== undefined) controller.enqueue({ type: "tool_call_delta", index, argumentsDelta: event.delta.partial_json });
+          }
+          break;
+        case "message_delta":
+          stopReason = event.delta.stop_reason;
+          stopSequence = event.delta.stop_sequence;
+          controller.enqueue({ type: "usage", usage: usageFromAnthropic(event.usage) });
+          break;
+        case "message_stop":
+          controller.enqueue({ type: "finish", finishReason: finishReasonFromAnthropic(stopReason), ...(stopSequence ? { stopSequence } : {}) });
+          break;
+        case "error":
+          throw new GatewayError({
+            status: event.error.type === "overloaded_error" ? 529 : 502,
+            type: "upstream_error",
+            code: event.error.type,
+            provider: providerName,
+            message: `${providerName}: ${event.error.message}`,
+          });
+        default:
+          break;
+      }
+    },
+  });
+}
+
+export function parseAnthropicChatStream(body: ReadableStream<Uint8Array>, providerName: string): ReadableStream<StreamEvent> {
+  return decodeSSE(body)
+    .pipeThrough(
+      new TransformStream<{ data: string }, unknown>({
+        transform(message, controller) {
+          try {
+            controller.enqueue(JSON.parse(message.data));
+          } catch {
+            throw invalidUpstream(providerName, "a stream event is not JSON");
+          }
+        },
+      }),
+    )
+    .pipeThrough(anthropicEventsToInternal(providerName));
+}
+
+export function parseAnthropicError(status: number, bodyText: string): UpstreamErrorInfo {
+  try {
+    const parsed = AnthropicErrorBodySchema.safeParse(JSON.parse(bodyText));
+    if (parsed.success && parsed.data.error.message) return { message: parsed.data.error.message, type: parsed.data.error.type ?? undefined, code: parsed.data.error.type ?? null };
+  } catch {
+    // not JSON: fall through to the raw text
+  }
+  return { message: bodyText.slice(0, 500) || `HTTP ${status}` };
+}
+
+type AnthropicConfig = Extract<ProviderConfig, { type: "anthropic" }>;
+
+export const anthropicAdapter: ProviderAdapter<AnthropicConfig> = {
+  type: "anthropic",
+  supports: { chat: true, stream: true, tools: true, embeddings: false, vision: true },
+  async buildChatRequest(request, target: UpstreamTarget<AnthropicConfig>) {
+    const headers = { "x-api-key": await target.secret(target.config.apiKey), "anthropic-version": target.config.version };
+    return jsonRequest(`${target.config.baseURL.replace(/\/+$/, "")}/v1/messages`, headers, chatRequestToAnthropic(request, target.model));
+  },
+  parseChatResponse: (body, target) => parseAnthropicChatResponse(body, target.providerName),
+  parseChatStream: (body, target) => parseAnthropicChatStream(body, target.providerName),
+  parseError: parseAnthropicError,
+};

@@ -1,0 +1,16 @@
+import type { ProviderConfig, ProviderType } from "../config/schema";
+import { anthropicAdapter } from "./anthropic";
+import { openAIAdapter } from "./openai";
+import type { ProviderAdapter } from "./types";
+
+type AdapterRegistry = { [T in ProviderType]: ProviderAdapter<Extract<ProviderConfig, { type: T }>> };
+
+/** Every provider type the config schema accepts has exactly one adapter here. */
+const adapters: AdapterRegistry = {
+  openai: openAIAdapter,
+  anthropic: anthropicAdapter,
+};
+
+export function adapterFor<C extends ProviderConfig>(config: C): ProviderAdapter<C> {
+  return adapters[config.type as C["type"]] as unknown as ProviderAdapter<C>;
+}

@@ -1,0 +1,18 @@
+import type { GatewayConfig } from "./config/schema";
+import type { KeyRecord } from "./policy/keys";
+import type { RequestRecord } from "./pipeline/record";
+import type { ClientDialect } from "./schema/internal";
+
+/** Per-request values set by middleware and read by handlers. */
+export type AppVariables = {
+  requestId: string;
+  /** performance.now() when the request entered the gateway. */
+  startedAt: number;
+  dialect: ClientDialect;
+  record: RequestRecord;
+  workspaceId: string;
+  config: GatewayConfig;
+  key: KeyRecord;
+};
+
+export type AppEnv = { Bindings: Env; Variables: AppVariables };

@@ -1,0 +1,96 @@
+import { Hono } from "hono";
+import type { SimulatorContext } from "./openai";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces } from "./scenarios";
+
+/**
+ * An Anthropic Messages API simulator: JSON and the exact SSE event sequence (message_start, content blocks,
+ * ping, message_delta with usage, message_stop), tool_use, and Anthropic's error bodies.
+ */
+
+type Block = { type: string; text?: string; content?: unknown };
+type MessagesBody = {
+  model?: string;
+  max_tokens?: number;
+  system?: unknown;
+  messages?: { role: string; content: string | Block[] }[];
+  tools?: { name: string; input_schema?: unknown }[];
+  tool_choice?: { type: string; name?: string };
+  stream?: boolean;
+};
+
+const ERROR_TYPES: Record<number, string> = { 400: "invalid_request_error", 401: "authentication_error", 403: "permission_error", 404: "not_found_error", 413: "request_too_large", 429: "rate_limit_error", 500: "api_error", 529: "overloaded_error" };
+
+export const anthropicError = (status: number, message: string, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify({ type: "error", error: { type: ERROR_TYPES[status] ?? "api_error", message } }), { status, headers: { "content-type": "application/json", ...headers } });
+
+const textOf = (content: string | Block[] | unknown): string =>
+  typeof content === "string"
+    ? content
+    : Array.isArray(content)
+      ? content.map((b: Block) => (b.type === "text" ? (b.text ?? "") : b.type === "tool_result" ? textOf(b.content) : "")).join(" ")
+      : "";
+
+function messages(body: MessagesBody, ctx: SimulatorContext): Response {
+  if (typeof body.max_tokens !== "number") return anthropicError(400, "max_tokens: Field required");
+  if (!Array.isArray(body.messages) || body.messages.length === 0) return anthropicError(400, "messages: at least one message is required");
+  const last = body.messages.at(-1)!;
+  const lastIsToolResult = Array.isArray(last.content) && last.content.some((b) => b.type === "tool_result");
+  const tool = body.tools?.length && body.tool_choice?.type !== "none" && !lastIsToolResult ? (body.tools.find((t) => t.name === body.tool_choice?.name) ?? body.tools[0]!) : undefined;
+  const fault = ctx.fault;
+  let text = tool ? "" : fault?.text ?? (lastIsToolResult ? `The tool said: ${textOf(last.content)}` : `Hello from the simulator. You said: ${textOf(last.content)}`);
+  let stopReason = tool ? "tool_use" : "end_turn";
+  if (countTokens(text) > body.max_tokens) {
+    text = text.slice(0, body.max_tokens * 4);
+    stopReason = "max_tokens";
+  }
+  const id = `msg_sim${Math.random().toString(36).slice(2, 12)}`;
+  const model = body.model ?? "claude-sonnet-4-5";
+  const inputTokens = countTokens(textOf(body.system) + body.messages.map((m) => textOf(m.content)).join(" "));
+  const toolUse = tool ? { type: "tool_use", id: `toolu_sim${id.slice(-6)}`, name: tool.name, input: argumentsFor(tool.input_schema) } : undefined;
+  const outputTokens = toolUse ? countTokens(JSON.stringify(toolUse.input)) : countTokens(text);
+
+  if (!body.stream) {
+    return Response.json({
+      id,
+      type: "message",
+      role: "assistant",
+      model,
+      content: toolUse ? [toolUse] : [{ type: "text", text }],
+      stop_reason: stopReason,
+      stop_sequence: null,
+      usage: { input_tokens: inputTokens, output_tokens: outputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    });
+  }
+
+  const event = (type: string, data: unknown) => `event: ${type}\ndata: ${JSON.stringify(data)}\n\n`;
+  const events = [
+    event("message_start", { type: "message_start", message: { id, type: "message", role: "assistant", model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 1, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } } }),
+  ];
+  if (toolUse) {
+    events.push(event("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "tool_use", id: toolUse.id, name: toolUse.name, input: {} } }));
+    events.push(event("ping", { type: "ping" }));
+    const json = JSON.stringify(toolUse.input);
+    for (let i = 0; i < json.length; i += 8) events.push(event("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "input_json_delta", partial_json: json.slice(i, i + 8) } }));
+  } else {
+    events.push(event("content_block_start", { type: "content_block_start", index: 0, content_block: { type: "text", text: "" } }));
+    events.push(event("ping", { type: "ping" }));
+    for (const piece of pieces(text)) events.push(event("content_block_delta", { type: "content_block_delta", index: 0, delta: { type: "text_delta", text: piece } }));
+  }
+  events.push(event("content_block_stop", { type: "content_block_stop", index: 0 }));
+  events.push(event("message_delta", { type: "message_delta", delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } }));
+  events.push(event("message_stop", { type: "message_stop" }));
+  return new Response(eventStream(events, fault), { headers: SSE_RESPONSE_HEADERS });
+}
+
+export function anthropicSimulator() {
+  const app = new Hono<{ Bindings: SimulatorContext }>();
+  app.use("*", async (c, next) => {
+    if (!c.env.validKey(c.req.header("x-api-key") ?? "")) return anthropicError(401, "invalid x-api-key");
+    if (!c.req.header("anthropic-version")) return anthropicError(400, "anthropic-version: header is required");
+    const fault = c.env.fault;
+    if (fault?.status) return anthropicError(fault.status, fault.message ?? `Simulated error ${fault.status}`, fault.headers);
+    await next();
+  });
+  app.post("/v1/messages", async (c) => messages(await c.req.json<MessagesBody>(), c.env));
+  return app;
+}

@@ -1,0 +1,149 @@
+import { Hono } from "hono";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, type Fault } from "./scenarios";
+
+/**
+ * An OpenAI API simulator speaking the real wire format: Chat Completions (JSON and SSE with
+ * `stream_options.include_usage`), Embeddings (float and base64) and Models, with OpenAI's error bodies.
+ */
+
+type Message = { role: string; content?: unknown; tool_calls?: unknown[] };
+type ChatBody = {
+  model?: string;
+  messages?: Message[];
+  stream?: boolean;
+  stream_options?: { include_usage?: boolean };
+  tools?: { function: { name: string; parameters?: unknown } }[];
+  tool_choice?: unknown;
+  max_tokens?: number;
+  max_completion_tokens?: number;
+};
+
+export type SimulatorContext = { fault: Fault | undefined; validKey: (key: string) => boolean };
+
+export const openAIError = (status: number, message: string, type = "invalid_request_error", code: string | null = null) =>
+  Response.json({ error: { message, type, param: null, code } }, { status });
+
+const contentText = (content: unknown): string =>
+  typeof content === "string"
+    ? content
+    : Array.isArray(content)
+      ? content.map((part) => (typeof part === "object" && part !== null && "text" in part ? String(part.text) : "")).join(" ")
+      : "";
+
+/** The reply the simulator gives: deterministic, derived from the conversation. */
+export function replyFor(messages: Message[], fault: Fault | undefined): string {
+  if (fault?.text !== undefined) return fault.text;
+  const last = messages.at(-1);
+  if (last?.role === "tool") return `The tool said: ${contentText(last.content)}`;
+  return `Hello from the simulator. You said: ${contentText(last?.content)}`;
+}
+
+export const promptTokensOf = (messages: Message[]) => messages.reduce((sum, m) => sum + countTokens(contentText(m.content) || m.role), 0);
+
+function wantsToolCall(body: ChatBody): { name: string; parameters: unknown } | undefined {
+  if (!body.tools?.length || body.tool_choice === "none") return undefined;
+  if (body.messages?.at(-1)?.role === "tool") return undefined;
+  const forced = typeof body.tool_choice === "object" && body.tool_choice !== null && "function" in body.tool_choice ? (body.tool_choice as { function: { name: string } }).function.name : undefined;
+  const tool = body.tools.find((t) => t.function.name === forced) ?? body.tools[0]!;
+  return { name: tool.function.name, parameters: tool.function.parameters };
+}
+
+function chat(body: ChatBody, ctx: SimulatorContext): Response {
+  const messages = body.messages ?? [];
+  const model = body.model ?? "gpt-4o-mini";
+  const id = `chatcmpl-sim${Math.random().toString(36).slice(2, 12)}`;
+  const created = Math.floor(Date.now() / 1000);
+  const tool = wantsToolCall(body);
+  const limit = body.max_completion_tokens ?? body.max_tokens;
+  let text = tool ? "" : replyFor(messages, ctx.fault);
+  let finish = tool ? "tool_calls" : "stop";
+  if (limit !== undefined && countTokens(text) > limit) {
+    text = text.slice(0, limit * 4);
+    finish = "length";
+  }
+  const toolCall = tool ? { id: `call_sim${id.slice(-6)}`, type: "function", function: { name: tool.name, arguments: JSON.stringify(argumentsFor(tool.parameters)) } } : undefined;
+  const promptTokens = promptTokensOf(messages);
+  const completionTokens = tool ? countTokens(toolCall!.function.arguments) : countTokens(text);
+  const usage = {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    prompt_tokens_details: { cached_tokens: 0, audio_tokens: 0 },
+    completion_tokens_details: { reasoning_tokens: 0, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+  };
+
+  if (!body.stream) {
+    return Response.json({
+      id,
+      object: "chat.completion",
+      created,
+      model,
+      choices: [{ index: 0, message: { role: "assistant", content: tool ? null : text, refusal: null, ...(toolCall ? { tool_calls: [toolCall] } : {}) }, logprobs: null, finish_reason: finish }],
+      usage,
+      system_fingerprint: "fp_sim",
+    });
+  }
+
+  const includeUsage = body.stream_options?.include_usage === true;
+  const chunk = (delta: unknown, finishReason: string | null = null) =>
+    `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_sim", choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...(includeUsage ? { usage: null } : {}) })}\n\n`;
+  const events = [chunk({ role: "assistant", content: "", refusal: null })];
+  if (toolCall) {
+    events.push(chunk({ tool_calls: [{ index: 0, id: toolCall.id, type: "function", function: { name: toolCall.function.name, arguments: "" } }] }));
+    const args = toolCall.function.arguments;
+    for (let i = 0; i < args.length; i += 8) events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(i, i + 8) } }] }));
+  } else {
+    for (const piece of pieces(text)) events.push(chunk({ content: piece }));
+  }
+  events.push(chunk({}, finish));
+  if (includeUsage) events.push(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_sim", choices: [], usage })}\n\n`);
+  events.push("data: [DONE]\n\n");
+  return new Response(eventStream(events, ctx.fault), { headers: SSE_RESPONSE_HEADERS });
+}
+
+function float32ToBase64(vector: number[]): string {
+  const bytes = new Uint8Array(new Float32Array(vector).buffer);
+  let binary = "";
+  for (const byte of bytes) binary += String.fromCharCode(byte);
+  return btoa(binary);
+}
+
+/** A deterministic embedding: `dimensions` floats derived from the text. */
+export function embeddingOf(text: string, dimensions = 8): number[] {
+  let seed = 0;
+  for (const char of text) seed = (seed * 31 + char.charCodeAt(0)) >>> 0;
+  return Array.from({ length: dimensions }, (_, i) => Math.fround(Math.sin(seed + i) / 2));
+}
+
+function embeddings(body: { model?: string; input?: unknown; encoding_format?: string; dimensions?: number }): Response {
+  const inputs = typeof body.input === "string" ? [body.input] : Array.isArray(body.input) ? body.input.map(String) : [];
+  if (inputs.length === 0) return openAIError(400, "'input' is required", "invalid_request_error", "invalid_value");
+  const data = inputs.map((text, index) => {
+    const vector = embeddingOf(text, body.dimensions ?? 8);
+    const embedding = body.encoding_format === "base64" ? float32ToBase64(vector) : vector;
+    return { object: "embedding", index, embedding };
+  });
+  const tokens = inputs.reduce((sum, text) => sum + countTokens(text), 0);
+  return Response.json({ object: "list", data, model: body.model ?? "text-embedding-3-small", usage: { prompt_tokens: tokens, total_tokens: tokens } });
+}
+
+export function openAISimulator() {
+  const app = new Hono<{ Bindings: SimulatorContext }>();
+  app.use("*", async (c, next) => {
+    const auth = c.req.header("authorization") ?? "";
+    const key = auth.startsWith("Bearer ") ? auth.slice(7) : "";
+    if (!c.env.validKey(key)) return openAIError(401, `Incorrect API key provided: ${key.slice(0, 3)}***. You can find your API key at https://platform.openai.com/account/api-keys.`, "invalid_request_error", "invalid_api_key");
+    const fault = c.env.fault;
+    if (fault?.status) {
+      return new Response(JSON.stringify({ error: { message: fault.message ?? `Simulated error ${fault.status}`, type: fault.status === 429 ? "rate_limit_exceeded" : fault.status >= 500 ? "server_error" : "invalid_request_error", param: null, code: null } }), {
+        status: fault.status,
+        headers: { "content-type": "application/json", ...fault.headers },
+      });
+    }
+    await next();
+  });
+  app.post("/v1/chat/completions", async (c) => chat(await c.req.json<ChatBody>(), c.env));
+  app.post("/v1/embeddings", async (c) => embeddings(await c.req.json()));
+  app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 0, owned_by: "openai" }] }));
+  return app;
+}
