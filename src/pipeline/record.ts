@@ -14,6 +14,8 @@ export type AttemptRecord = {
 
 export type RequestOutcome = "success" | "error" | "aborted";
 
+export type CacheStatus = "HIT" | "MISS" | "REFRESH" | "BYPASS";
+
 /**
  * Everything the gateway learns about one request while serving it. Handlers fill it in; when the response is
  * complete (for streams: when the last byte went out, or the client left) `finish()` is called once, and the
@@ -24,12 +26,18 @@ export class RequestRecord {
   readonly startedAt: number;
   upstreamMs = 0;
   attempts: AttemptRecord[] = [];
+  workspaceId: string | undefined;
+  keyId: string | undefined;
   route: string | undefined;
   answeredBy: { provider: string; model: string } | undefined;
   usage: Usage = emptyUsage();
   stream = false;
   operation: "chat" | "embeddings" = "chat";
   firstByteMs: number | undefined;
+  /** Set by the response cache on cache-enabled requests. */
+  cacheStatus: CacheStatus | undefined;
+  /** Served from another identical in-flight request's upstream call. */
+  coalesced = false;
   status = 200;
   outcome: RequestOutcome | undefined;
   errorType: string | undefined;
@@ -61,6 +69,11 @@ export class RequestRecord {
   async settle(): Promise<void> {
     await this.finished;
     await Promise.allSettled(this.#settlers.map(async (settle) => settle(this)));
+  }
+
+  /** A first attempt failed and the request still succeeded. */
+  get rescued(): boolean {
+    return this.outcome === "success" && this.attempts.length > 1 && this.attempts[0]!.outcome !== "success";
   }
 
   get totalMs(): number {

@@ -37,6 +37,8 @@ export const gatewayKeyAuth = () =>
     c.set("key", key);
     c.set("workspaceId", key.workspaceId);
     c.set("config", config);
+    c.var.record.workspaceId = key.workspaceId;
+    c.var.record.keyId = key.id;
     await next();
   });
 

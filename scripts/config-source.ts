@@ -1,0 +1,29 @@
+import { existsSync, readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { parseConfig } from "../src/config/validate.ts";
+
+/**
+ * The config file of the `default` workspace, as `npm run dev`, `npm start` and `npm run deploy` load it:
+ * the path in SWITCHYARD_CONFIG (absolute, or relative to the current directory), else ./switchyard.config.json.
+ */
+export function configPath(): string {
+  return resolve(process.cwd(), process.env.SWITCHYARD_CONFIG ?? "switchyard.config.json");
+}
+
+/**
+ * Reads and validates the config file. An invalid document stops the process with the path of every bad
+ * field: the gateway never starts half-configured. Returns the validated document as compact JSON.
+ */
+export function loadConfigDocument(path = configPath()): string {
+  if (!existsSync(path)) {
+    console.error(`switchyard: config file not found: ${path}\n  Set SWITCHYARD_CONFIG to a config file, or create ./switchyard.config.json (see switchyard.example.json).`);
+    process.exit(1);
+  }
+  const parsed = parseConfig(readFileSync(path, "utf8"));
+  if (!parsed.ok) {
+    console.error(`switchyard: invalid config ${path}:`);
+    for (const issue of parsed.issues) console.error(`  - ${issue.path}: ${issue.message}`);
+    process.exit(1);
+  }
+  return JSON.stringify(parsed.config);
+}

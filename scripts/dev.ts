@@ -1,0 +1,21 @@
+import { spawn } from "node:child_process";
+import { copyFileSync, existsSync } from "node:fs";
+import { configPath, loadConfigDocument } from "./config-source.ts";
+
+/**
+ * `npm run dev [-- wrangler dev args]`: validates the config file, then runs `wrangler dev` (local storage,
+ * no Cloudflare account) with the document as the `default` workspace's config. Extra arguments go to
+ * wrangler (`npm run dev -- --port 8788`). A missing .dev.vars is created from .dev.vars.example so the local
+ * defaults (admin token, simulator keys) work out of the box.
+ */
+const path = configPath();
+const document = loadConfigDocument(path);
+if (!existsSync(".dev.vars") && existsSync(".dev.vars.example")) {
+  copyFileSync(".dev.vars.example", ".dev.vars");
+  console.log("switchyard: created .dev.vars from .dev.vars.example (local secrets; edit it to add real provider keys)");
+}
+console.log(`switchyard: config ${path}`);
+
+const child = spawn("npx", ["wrangler", "dev", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, ...process.argv.slice(2)], { stdio: "inherit" });
+child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 0)));
+for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
