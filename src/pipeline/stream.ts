@@ -3,6 +3,9 @@ import { GatewayError } from "../lib/errors";
 import { encodeText } from "../lib/sse";
 import type { StreamEvent } from "../schema/internal";
 
+/** How long the in-stream error event gets to reach the client before the stream itself is failed. */
+const ERROR_EVENT_GRACE_MS = 50;
+
 export type StreamEnd = { outcome: "complete" } | { outcome: "error"; error: GatewayError } | { outcome: "aborted" };
 
 export type StreamHooks = {
@@ -37,6 +40,8 @@ export function renderEventStream(
 ): ReadableStream<Uint8Array> {
   let finished = false;
   let ended = false;
+  /** Set once the error event is queued: the stream fails on the next pull, after the client has read it. */
+  let failure: GatewayError | undefined;
   const end = (result: StreamEnd) => {
     if (ended) return;
     ended = true;
@@ -47,10 +52,12 @@ export function renderEventStream(
     if (event.type === "finish") finished = true;
     return renderer.event(event);
   };
+  // Erroring a stream discards whatever is still queued downstream of it, so the error event is queued
+  // first and the stream is failed on a later pull, after a grace period that lets the event reach the client.
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: GatewayError) => {
     controller.enqueue(encodeText(renderer.error(error)));
     end({ outcome: "error", error });
-    controller.error(error);
+    failure = error;
     rest.cancel().catch(() => undefined);
   };
 
@@ -60,6 +67,11 @@ export function renderEventStream(
       if (text) controller.enqueue(encodeText(text));
     },
     async pull(controller) {
+      if (failure) {
+        await new Promise((resolve) => setTimeout(resolve, ERROR_EVENT_GRACE_MS));
+        controller.error(failure);
+        return;
+      }
       try {
         // Keep reading until there is something to send: some events (usage) render to nothing.
         for (;;) {

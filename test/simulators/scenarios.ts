@@ -103,6 +103,8 @@ export function eventStream(events: string[], fault: Fault | undefined): Readabl
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (fault?.dropAfterEvents !== undefined && index >= fault.dropAfterEvents) {
+        // Let the events already written reach the client before the connection goes.
+        await sleep(20);
         if (fault.drop === "truncate") controller.close();
         else controller.error(new Error("simulated connection drop"));
         return;
