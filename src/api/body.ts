@@ -31,6 +31,24 @@ async function readLimited(request: Request): Promise<string> {
   return text + decoder.decode();
 }
 
+type Issue = z.core.$ZodIssue;
+
+/**
+ * A union's issue points at the union itself ("messages[0].content"); the branch that got furthest says more
+ * ("messages[0].content[0].type"), so unions are unwrapped to their deepest issue.
+ */
+function mostSpecificIssue(issue: Issue): Issue {
+  if (issue.code !== "invalid_union" || issue.errors.length === 0) return issue;
+  let best: Issue = issue;
+  for (const branch of issue.errors) {
+    for (const inner of branch) {
+      const candidate = mostSpecificIssue({ ...inner, path: [...issue.path, ...inner.path] } as Issue);
+      if (candidate.path.length > best.path.length) best = candidate;
+    }
+  }
+  return best;
+}
+
 /** Reads the JSON body, checks its content type and size, and validates it against `schema`. */
 export async function readJsonBody<S extends z.ZodType>(c: Context<AppEnv>, schema: S): Promise<z.infer<S>> {
   const contentType = c.req.header("content-type");
@@ -48,7 +66,7 @@ export async function readJsonBody<S extends z.ZodType>(c: Context<AppEnv>, sche
   if (typeof value !== "object" || value === null || Array.isArray(value)) throw badRequest("The request body must be a JSON object.", null, "invalid_json");
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
+    const issue = mostSpecificIssue(parsed.error.issues[0]!);
     const param = formatPath(issue.path);
     throw badRequest(param ? `Invalid value for '${param}': ${issue.message}` : issue.message, param || null, "invalid_value");
   }
