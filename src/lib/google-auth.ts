@@ -31,10 +31,10 @@ const REFRESH_MARGIN_MS = 5 * 60_000;
 /** Tokens kept per isolate: one per service account and token endpoint, so a handful in practice. */
 const MAX_CACHED_TOKENS = 64;
 
-type CachedToken = { token: string; refreshAt: number };
+export type CachedToken = { token: string; refreshAt: number };
 
 /** Access tokens by service account, bounded; an exchange in progress is shared by every caller that needs it. */
-class AccessTokenCache {
+export class AccessTokenCache {
   readonly #tokens = new Map<string, CachedToken>();
   readonly #pending = new Map<string, Promise<CachedToken>>();
 
@@ -128,9 +128,13 @@ async function exchange(key: ServiceAccountKey, tokenURL: string, options: Acces
   }
   const token = TokenResponseSchema.safeParse(json);
   if (!token.success) throw failure("the token endpoint's answer has no access_token");
-  const lifetimeMs = (token.data.expires_in ?? ASSERTION_LIFETIME_S) * 1000;
-  // Short-lived tokens are refreshed at half their life rather than never cached.
-  return { token: token.data.access_token, refreshAt: now + Math.max(lifetimeMs - REFRESH_MARGIN_MS, lifetimeMs / 2) };
+  return { token: token.data.access_token, refreshAt: refreshAt(now, token.data.expires_in ?? ASSERTION_LIFETIME_S) };
+}
+
+/** When a token obtained at `obtainedAt` is replaced: shortly before expiry; short-lived ones at half their life. */
+export function refreshAt(obtainedAt: number, expiresInSeconds: number): number {
+  const lifetimeMs = expiresInSeconds * 1000;
+  return obtainedAt + Math.max(lifetimeMs - REFRESH_MARGIN_MS, lifetimeMs / 2);
 }
 
 export type AccessTokenOptions = {
