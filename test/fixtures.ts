@@ -1,5 +1,4 @@
 import type { GatewayConfigInput } from "../src/config/schema";
-import { ROGUE_SERVICE_ACCOUNT_JSON, TEST_SERVICE_ACCOUNT_JSON } from "./simulators/google-test-keys";
 
 /** Values shared by the vitest config (Node) and the tests (workerd). */
 export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
@@ -9,10 +8,6 @@ export const TEST_PROVIDER_KEYS = {
   OPENAI_API_KEY: "sk-sim-openai-secret-value",
   ANTHROPIC_API_KEY: "sk-sim-anthropic-secret-value",
   GEMINI_API_KEY: "sk-sim-gemini-secret-value",
-  /** A Vertex AI service account key file (test-only RSA key the Vertex simulator trusts). */
-  VERTEX_SERVICE_ACCOUNT: TEST_SERVICE_ACCOUNT_JSON,
-  /** The same identity with a key the simulator does not trust. */
-  VERTEX_ROGUE_SERVICE_ACCOUNT: ROGUE_SERVICE_ACCOUNT_JSON,
 };
 
 /** The `default` workspace's config in tests: both simulators, and one route. */

@@ -89,3 +89,9 @@ const serviceAccount = (privateKeyId: string, privateKey: string) => ({
 /** The service account key file's contents, as a user would store it in a secret. */
 export const TEST_SERVICE_ACCOUNT_JSON = JSON.stringify(serviceAccount("0f3c9e1d2b7a4c5e8f6a1b2c3d4e5f60718293a4", TEST_PRIVATE_KEY));
 export const ROGUE_SERVICE_ACCOUNT_JSON = JSON.stringify(serviceAccount("9a8b7c6d5e4f30211223344556677889900aabbc", ROGUE_PRIVATE_KEY));
+
+/** The Worker secrets tests bind: the trusted key file and the rogue one. */
+export const TEST_GOOGLE_SECRETS = {
+  VERTEX_SERVICE_ACCOUNT: TEST_SERVICE_ACCOUNT_JSON,
+  VERTEX_ROGUE_SERVICE_ACCOUNT: ROGUE_SERVICE_ACCOUNT_JSON,
+};
