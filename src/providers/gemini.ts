@@ -80,7 +80,34 @@ export const modelPath = (model: string) => encodeURIComponent(model).replace(/%
 
 const THINKING_BUDGET = { minimal: 512, low: 1024, medium: 8192, high: 24576 } as const;
 
-export function chatRequestToGemini(request: ChatRequest): Record<string, unknown> {
+/** Gemini gives calls no ids; these are unique per response and the same in streamed and whole answers. */
+const callIdPrefix = (responseId: string | undefined) => `call_${(responseId ?? crypto.randomUUID()).replace(/[^A-Za-z0-9_-]/g, "").slice(0, 24)}`;
+
+/**
+ * A call's thought signature has to come back with the call in the next turn (Gemini 3 refuses the turn
+ * otherwise), and clients only keep the call's id: so the id carries it, base64url after a marker, within
+ * the `[A-Za-z0-9_-]` alphabet both client dialects accept.
+ */
+const SIGNATURE_MARKER = "__ts_";
+
+function callId(prefix: string, index: number, call: { id: string | undefined; signature: string | undefined }): string {
+  const id = call.id ?? `${prefix}_${index}`;
+  if (!call.signature) return id;
+  return `${id}${SIGNATURE_MARKER}${call.signature.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "")}`;
+}
+
+function signatureOf(id: string): string | undefined {
+  const at = id.indexOf(SIGNATURE_MARKER);
+  if (at < 0) return undefined;
+  const encoded = id.slice(at + SIGNATURE_MARKER.length).replace(/-/g, "+").replace(/_/g, "/");
+  return encoded + "=".repeat((4 - (encoded.length % 4)) % 4);
+}
+
+/** Google's documented stand-in for a signature the history lost (calls made by another model, or edited). */
+const SKIP_SIGNATURE = "skip_thought_signature_validator";
+const requiresSignatures = (model: string) => /^gemini-[3-9]/.test(model);
+
+export function chatRequestToGemini(request: ChatRequest, model: string): Record<string, unknown> {
   const toolNames = new Map<string, string>();
   const contents: GeminiContent[] = [];
   const push = (role: GeminiContent["role"], parts: GeminiPart[]) => {
@@ -101,7 +128,11 @@ export function chatRequestToGemini(request: ChatRequest): Record<string, unknow
         for (const call of message.toolCalls) toolNames.set(call.id, call.name);
         push("model", [
           ...message.content.filter((p) => p.text !== "").map(partToGemini),
-          ...message.toolCalls.map((call) => ({ functionCall: { name: call.name, args: parseArguments(call.arguments) } })),
+          ...message.toolCalls.map((call, index) => {
+            // Only the first of parallel calls carries a signature; Gemini 3 insists on that one.
+            const signature = signatureOf(call.id) ?? (index === 0 && requiresSignatures(model) ? SKIP_SIGNATURE : undefined);
+            return { functionCall: { name: call.name, args: parseArguments(call.arguments) }, ...(signature ? { thoughtSignature: signature } : {}) };
+          }),
         ]);
         break;
       case "tool": {
@@ -184,19 +215,20 @@ function invalidUpstream(provider: string, detail: string): GatewayError {
   return new GatewayError({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider, message: `${provider}: invalid response from upstream (${detail})` });
 }
 
-/** Gemini gives calls no ids; these are unique per response and the same in streamed and whole answers. */
-const callIdPrefix = (responseId: string | undefined) => `call_${(responseId ?? crypto.randomUUID()).replace(/[^A-Za-z0-9_-]/g, "").slice(0, 24)}`;
 
 const responseIdOf = (response: GeminiResponse) => response.responseId ?? `gemini-${crypto.randomUUID()}`;
 
-type Piece = { text: string } | { call: { name: string; arguments: string; id: string | undefined } };
+type Piece = { text: string } | { call: { name: string; arguments: string; id: string | undefined; signature: string | undefined } };
 
 /** The answer's pieces in the first candidate: text (thought summaries left out) and function calls. */
 function piecesOf(response: GeminiResponse): Piece[] {
   const parts = response.candidates?.[0]?.content?.parts ?? [];
   const out: Piece[] = [];
   for (const part of parts) {
-    if (part.functionCall) out.push({ call: { name: part.functionCall.name, arguments: JSON.stringify(part.functionCall.args ?? {}), id: part.functionCall.id } });
+    if (part.functionCall) {
+      const { name, args, id } = part.functionCall;
+      out.push({ call: { name, arguments: JSON.stringify(args ?? {}), id, signature: part.thoughtSignature } });
+    }
     else if (typeof part.text === "string" && part.thought !== true && part.text !== "") out.push({ text: part.text });
   }
   return out;
@@ -214,7 +246,7 @@ export function parseGeminiChatResponse(body: unknown, providerName: string, mod
   const toolCalls: ToolCall[] = [];
   for (const piece of piecesOf(response)) {
     if ("text" in piece) text += piece.text;
-    else toolCalls.push({ id: piece.call.id ?? `${prefix}_${toolCalls.length}`, name: piece.call.name, arguments: piece.call.arguments });
+    else toolCalls.push({ id: callId(prefix, toolCalls.length, piece.call), name: piece.call.name, arguments: piece.call.arguments });
   }
   // A blocked prompt has no candidates at all, only promptFeedback.blockReason.
   const blocked = response.promptFeedback?.blockReason !== undefined && !response.candidates?.length;
@@ -267,7 +299,7 @@ export function parseGeminiChatStream(body: ReadableStream<Uint8Array>, provider
             controller.enqueue({ type: "text", delta: piece.text });
           } else {
             const index = toolCalls++;
-            controller.enqueue({ type: "tool_call_start", index, id: piece.call.id ?? `${prefix}_${index}`, name: piece.call.name });
+            controller.enqueue({ type: "tool_call_start", index, id: callId(prefix, index, piece.call), name: piece.call.name });
             controller.enqueue({ type: "tool_call_delta", index, argumentsDelta: piece.call.arguments });
           }
         }
@@ -340,7 +372,7 @@ export const geminiAdapter: ProviderAdapter<GeminiConfig> = {
     const method = request.stream ? "streamGenerateContent?alt=sse" : "generateContent";
     // The key goes in a header, never the URL, so it cannot end up in logged URLs.
     const headers = { "x-goog-api-key": await target.secret(target.config.apiKey) };
-    return jsonRequest(`${modelsURL(target.config)}/${modelPath(target.model)}:${method}`, headers, chatRequestToGemini(request));
+    return jsonRequest(`${modelsURL(target.config)}/${modelPath(target.model)}:${method}`, headers, chatRequestToGemini(request, target.model));
   },
   parseChatResponse: (body, target) => parseGeminiChatResponse(body, target.providerName, target.model),
   parseChatStream: (body, target) => parseGeminiChatStream(body, target.providerName, target.model),

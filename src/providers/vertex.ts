@@ -47,7 +47,7 @@ export const vertexAdapter: ProviderAdapter<VertexConfig> = {
       const body = { ...chatRequestToAnthropic(request, undefined), anthropic_version: VERTEX_ANTHROPIC_VERSION };
       return jsonRequest(modelURL(target, "anthropic", request.stream ? "streamRawPredict" : "rawPredict"), headers, body);
     }
-    return jsonRequest(modelURL(target, "google", request.stream ? "streamGenerateContent?alt=sse" : "generateContent"), headers, chatRequestToGemini(request));
+    return jsonRequest(modelURL(target, "google", request.stream ? "streamGenerateContent?alt=sse" : "generateContent"), headers, chatRequestToGemini(request, target.model));
   },
   parseChatResponse: (body, target) =>
     isClaude(target.model) ? parseAnthropicChatResponse(body, target.providerName) : parseGeminiChatResponse(body, target.providerName, target.model),

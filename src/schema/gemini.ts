@@ -11,6 +11,8 @@ const PartSchema = z
     /** A thought summary: reasoning, never part of the answer's text. */
     thought: z.boolean().optional(),
     functionCall: z.object({ id: z.string().optional(), name: z.string(), args: z.record(z.string(), z.unknown()).nullish() }).optional(),
+    /** Opaque reasoning state thinking models attach to a function call; it must come back with that call. */
+    thoughtSignature: z.string().optional(),
   })
   .loose();
 

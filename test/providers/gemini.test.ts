@@ -128,6 +128,38 @@ describe("Gemini provider", () => {
     ]);
   });
 
+  it("carries Gemini 3's thought signature through the tool call id, whole and streamed", async () => {
+    const ws = await newWorkspace(geminiConfig);
+    const client = openAIClient(ws.key);
+    const ask = { model: "gemini/gemini-3-pro-preview", messages: [{ role: "user" as const, content: "Weather in Paris?" }], tools: [weatherTool] };
+    const first = await client.chat.completions.create(ask);
+    const call = first.choices[0]!.message.tool_calls![0]!;
+    expect(call.id).toMatch(/^call_[A-Za-z0-9_-]+__ts_[A-Za-z0-9_-]+$/);
+    const answer = await client.chat.completions.create({ ...ask, messages: [...ask.messages, first.choices[0]!.message, { role: "tool", tool_call_id: call.id, content: "sunny" }] });
+    expect(answer.choices[0]?.message.content).toBe('The tool said: {"output":"sunny"}');
+
+    let streamedId = "";
+    for await (const chunk of await client.chat.completions.create({ ...ask, stream: true })) streamedId ||= chunk.choices[0]?.delta.tool_calls?.[0]?.id ?? "";
+    const streamedAnswer = await client.chat.completions.create({
+      ...ask,
+      messages: [...ask.messages, { role: "assistant", tool_calls: [{ id: streamedId, type: "function", function: { name: "get_weather", arguments: '{"city":"Paris"}' } }] }, { role: "tool", tool_call_id: streamedId, content: "rain" }],
+    });
+    expect(streamedAnswer.choices[0]?.message.content).toBe('The tool said: {"output":"rain"}');
+
+    // A history without signatures (calls made elsewhere) gets Google's documented stand-in.
+    const foreign = await client.chat.completions.create({
+      ...ask,
+      messages: [...ask.messages, { role: "assistant", tool_calls: [{ id: "call_other", type: "function", function: { name: "get_weather", arguments: "{}" } }] }, { role: "tool", tool_call_id: "call_other", content: "fog" }],
+    });
+    expect(foreign.choices[0]?.message.content).toBe('The tool said: {"output":"fog"}');
+    const requests = await upstreamRequests(ws.scenario);
+    const replayedSignature = (request: (typeof requests)[number] | undefined) => (request?.body.contents as { parts: { thoughtSignature?: string }[] }[])[1]?.parts[0]?.thoughtSignature;
+    // The simulator's signatures start with "+/" and end in "=": restored exactly, not replaced by the stand-in.
+    expect(replayedSignature(requests[1])).toMatch(/^\+\/[A-Za-z0-9+/]+=$/);
+    expect(replayedSignature(requests[3])).toMatch(/^\+\/[A-Za-z0-9+/]+=$/);
+    expect(replayedSignature(requests[4])).toBe("skip_thought_signature_validator");
+  });
+
   it("streams a tool call", async () => {
     const ws = await newWorkspace(geminiConfig);
     const stream = await openAIClient(ws.key).chat.completions.create({

@@ -14,7 +14,9 @@ import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, t
  * - a prompt containing "[block]" is refused with promptFeedback.blockReason SAFETY; "[unsafe]" makes the
  *   candidate stop with finishReason SAFETY;
  * - the systemInstruction counts as cached (cachedContentTokenCount), and gemini-2.5 models report
- *   thoughtsTokenCount 8 (0 when thinkingBudget is 0).
+ *   thoughtsTokenCount 8 (0 when thinkingBudget is 0);
+ * - gemini-3 models sign their function calls (thoughtSignature) and, as Gemini 3 does, refuse a history whose
+ *   first function call in a model turn lacks a signature they issued (or Google's skip sentinel).
  */
 
 type Part = {
@@ -22,6 +24,7 @@ type Part = {
   inlineData?: { mimeType?: string; data?: string };
   fileData?: { mimeType?: string; fileUri?: string };
   functionCall?: { name: string; args?: unknown };
+  thoughtSignature?: string;
   functionResponse?: { name: string; response?: unknown };
 };
 type Content = { role?: string; parts?: Part[] };
@@ -52,14 +55,31 @@ function unknownSchemaKey(schema: unknown, path: string): string | undefined {
   return undefined;
 }
 
+const issuedSignatures = new Set<string>();
+const SKIP_SIGNATURE = "skip_thought_signature_validator";
+const signs = (model: string) => model.startsWith("gemini-3");
+
+function newSignature(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(47)); // 47 bytes: base64 padding included
+  bytes[0] = 0xfb; // so the base64 holds "+" and "/": the gateway must carry them intact
+  bytes[1] = 0xff;
+  const signature = btoa(String.fromCharCode(...bytes));
+  issuedSignatures.add(signature);
+  return signature;
+}
+
 /** The checks Gemini makes before generating: roles, part shapes, function responses answering calls. */
-function validate(body: GenerateContentBody): string | undefined {
+function validate(model: string, body: GenerateContentBody): string | undefined {
   const contents = body.contents ?? [];
   if (contents.length === 0) return "* GenerateContentRequest.contents: contents is not specified";
   const called = new Set<string>();
   for (const [i, content] of contents.entries()) {
     if (content.role !== "user" && content.role !== "model") return `Please use a valid role: user, model.`;
     if (!content.parts?.length) return `* GenerateContentRequest.contents[${i}].parts: contents.parts must not be empty.`;
+    const firstCall = content.parts.find((p) => p.functionCall);
+    if (firstCall && signs(model) && firstCall.thoughtSignature !== SKIP_SIGNATURE && !issuedSignatures.has(firstCall.thoughtSignature ?? "")) {
+      return `Function call is missing a thought_signature in functionCall parts. This is required for tools to work correctly, and missing thought_signature may lead to degraded model performance. Additional data, function call \`${firstCall.functionCall!.name}\` , position ${i + 1}.`;
+    }
     for (const part of content.parts) {
       if (part.inlineData && (!part.inlineData.mimeType || !part.inlineData.data)) return `* GenerateContentRequest.contents[${i}]: inlineData needs mimeType and data`;
       if (part.fileData && !part.fileData.fileUri) return `* GenerateContentRequest.contents[${i}]: fileData needs fileUri`;
@@ -87,7 +107,7 @@ function chooseFunction(body: GenerateContentBody): FunctionDeclaration | undefi
 }
 
 export function generateContent(model: string, body: GenerateContentBody, stream: boolean, fault: Fault | undefined): Response {
-  const problem = validate(body);
+  const problem = validate(model, body);
   if (problem) return googleError(400, problem);
   const last = body.contents!.at(-1)!;
   const lastText = textOf(last);
@@ -112,7 +132,7 @@ export function generateContent(model: string, body: GenerateContentBody, stream
     text = text.slice(0, limit * 4);
     finishReason = "MAX_TOKENS";
   }
-  const call = fn ? { functionCall: { name: fn.name, args: argumentsFor(fn.parameters) } } : undefined;
+  const call = fn ? { functionCall: { name: fn.name, args: argumentsFor(fn.parameters) }, ...(signs(model) ? { thoughtSignature: newSignature() } : {}) } : undefined;
   const candidates = call ? countTokens(JSON.stringify(call.functionCall.args)) : text ? countTokens(text) : 0;
   const thoughts = model.startsWith("gemini-2.5") && body.generationConfig?.thinkingConfig?.thinkingBudget !== 0 ? 8 : 0;
   const usage = { ...usageBase, candidatesTokenCount: candidates, ...(thoughts ? { thoughtsTokenCount: thoughts } : {}), totalTokenCount: usageBase.promptTokenCount + candidates + thoughts };
