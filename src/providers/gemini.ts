@@ -80,6 +80,13 @@ export const modelPath = (model: string) => encodeURIComponent(model).replace(/%
 
 const THINKING_BUDGET = { minimal: 512, low: 1024, medium: 8192, high: 24576 } as const;
 
+/** Gemini 3 takes a thinking level, 2.5 a token budget; earlier models refuse any thinking config. */
+function thinkingConfig(effort: NonNullable<ChatRequest["reasoningEffort"]>, model: string): Record<string, unknown> | undefined {
+  if (isGemini3OrLater(model)) return { thinkingLevel: effort === "medium" || effort === "high" ? "high" : "low" };
+  if (model.startsWith("gemini-2.5")) return { thinkingBudget: THINKING_BUDGET[effort] };
+  return undefined;
+}
+
 /** Gemini gives calls no ids; these are unique per response and the same in streamed and whole answers. */
 const callIdPrefix = (responseId: string | undefined) => `call_${(responseId ?? crypto.randomUUID()).replace(/[^A-Za-z0-9_-]/g, "").slice(0, 24)}`;
 
@@ -105,7 +112,7 @@ function signatureOf(id: string): string | undefined {
 
 /** Google's documented stand-in for a signature the history lost (calls made by another model, or edited). */
 const SKIP_SIGNATURE = "skip_thought_signature_validator";
-const requiresSignatures = (model: string) => /^gemini-[3-9]/.test(model);
+const isGemini3OrLater = (model: string) => /^gemini-[3-9]/.test(model);
 
 export function chatRequestToGemini(request: ChatRequest, model: string): Record<string, unknown> {
   const toolNames = new Map<string, string>();
@@ -130,7 +137,7 @@ export function chatRequestToGemini(request: ChatRequest, model: string): Record
           ...message.content.filter((p) => p.text !== "").map(partToGemini),
           ...message.toolCalls.map((call, index) => {
             // Only the first of parallel calls carries a signature; Gemini 3 insists on that one.
-            const signature = signatureOf(call.id) ?? (index === 0 && requiresSignatures(model) ? SKIP_SIGNATURE : undefined);
+            const signature = signatureOf(call.id) ?? (index === 0 && isGemini3OrLater(model) ? SKIP_SIGNATURE : undefined);
             return { functionCall: { name: call.name, args: parseArguments(call.arguments) }, ...(signature ? { thoughtSignature: signature } : {}) };
           }),
         ]);
@@ -180,7 +187,8 @@ export function chatRequestToGemini(request: ChatRequest, model: string): Record
   if (request.seed !== undefined) config.seed = request.seed;
   if (request.presencePenalty !== undefined) config.presencePenalty = request.presencePenalty;
   if (request.frequencyPenalty !== undefined) config.frequencyPenalty = request.frequencyPenalty;
-  if (request.reasoningEffort !== undefined) config.thinkingConfig = { thinkingBudget: THINKING_BUDGET[request.reasoningEffort] };
+  const thinking = request.reasoningEffort !== undefined ? thinkingConfig(request.reasoningEffort, model) : undefined;
+  if (thinking) config.thinkingConfig = thinking;
   const format = request.responseFormat;
   if (format && format.type !== "text") {
     config.responseMimeType = "application/json";

@@ -288,6 +288,15 @@ describe("Gemini provider", () => {
     });
   });
 
+  it("maps reasoning_effort to the thinking config each model generation takes", async () => {
+    const ws = await newWorkspace(geminiConfig);
+    for (const model of ["gemini-2.5-flash", "gemini-3-pro-preview", "gemini-2.0-flash"]) {
+      await callGateway(ws.key, "/v1/chat/completions", { model: `gemini/${model}`, reasoning_effort: "low", messages: [{ role: "user", content: "Think" }] });
+    }
+    const configs = (await upstreamRequests(ws.scenario)).map((r) => r.body.generationConfig);
+    expect(configs).toEqual([{ thinkingConfig: { thinkingBudget: 1024 } }, { thinkingConfig: { thinkingLevel: "low" } }, undefined]);
+  });
+
   it("reports a stream cut before its finishReason as broken, not complete", async () => {
     const ws = await newWorkspace(geminiConfig);
     await scriptFaults(ws.scenario, [{ dropAfterEvents: 2, drop: "truncate" }]);
