@@ -1,6 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { TEST_ADMIN_TOKEN, TEST_PROVIDER_KEYS, defaultTestConfig } from "./test/fixtures.ts";
+import { TEST_GOOGLE_SECRETS } from "./test/simulators/google-test-keys.ts";
 
 export default defineConfig({
   plugins: [
@@ -10,6 +11,7 @@ export default defineConfig({
         bindings: {
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
           ...TEST_PROVIDER_KEYS,
+          ...TEST_GOOGLE_SECRETS,
           DEFAULT_WORKSPACE_CONFIG: JSON.stringify(defaultTestConfig(inject("simulatorOrigin"))),
         },
       },

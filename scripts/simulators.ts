@@ -10,3 +10,5 @@ const { origin } = await startSimulators(port);
 console.log(`switchyard simulators listening on ${origin}`);
 console.log(`  OpenAI:    ${origin}/openai/v1`);
 console.log(`  Anthropic: ${origin}/anthropic`);
+console.log(`  Gemini:    ${origin}/gemini`);
+console.log(`  Vertex AI: ${origin}/vertex (token endpoint ${origin}/vertex/token)`);

@@ -7,6 +7,7 @@ export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
 export const TEST_PROVIDER_KEYS = {
   OPENAI_API_KEY: "sk-sim-openai-secret-value",
   ANTHROPIC_API_KEY: "sk-sim-anthropic-secret-value",
+  GEMINI_API_KEY: "sk-sim-gemini-secret-value",
 };
 
 /** The `default` workspace's config in tests: both simulators, and one route. */

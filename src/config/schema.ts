@@ -28,7 +28,25 @@ export const AnthropicProviderSchema = z.strictObject({
   models: z.array(z.string()).optional(),
 });
 
-export const ProviderConfigSchema = z.discriminatedUnion("type", [OpenAIProviderSchema, AnthropicProviderSchema]);
+export const GeminiProviderSchema = z.strictObject({
+  type: z.literal("gemini"),
+  baseURL: baseURL.default("https://generativelanguage.googleapis.com"),
+  apiKey: SecretRefSchema.describe("A Gemini API key (sent as x-goog-api-key)."),
+  apiVersion: z.string().default("v1beta").describe("The path segment before /models."),
+  models: z.array(z.string()).optional(),
+});
+
+export const VertexProviderSchema = z.strictObject({
+  type: z.literal("vertex"),
+  project: z.string().min(1).describe("The Google Cloud project id."),
+  location: z.string().min(1).describe("The Vertex AI location, e.g. us-central1, europe-west4 or global."),
+  serviceAccount: SecretRefSchema.describe("The service account's JSON key (the whole file's contents)."),
+  tokenURL: z.url({ protocol: /^https?$/ }).optional().describe("Where the signed JWT is exchanged for an access token (default: the key's token_uri)."),
+  baseURL: baseURL.optional().describe("Overrides https://{location}-aiplatform.googleapis.com (tests, private endpoints)."),
+  models: z.array(z.string()).optional(),
+});
+
+export const ProviderConfigSchema = z.discriminatedUnion("type", [OpenAIProviderSchema, AnthropicProviderSchema, GeminiProviderSchema, VertexProviderSchema]);
 export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
 export type ProviderType = ProviderConfig["type"];
 

@@ -1,7 +1,9 @@
 import type { ProviderConfig, ProviderType } from "../config/schema";
 import { anthropicAdapter } from "./anthropic";
+import { geminiAdapter } from "./gemini";
 import { openAIAdapter } from "./openai";
 import type { ProviderAdapter } from "./types";
+import { vertexAdapter } from "./vertex";
 
 type AdapterRegistry = { [T in ProviderType]: ProviderAdapter<Extract<ProviderConfig, { type: T }>> };
 
@@ -9,6 +11,8 @@ type AdapterRegistry = { [T in ProviderType]: ProviderAdapter<Extract<ProviderCo
 const adapters: AdapterRegistry = {
   openai: openAIAdapter,
   anthropic: anthropicAdapter,
+  gemini: geminiAdapter,
+  vertex: vertexAdapter,
 };
 
 export function adapterFor<C extends ProviderConfig>(config: C): ProviderAdapter<C> {

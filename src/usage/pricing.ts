@@ -25,6 +25,8 @@ export type PriceRow = z.infer<typeof PriceRowSchema>;
 
 const OPENAI = "https://openai.com/api/pricing/";
 const ANTHROPIC = "https://www.anthropic.com/pricing#api";
+const GEMINI = "https://ai.google.dev/gemini-api/docs/pricing";
+const VERTEX = "https://cloud.google.com/vertex-ai/generative-ai/pricing";
 
 export const PRICE_TABLE: readonly PriceRow[] = [
   { provider: "openai", model: "gpt-4o", input: 2.5, cachedInput: 1.25, output: 10, source: OPENAI, date: "2026-11-01" },
@@ -41,20 +43,40 @@ export const PRICE_TABLE: readonly PriceRow[] = [
   { provider: "anthropic", model: "claude-sonnet-4-0", input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15, source: ANTHROPIC, date: "2026-11-01" },
   { provider: "anthropic", model: "claude-haiku-4-5", input: 1, cachedInput: 0.1, cacheWrite: 1.25, output: 5, source: ANTHROPIC, date: "2026-11-01" },
   { provider: "anthropic", model: "claude-3-5-haiku-latest", input: 0.8, cachedInput: 0.08, cacheWrite: 1, output: 4, source: ANTHROPIC, date: "2026-11-01" },
+  // Gemini: thinking tokens bill at the output rate; gemini-2.5-pro's dearer tier for prompts over 200k tokens
+  // ($2.50 in, $15 out) is not modelled. Context-cache storage (per hour) is billed apart and not counted here.
+  { provider: "gemini", model: "gemini-2.5-pro", input: 1.25, cachedInput: 0.125, output: 10, source: GEMINI, date: "2026-11-27" },
+  { provider: "gemini", model: "gemini-2.5-flash", input: 0.3, cachedInput: 0.03, output: 2.5, source: GEMINI, date: "2026-11-27" },
+  { provider: "gemini", model: "gemini-2.5-flash-lite", input: 0.1, cachedInput: 0.01, output: 0.4, source: GEMINI, date: "2026-11-27" },
+  { provider: "gemini", model: "gemini-2.0-flash", input: 0.1, cachedInput: 0.025, output: 0.4, source: GEMINI, date: "2026-11-27" },
+  { provider: "gemini", model: "gemini-embedding-001", input: 0.15, output: 0, source: GEMINI, date: "2026-11-27" },
+  { provider: "gemini", model: "text-embedding-004", input: 0, output: 0, source: GEMINI, date: "2026-11-27" },
+  { provider: "vertex", model: "gemini-2.5-pro", input: 1.25, cachedInput: 0.125, output: 10, source: VERTEX, date: "2026-11-27" },
+  { provider: "vertex", model: "gemini-2.5-flash", input: 0.3, cachedInput: 0.03, output: 2.5, source: VERTEX, date: "2026-11-27" },
+  { provider: "vertex", model: "gemini-2.5-flash-lite", input: 0.1, cachedInput: 0.01, output: 0.4, source: VERTEX, date: "2026-11-27" },
+  { provider: "vertex", model: "gemini-2.0-flash", input: 0.15, cachedInput: 0.0375, output: 0.6, source: VERTEX, date: "2026-11-27" },
+  { provider: "vertex", model: "gemini-embedding-001", input: 0.15, output: 0, source: VERTEX, date: "2026-11-27" },
+  // Vertex bills text-embedding-004 per character ($0.000025 / 1k); this is that at Google's ~4 characters a token.
+  { provider: "vertex", model: "text-embedding-004", input: 0.1, output: 0, source: VERTEX, date: "2026-11-27" },
+  // Claude on Vertex AI, at its global endpoint.
+  { provider: "vertex", model: "claude-opus-4-1", input: 15, cachedInput: 1.5, cacheWrite: 18.75, output: 75, source: VERTEX, date: "2026-11-27" },
+  { provider: "vertex", model: "claude-sonnet-4-5", input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15, source: VERTEX, date: "2026-11-27" },
+  { provider: "vertex", model: "claude-haiku-4-5", input: 1, cachedInput: 0.1, cacheWrite: 1.25, output: 5, source: VERTEX, date: "2026-11-27" },
 ];
 
 const byKey = new Map(PRICE_TABLE.map((row) => [`${row.provider}/${row.model}`, row]));
 
 /**
  * The price of a model: a workspace override (keyed `providerName/model`) first, then the table by provider
- * type; dated model snapshots (`gpt-4o-mini-2024-07-18`, `claude-sonnet-4-5-20250929`) fall back to their base row.
+ * type; dated model snapshots (`gpt-4o-mini-2024-07-18`, `claude-sonnet-4-5-20250929`, Vertex AI's
+ * `claude-sonnet-4-5@20250929`) fall back to their base row.
  */
 export function priceOf(providerType: string, model: string, overrides?: Record<string, Price>, providerName?: string): Price | null {
   const override = overrides?.[`${providerName ?? providerType}/${model}`];
   if (override) return override;
   const exact = byKey.get(`${providerType}/${model}`);
   if (exact) return exact;
-  const base = model.replace(/-(?:\d{4}-\d{2}-\d{2}|\d{8})$/, "");
+  const base = model.replace(/[-@](?:\d{4}-\d{2}-\d{2}|\d{8})$/, "");
   return byKey.get(`${providerType}/${base}`) ?? null;
 }
 

@@ -8,7 +8,7 @@ import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces } 
  */
 
 type Block = { type: string; text?: string; content?: unknown };
-type MessagesBody = {
+export type MessagesBody = {
   model?: string;
   max_tokens?: number;
   system?: unknown;
@@ -30,7 +30,7 @@ const textOf = (content: string | Block[] | unknown): string =>
       ? content.map((b: Block) => (b.type === "text" ? (b.text ?? "") : b.type === "tool_result" ? textOf(b.content) : "")).join(" ")
       : "";
 
-function messages(body: MessagesBody, ctx: SimulatorContext): Response {
+export function messages(body: MessagesBody, ctx: SimulatorContext): Response {
   if (typeof body.max_tokens !== "number") return anthropicError(400, "max_tokens: Field required");
   if (!Array.isArray(body.messages) || body.messages.length === 0) return anthropicError(400, "messages: at least one message is required");
   const last = body.messages.at(-1)!;

@@ -1,7 +1,9 @@
 import { Hono } from "hono";
 import { anthropicSimulator } from "./anthropic";
+import { geminiSimulator } from "./gemini";
 import { openAISimulator, type SimulatorContext } from "./openai";
 import { ScenarioBook, ScenarioSchema, sleep } from "./scenarios";
+import { vertexSimulator } from "./vertex";
 
 /**
  * All provider simulators behind one origin:
@@ -14,6 +16,8 @@ import { ScenarioBook, ScenarioSchema, sleep } from "./scenarios";
 const PROVIDERS: Record<string, Hono<{ Bindings: SimulatorContext }>> = {
   openai: openAISimulator(),
   anthropic: anthropicSimulator(),
+  gemini: geminiSimulator(),
+  vertex: vertexSimulator(),
 };
 
 export function createSimulatorApp(options: { extraKey?: string } = {}) {

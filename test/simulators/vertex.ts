@@ -1,0 +1,127 @@
+import { Hono } from "hono";
+import { anthropicError, messages, type MessagesBody } from "./anthropic";
+import { generateContent, googleError, splitModelMethod } from "./gemini";
+import { TEST_SERVICE_ACCOUNT_EMAIL, TEST_SERVICE_ACCOUNT_PUBLIC_KEY } from "./google-test-keys";
+import { embeddingOf, type SimulatorContext } from "./openai";
+import { countTokens } from "./scenarios";
+
+/**
+ * A Vertex AI simulator: Google's OAuth token endpoint (`POST /token`, the JWT bearer grant) that verifies the
+ * assertion as Google does — RS256 signature against the test service account's public key, iss, aud, scope,
+ * iat/exp — and issues access tokens; model endpoints under /v1/projects/{p}/locations/{l}/publishers/… that
+ * accept only those tokens. Google's models answer as the Gemini simulator does, Anthropic's (rawPredict /
+ * streamRawPredict, `anthropic_version: vertex-2023-10-16`, no `model` in the body) as the Anthropic simulator.
+ * Every exchange is a recorded request to `/token`, so tests count them per scenario.
+ */
+
+const SCOPE = "https://www.googleapis.com/auth/cloud-platform";
+const TOKEN_LIFETIME_S = 3599;
+const CLOCK_SKEW_S = 60;
+
+const base64UrlBytes = (text: string): Uint8Array<ArrayBuffer> => Uint8Array.from(atob(text.replace(/-/g, "+").replace(/_/g, "/")), (c) => c.charCodeAt(0));
+const base64UrlJSON = (text: string): unknown => JSON.parse(new TextDecoder().decode(base64UrlBytes(text)));
+
+let publicKey: Promise<CryptoKey> | undefined;
+const trustedKey = () =>
+  (publicKey ??= crypto.subtle.importKey(
+    "spki",
+    base64UrlBytes(TEST_SERVICE_ACCOUNT_PUBLIC_KEY.replace(/-----(BEGIN|END) PUBLIC KEY-----/g, "").replace(/\s+/g, "").replace(/\+/g, "-").replace(/\//g, "_")),
+    { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" },
+    false,
+    ["verify"],
+  ));
+
+/** Why Google would refuse this assertion, or undefined when it is valid. */
+async function assertionProblem(assertion: string, endpointURL: string): Promise<string | undefined> {
+  const segments = assertion.split(".");
+  if (segments.length !== 3) return "Invalid JWT: not three segments.";
+  const [headerPart, claimsPart, signaturePart] = segments as [string, string, string];
+  let header: { alg?: string };
+  let claims: { iss?: string; aud?: string; scope?: string; iat?: number; exp?: number };
+  try {
+    header = base64UrlJSON(headerPart) as typeof header;
+    claims = base64UrlJSON(claimsPart) as typeof claims;
+  } catch {
+    return "Invalid JWT: segments are not base64url JSON.";
+  }
+  if (header.alg !== "RS256") return "Invalid JWT: alg must be RS256.";
+  const valid = await crypto.subtle.verify("RSASSA-PKCS1-v1_5", await trustedKey(), base64UrlBytes(signaturePart), new TextEncoder().encode(`${headerPart}.${claimsPart}`));
+  if (!valid) return "Invalid JWT Signature.";
+  if (claims.iss !== TEST_SERVICE_ACCOUNT_EMAIL) return "Invalid JWT: unknown issuer.";
+  const endpoint = new URL(endpointURL);
+  let audience: URL | undefined;
+  try {
+    audience = new URL(claims.aud ?? "");
+  } catch {
+    audience = undefined;
+  }
+  // The simulator is mounted under a prefix (…/s/<scenario>/vertex/token): the audience must be this endpoint.
+  if (!audience || audience.host !== endpoint.host || !audience.pathname.endsWith("/vertex/token")) return "Invalid JWT: audience is not the token endpoint.";
+  if (!(claims.scope ?? "").split(" ").includes(SCOPE)) return "Invalid JWT: scope must include cloud-platform.";
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof claims.iat !== "number" || typeof claims.exp !== "number") return "Invalid JWT: iat and exp are required.";
+  if (claims.iat > now + CLOCK_SKEW_S) return "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.";
+  if (claims.exp <= now || claims.exp - claims.iat > 3600) return "Invalid JWT: Token must be a short-lived token (60 minutes) and in a reasonable timeframe. Check your iat and exp values in the JWT claim.";
+  return undefined;
+}
+
+const oauthError = (status: number, error: string, description: string) => Response.json({ error, error_description: description }, { status });
+
+function predict(body: { instances?: { content?: string }[]; parameters?: { outputDimensionality?: number } }): Response {
+  const instances = body.instances ?? [];
+  if (instances.length === 0) return googleError(400, "instances must not be empty");
+  return Response.json({
+    predictions: instances.map((i) => ({ embeddings: { values: embeddingOf(i.content ?? "", body.parameters?.outputDimensionality ?? 8), statistics: { token_count: countTokens(i.content ?? ""), truncated: false } } })),
+    metadata: { billableCharacterCount: instances.reduce((sum, i) => sum + (i.content ?? "").length, 0) },
+  });
+}
+
+function claude(model: string, method: string, body: MessagesBody & { anthropic_version?: string }, ctx: SimulatorContext): Response {
+  if (body.anthropic_version !== "vertex-2023-10-16") return anthropicError(400, "anthropic_version: must be vertex-2023-10-16");
+  if (body.model !== undefined) return anthropicError(400, "model: Extra inputs are not permitted (the model is named in the URL)");
+  if (method === "streamRawPredict" && body.stream !== true) return anthropicError(400, "stream: streamRawPredict needs stream: true");
+  if (method === "rawPredict" && body.stream === true) return anthropicError(400, "stream: use streamRawPredict to stream");
+  const { anthropic_version: _version, ...rest } = body;
+  return messages({ ...rest, model }, ctx);
+}
+
+export function vertexSimulator() {
+  const issued = new Map<string, number>();
+  const app = new Hono<{ Bindings: SimulatorContext }>();
+
+  app.post("/token", async (c) => {
+    const fault = c.env.fault;
+    if (fault?.status) return oauthError(fault.status, "internal_failure", fault.message ?? `Simulated error ${fault.status}`);
+    const form = new URLSearchParams(await c.req.text());
+    if (form.get("grant_type") !== "urn:ietf:params:oauth:grant-type:jwt-bearer") return oauthError(400, "unsupported_grant_type", "Invalid grant_type.");
+    const problem = await assertionProblem(form.get("assertion") ?? "", c.req.url);
+    if (problem) return oauthError(400, "invalid_grant", problem);
+    const token = `ya29.sim-${crypto.randomUUID()}`;
+    issued.set(token, Date.now() + TOKEN_LIFETIME_S * 1000);
+    return c.json({ access_token: token, expires_in: TOKEN_LIFETIME_S, token_type: "Bearer" });
+  });
+
+  app.use("/v1/*", async (c, next) => {
+    const auth = c.req.header("authorization") ?? "";
+    const expiresAt = auth.startsWith("Bearer ") ? issued.get(auth.slice(7)) : undefined;
+    if (expiresAt === undefined || expiresAt < Date.now()) {
+      return googleError(401, "Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.");
+    }
+    const fault = c.env.fault;
+    if (fault?.status) return googleError(fault.status, fault.message ?? `Simulated error ${fault.status}`, fault.headers);
+    await next();
+  });
+
+  app.post("/v1/projects/:project/locations/:location/publishers/:publisher/models/:call", async (c) => {
+    const { model, method } = splitModelMethod(c.req.param("call"));
+    const publisher = c.req.param("publisher");
+    if (publisher === "anthropic" && (method === "rawPredict" || method === "streamRawPredict")) return claude(model, method, await c.req.json(), c.env);
+    if (publisher === "google") {
+      if (method === "generateContent") return generateContent(model, await c.req.json(), false, c.env.fault);
+      if (method === "streamGenerateContent" && c.req.query("alt") === "sse") return generateContent(model, await c.req.json(), true, c.env.fault);
+      if (method === "predict") return predict(await c.req.json());
+    }
+    return googleError(404, `Publisher model projects/${c.req.param("project")}/locations/${c.req.param("location")}/publishers/${publisher}/models/${model} does not support ${method}.`);
+  });
+  return app;
+}
