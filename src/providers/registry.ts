@@ -1,6 +1,9 @@
 import type { ProviderConfig, ProviderType } from "../config/schema";
 import { anthropicAdapter } from "./anthropic";
+import { azureAdapter } from "./azure";
+import { bedrockAdapter } from "./bedrock";
 import { openAIAdapter } from "./openai";
+import { openAICompatibleAdapter } from "./openai-compatible";
 import type { ProviderAdapter } from "./types";
 
 type AdapterRegistry = { [T in ProviderType]: ProviderAdapter<Extract<ProviderConfig, { type: T }>> };
@@ -9,6 +12,9 @@ type AdapterRegistry = { [T in ProviderType]: ProviderAdapter<Extract<ProviderCo
 const adapters: AdapterRegistry = {
   openai: openAIAdapter,
   anthropic: anthropicAdapter,
+  bedrock: bedrockAdapter,
+  azure: azureAdapter,
+  "openai-compatible": openAICompatibleAdapter,
 };
 
 export function adapterFor<C extends ProviderConfig>(config: C): ProviderAdapter<C> {
