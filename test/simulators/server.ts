@@ -1,5 +1,8 @@
 import { Hono } from "hono";
 import { anthropicSimulator } from "./anthropic";
+import { azureSimulator } from "./azure";
+import { bedrockSimulator } from "./bedrock";
+import { compatibleSimulator } from "./compatible";
 import { openAISimulator, type SimulatorContext } from "./openai";
 import { ScenarioBook, ScenarioSchema, sleep } from "./scenarios";
 
@@ -14,6 +17,9 @@ import { ScenarioBook, ScenarioSchema, sleep } from "./scenarios";
 const PROVIDERS: Record<string, Hono<{ Bindings: SimulatorContext }>> = {
   openai: openAISimulator(),
   anthropic: anthropicSimulator(),
+  bedrock: bedrockSimulator(),
+  azure: azureSimulator(),
+  compat: compatibleSimulator(),
 };
 
 export function createSimulatorApp(options: { extraKey?: string } = {}) {
@@ -46,7 +52,7 @@ export function createSimulatorApp(options: { extraKey?: string } = {}) {
     const fault = book.next(scenario);
     if (fault?.delayMs) await sleep(fault.delayMs);
     const inner = new Request(new URL(`/${rest}${url.search}`, url), { method: request.method, headers: request.headers, ...(bodyText ? { body: bodyText } : {}) });
-    return simulator.fetch(inner, { fault, validKey });
+    return simulator.fetch(inner, { fault, validKey, originalUrl: request.url });
   };
 
   app.all("/s/:scenario/:provider/*", (c) => {
