@@ -236,4 +236,13 @@ describe("Bedrock (Converse, SigV4)", () => {
     expect(text).toContain('"content":"Hello "');
     expect(text).not.toContain("[DONE]");
   });
+
+  it("reports an exception frame that arrives before any event as the attempt's error, message kept", async () => {
+    const ws = await newWorkspace(bedrockConfig());
+    await scriptFaults(ws.scenario, [{ dropAfterEvents: 0, drop: "exception", message: "The model stopped unexpectedly." }]);
+    const res = await callGateway(ws.key, "/v1/chat/completions", { model: "claude", stream: true, messages: [{ role: "user", content: "Hi" }] });
+    expect(res.status).toBe(502);
+    const body = (await res.json()) as { error: { message: string } };
+    expect(body.error.message).toBe("aws: The model stopped unexpectedly.");
+  });
 });
