@@ -4,6 +4,7 @@ import { PRESETS, PRESET_NAMES } from "../../src/providers/presets";
 import { TEST_PROVIDER_KEYS } from "../fixtures";
 import { admin, anthropicClient, callGateway, newWorkspace, openAIClient, scriptFaults, simulatorOrigin, upstreamRequests } from "../helpers";
 import { embeddingOf } from "../simulators/openai";
+import providersDoc from "../../docs/providers.md?raw";
 
 type ProviderInput = GatewayConfigInput["providers"][string];
 
@@ -160,6 +161,9 @@ describe("OpenAI-compatible family: presets and custom servers", () => {
       const preset = PRESETS[name];
       expect(preset.baseURL).toMatch(preset.requiresKey ? /^https:\/\// : /^http:\/\/localhost:/);
       expect(preset.requiresKey).toBe(preset.auth.kind !== "none");
+      // docs/providers.md lists every preset, in the provider table and in the quirks table.
+      expect(providersDoc).toContain(`preset \`${name}\``);
+      expect(providersDoc).toContain(`| \`${name}\` | \`${preset.baseURL}\``);
     }
   });
 });

@@ -150,7 +150,10 @@ function binaryStream(frames: Uint8Array[], fault: Fault | undefined): ReadableS
   return new ReadableStream<Uint8Array>({
     async pull(controller) {
       if (position >= bytes.length) {
-        if (fault?.dropAfterEvents !== undefined && (fault.drop ?? "abort") === "abort") controller.error(new Error("simulated connection drop"));
+        if (fault?.dropAfterEvents !== undefined && (fault.drop ?? "abort") === "abort") {
+          await sleep(20); // let the frames already written reach the client before the connection goes
+          controller.error(new Error("simulated connection drop"));
+        }
         else controller.close();
         return;
       }
