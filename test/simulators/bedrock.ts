@@ -153,8 +153,7 @@ function binaryStream(frames: Uint8Array[], fault: Fault | undefined): ReadableS
         if (fault?.dropAfterEvents !== undefined && (fault.drop ?? "abort") === "abort") {
           await sleep(20); // let the frames already written reach the client before the connection goes
           controller.error(new Error("simulated connection drop"));
-        }
-        else controller.close();
+        } else controller.close();
         return;
       }
       if (fault?.chunkDelayMs && position > 0) await sleep(fault.chunkDelayMs);
