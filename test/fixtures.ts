@@ -8,6 +8,7 @@ export const TEST_AWS_CREDENTIALS = {
   AWS_ACCESS_KEY_ID: "AKIASIMULATOR0000001",
   AWS_SECRET_ACCESS_KEY: "sim-bedrock-secret/0123456789abcdefghijklmnopqrstuv",
   AWS_WRONG_SECRET: "sim-bedrock-wrong/9876543210zyxwvutsrqponmlkjihgfe",
+  AWS_SESSION_TOKEN: "sim-session-token-FwoGZXIvYXdzEBYaDH",
 };
 
 /** Provider keys the simulators accept (they take any key starting with `sk-sim`). */

@@ -6,7 +6,7 @@ import { titanEmbeddingOf } from "../simulators/bedrock";
 
 const CLAUDE = "anthropic.claude-3-5-haiku-20241022-v1:0";
 
-function bedrockConfig(secretEnv = "AWS_SECRET_ACCESS_KEY") {
+function bedrockConfig(secretEnv = "AWS_SECRET_ACCESS_KEY", sessionTokenEnv?: string) {
   return (scenario: string): GatewayConfigInput => ({
     providers: {
       aws: {
@@ -14,6 +14,7 @@ function bedrockConfig(secretEnv = "AWS_SECRET_ACCESS_KEY") {
         region: "us-east-1",
         accessKeyId: { env: "AWS_ACCESS_KEY_ID" },
         secretAccessKey: { env: secretEnv },
+        ...(sessionTokenEnv ? { sessionToken: { env: sessionTokenEnv } } : {}),
         baseURL: `${simulatorOrigin()}/s/${scenario}/bedrock`,
       },
     },
@@ -203,6 +204,15 @@ describe("Bedrock (Converse, SigV4)", () => {
     expect(body.error.code).toBe("InvalidSignatureException");
     expect(text).not.toContain(TEST_AWS_CREDENTIALS.AWS_WRONG_SECRET);
     expect(text).not.toContain(TEST_AWS_CREDENTIALS.AWS_SECRET_ACCESS_KEY);
+  });
+
+  it("signs temporary credentials with their session token", async () => {
+    const ws = await newWorkspace(bedrockConfig("AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"));
+    const res = await callGateway(ws.key, "/v1/chat/completions", { model: "claude", messages: [{ role: "user", content: "Hi" }] });
+    expect(res.status).toBe(200);
+    const [upstream] = await upstreamRequests(ws.scenario);
+    expect(upstream?.headers["x-amz-security-token"]).toBe(TEST_AWS_CREDENTIALS.AWS_SESSION_TOKEN);
+    expect(upstream?.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-security-token/);
   });
 
   it("keeps an upstream error's status and message (ThrottlingException)", async () => {

@@ -54,6 +54,10 @@ async function verifySignature(request: Request, originalUrl: string, bodyText: 
   if (Math.abs(Date.now() - signedAt) > MAX_CLOCK_SKEW_MS) return bedrockError(403, "Signature expired.", "InvalidSignatureException");
   const names = signedHeaders.split(";");
   if (!names.includes("host") || !names.includes("x-amz-date")) return bedrockError(403, "host and x-amz-date must be signed.", "IncompleteSignatureException");
+  const sessionToken = request.headers.get("x-amz-security-token");
+  if (sessionToken !== null && (!names.includes("x-amz-security-token") || sessionToken !== TEST_AWS_CREDENTIALS.AWS_SESSION_TOKEN)) {
+    return bedrockError(403, "The security token included in the request is invalid.", "UnrecognizedClientException");
+  }
   const headers = new Headers();
   for (const name of names) if (name !== "host") headers.set(name, request.headers.get(name) ?? "");
   const signer = new AwsV4Signer({ method: request.method, url: originalUrl, headers, body: bodyText, accessKeyId, secretAccessKey, service, region, datetime: amzDate, allHeaders: true });
