@@ -156,6 +156,21 @@ describe("Bedrock (Converse, SigV4)", () => {
     expect(streamed.usage.output_tokens).toBe(12);
   });
 
+  it("calls a tool through /v1/messages (tool_use block, stop_reason tool_use)", async () => {
+    const ws = await newWorkspace(bedrockConfig());
+    const message = await anthropicClient(ws.key).messages.create({
+      model: "claude",
+      max_tokens: 100,
+      messages: [{ role: "user", content: "Weather in Paris?" }],
+      tools: [{ name: "get_weather", input_schema: { type: "object", properties: { city: { type: "string" } } } }],
+      tool_choice: { type: "any" },
+    });
+    expect(message.stop_reason).toBe("tool_use");
+    expect(message.content[0]).toMatchObject({ type: "tool_use", name: "get_weather", input: { city: "Paris" } });
+    const [upstream] = await upstreamRequests(ws.scenario);
+    expect((upstream?.body.toolConfig as { toolChoice: unknown }).toolChoice).toEqual({ any: {} });
+  });
+
   it("maps max_tokens to finish_reason length", async () => {
     const ws = await newWorkspace(bedrockConfig());
     const completion = await openAIClient(ws.key).chat.completions.create({ model: "claude", max_tokens: 2, messages: [{ role: "user", content: "Say a lot" }] });
