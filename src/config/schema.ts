@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/presets";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -46,7 +47,55 @@ export const VertexProviderSchema = z.strictObject({
   models: z.array(z.string()).optional(),
 });
 
-export const ProviderConfigSchema = z.discriminatedUnion("type", [OpenAIProviderSchema, AnthropicProviderSchema, GeminiProviderSchema, VertexProviderSchema]);
+export const BedrockProviderSchema = z.strictObject({
+  type: z.literal("bedrock"),
+  region: z.string().regex(/^[a-z]{2}(-[a-z]+)+-\d+$/, "an AWS region such as us-east-1"),
+  accessKeyId: SecretRefSchema,
+  secretAccessKey: SecretRefSchema,
+  sessionToken: SecretRefSchema.optional().describe("For temporary (STS) credentials."),
+  baseURL: baseURL.optional().describe("Overrides https://bedrock-runtime.<region>.amazonaws.com (VPC endpoints, tests)."),
+  models: z.array(z.string()).optional(),
+});
+
+export const AzureProviderSchema = z.strictObject({
+  type: z.literal("azure"),
+  baseURL: baseURL.describe("The resource origin: https://<resource>.openai.azure.com"),
+  apiKey: SecretRefSchema.describe("Sent as the api-key header."),
+  apiVersion: z.string().min(1).default("2024-10-21").describe("The api-version query parameter of the deployments API."),
+  apiStyle: z
+    .enum(["deployments", "v1"])
+    .default("deployments")
+    .describe("`deployments`: the model names a deployment (/openai/deployments/{model}/…?api-version=); `v1`: the GA /openai/v1 API, model in the body."),
+  models: z.array(z.string()).optional(),
+});
+
+export const OpenAICompatibleProviderSchema = z
+  .strictObject({
+    type: z.literal("openai-compatible"),
+    preset: z.enum(PRESET_NAMES).optional().describe("A known provider (docs/providers.md): base URL, auth and quirks come from its row."),
+    baseURL: baseURL.optional().describe("Required without a preset; overrides the preset's."),
+    apiKey: SecretRefSchema.optional().describe("Optional for local servers (Ollama, vLLM, LM Studio)."),
+    quirks: QuirksOverrideSchema.optional().describe("Overrides the preset's quirks, or describes a server without a preset."),
+    supports: SupportsSchema.partial().optional(),
+    headers: z.record(z.string(), z.string()).optional().describe("Extra static headers (e.g. OpenRouter's HTTP-Referer)."),
+    models: z.array(z.string()).optional(),
+  })
+  .superRefine((provider, ctx) => {
+    if (!provider.preset && !provider.baseURL) ctx.addIssue({ code: "custom", path: ["baseURL"], message: "baseURL is required without a preset" });
+    if (provider.preset && PRESETS[provider.preset].requiresKey && !provider.apiKey) {
+      ctx.addIssue({ code: "custom", path: ["apiKey"], message: `${PRESETS[provider.preset].label} needs an apiKey` });
+    }
+  });
+
+export const ProviderConfigSchema = z.discriminatedUnion("type", [
+  OpenAIProviderSchema,
+  AnthropicProviderSchema,
+  GeminiProviderSchema,
+  VertexProviderSchema,
+  BedrockProviderSchema,
+  AzureProviderSchema,
+  OpenAICompatibleProviderSchema,
+]);
 export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
 export type ProviderType = ProviderConfig["type"];
 

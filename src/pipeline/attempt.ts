@@ -66,12 +66,16 @@ export async function attemptEmbeddings(prepared: PreparedTarget, request: Embed
   if (!adapter.buildEmbeddingsRequest || !adapter.parseEmbeddingsResponse) {
     throw new GatewayError({ status: 400, type: "invalid_request_error", code: "unsupported_operation", param: "model", message: `Provider "${prepared.target.provider}" (${prepared.config.type}) does not offer embeddings.` });
   }
-  const upstreamRequest = await adapter.buildEmbeddingsRequest(request, prepared.upstream);
+  const built = await adapter.buildEmbeddingsRequest(request, prepared.upstream);
   const startedAt = performance.now();
-  try {
+  const call = async (upstreamRequest: Request): Promise<unknown> => {
     const response = await send(prepared, upstreamRequest, signal);
     if (!response.ok) throw await failureFromResponse(prepared, response);
-    return adapter.parseEmbeddingsResponse(await readJson(prepared, response), prepared.upstream);
+    return readJson(prepared, response);
+  };
+  try {
+    const body = Array.isArray(built) ? await Promise.all(built.map(call)) : await call(built);
+    return adapter.parseEmbeddingsResponse(body, prepared.upstream);
   } finally {
     record.upstreamMs += performance.now() - startedAt;
   }

@@ -73,7 +73,7 @@ export function retryAfterMs(headers: Headers, now = Date.now()): number | undef
 export async function failureFromResponse(prepared: PreparedTarget, response: Response): Promise<UpstreamFailure> {
   const provider = prepared.target.provider;
   const bodyText = await response.text().catch(() => "");
-  const info = prepared.adapter.parseError(response.status, bodyText);
+  const info = prepared.adapter.parseError(response.status, bodyText, response.headers);
   const message = redact(info.message, prepared.secretsSeen);
   const status = response.status;
   const retryAfter = retryAfterMs(response.headers);

@@ -60,7 +60,7 @@ function blocksOf(message: Exclude<ChatMessage, { role: "system" }>): AnthropicB
   }
 }
 
-function jsonInstruction(request: ChatRequest): string | undefined {
+export function jsonInstruction(request: ChatRequest): string | undefined {
   const format = request.responseFormat;
   if (!format || format.type === "text") return undefined;
   if (format.type === "json_object") return "Respond with a single JSON object and nothing else.";

@@ -182,6 +182,8 @@ export function parseOpenAIChatStream(body: ReadableStream<Uint8Array>, provider
         const chunk = OpenAIChatChunkSchema.safeParse(json);
         if (!chunk.success) throw invalidUpstream(providerName, "unexpected stream chunk");
         if (!started) {
+          // Azure opens with a chunk that only carries prompt_filter_results (no id, model or choices).
+          if (chunk.data.choices.length === 0 && !chunk.data.usage && !chunk.data.id) return;
           started = true;
           controller.enqueue({ type: "start", id: chunk.data.id ?? "", model: chunk.data.model ?? "" });
         }

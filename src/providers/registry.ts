@@ -1,7 +1,10 @@
 import type { ProviderConfig, ProviderType } from "../config/schema";
 import { anthropicAdapter } from "./anthropic";
 import { geminiAdapter } from "./gemini";
+import { azureAdapter } from "./azure";
+import { bedrockAdapter } from "./bedrock";
 import { openAIAdapter } from "./openai";
+import { openAICompatibleAdapter } from "./openai-compatible";
 import type { ProviderAdapter } from "./types";
 import { vertexAdapter } from "./vertex";
 
@@ -13,6 +16,9 @@ const adapters: AdapterRegistry = {
   anthropic: anthropicAdapter,
   gemini: geminiAdapter,
   vertex: vertexAdapter,
+  bedrock: bedrockAdapter,
+  azure: azureAdapter,
+  "openai-compatible": openAICompatibleAdapter,
 };
 
 export function adapterFor<C extends ProviderConfig>(config: C): ProviderAdapter<C> {

@@ -32,9 +32,13 @@ export interface ProviderAdapter<C extends ProviderConfig = ProviderConfig> {
   /** A successful streamed response body, decoded into internal events as bytes arrive. */
   parseChatStream(body: ReadableStream<Uint8Array>, target: UpstreamTarget<C>): ReadableStream<StreamEvent>;
 
-  buildEmbeddingsRequest?(request: EmbeddingsRequest, target: UpstreamTarget<C>): Promise<Request>;
+  /**
+   * The upstream request for embeddings; an array when the provider embeds one input per call (Bedrock Titan):
+   * the calls are made concurrently and `parseEmbeddingsResponse` then gets their bodies as an array, in order.
+   */
+  buildEmbeddingsRequest?(request: EmbeddingsRequest, target: UpstreamTarget<C>): Promise<Request | Request[]>;
   parseEmbeddingsResponse?(body: unknown, target: UpstreamTarget<C>): EmbeddingsResult;
 
-  /** Reads the provider's error body (text, maybe not JSON) into a message. */
-  parseError(status: number, bodyText: string): UpstreamErrorInfo;
+  /** Reads the provider's error body (text, maybe not JSON) and headers into a message. */
+  parseError(status: number, bodyText: string, headers: Headers): UpstreamErrorInfo;
 }

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { ProviderConfig } from "../config/schema";
 import type { Usage } from "../schema/internal";
 
 /**
@@ -27,6 +28,8 @@ const OPENAI = "https://openai.com/api/pricing/";
 const ANTHROPIC = "https://www.anthropic.com/pricing#api";
 const GEMINI = "https://ai.google.dev/gemini-api/docs/pricing";
 const VERTEX = "https://cloud.google.com/vertex-ai/generative-ai/pricing";
+const BEDROCK = "https://aws.amazon.com/bedrock/pricing/";
+const AZURE = "https://azure.microsoft.com/en-us/pricing/details/cognitive-services/openai-service/";
 
 export const PRICE_TABLE: readonly PriceRow[] = [
   { provider: "openai", model: "gpt-4o", input: 2.5, cachedInput: 1.25, output: 10, source: OPENAI, date: "2026-11-01" },
@@ -62,6 +65,43 @@ export const PRICE_TABLE: readonly PriceRow[] = [
   { provider: "vertex", model: "claude-opus-4-1", input: 15, cachedInput: 1.5, cacheWrite: 18.75, output: 75, source: VERTEX, date: "2026-11-27" },
   { provider: "vertex", model: "claude-sonnet-4-5", input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15, source: VERTEX, date: "2026-11-27" },
   { provider: "vertex", model: "claude-haiku-4-5", input: 1, cachedInput: 0.1, cacheWrite: 1.25, output: 5, source: VERTEX, date: "2026-11-27" },
+  // Bedrock on-demand, us-east-1 (cross-region profiles `us.`/`eu.`/`apac.`/`global.` fall back to these rows).
+  { provider: "bedrock", model: "anthropic.claude-opus-4-1-20250805-v1:0", input: 15, cachedInput: 1.5, cacheWrite: 18.75, output: 75, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "anthropic.claude-sonnet-4-5-20250929-v1:0", input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "anthropic.claude-sonnet-4-20250514-v1:0", input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "anthropic.claude-3-7-sonnet-20250219-v1:0", input: 3, cachedInput: 0.3, cacheWrite: 3.75, output: 15, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "anthropic.claude-haiku-4-5-20251001-v1:0", input: 1, cachedInput: 0.1, cacheWrite: 1.25, output: 5, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "anthropic.claude-3-5-haiku-20241022-v1:0", input: 0.8, cachedInput: 0.08, cacheWrite: 1, output: 4, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "amazon.nova-pro-v1:0", input: 0.8, cachedInput: 0.2, output: 3.2, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "amazon.nova-lite-v1:0", input: 0.06, cachedInput: 0.015, output: 0.24, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "amazon.nova-micro-v1:0", input: 0.035, cachedInput: 0.00875, output: 0.14, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "meta.llama4-maverick-17b-instruct-v1:0", input: 0.24, output: 0.97, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "meta.llama3-3-70b-instruct-v1:0", input: 0.72, output: 0.72, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "meta.llama3-1-8b-instruct-v1:0", input: 0.22, output: 0.22, source: BEDROCK, date: "2026-11-27" },
+  { provider: "bedrock", model: "amazon.titan-embed-text-v2:0", input: 0.02, output: 0, source: BEDROCK, date: "2026-11-27" },
+  // Azure OpenAI, Global Standard deployments (priced by model name: name deployments after their model to be priced).
+  { provider: "azure", model: "gpt-4o", input: 2.5, cachedInput: 1.25, output: 10, source: AZURE, date: "2026-11-27" },
+  { provider: "azure", model: "gpt-4o-mini", input: 0.15, cachedInput: 0.075, output: 0.6, source: AZURE, date: "2026-11-27" },
+  { provider: "azure", model: "gpt-4.1", input: 2, cachedInput: 0.5, output: 8, source: AZURE, date: "2026-11-27" },
+  { provider: "azure", model: "gpt-4.1-mini", input: 0.4, cachedInput: 0.1, output: 1.6, source: AZURE, date: "2026-11-27" },
+  { provider: "azure", model: "o4-mini", input: 1.1, cachedInput: 0.275, output: 4.4, source: AZURE, date: "2026-11-27" },
+  { provider: "azure", model: "text-embedding-3-small", input: 0.02, output: 0, source: AZURE, date: "2026-11-27" },
+  { provider: "azure", model: "text-embedding-3-large", input: 0.13, output: 0, source: AZURE, date: "2026-11-27" },
+  // OpenAI-compatible presets, keyed by preset name (see priceKeyOf).
+  { provider: "groq", model: "llama-3.3-70b-versatile", input: 0.59, output: 0.79, source: "https://groq.com/pricing", date: "2026-11-27" },
+  { provider: "groq", model: "llama-3.1-8b-instant", input: 0.05, output: 0.08, source: "https://groq.com/pricing", date: "2026-11-27" },
+  { provider: "deepseek", model: "deepseek-chat", input: 0.27, cachedInput: 0.07, output: 1.1, source: "https://api-docs.deepseek.com/quick_start/pricing", date: "2026-11-27" },
+  { provider: "deepseek", model: "deepseek-reasoner", input: 0.55, cachedInput: 0.14, output: 2.19, source: "https://api-docs.deepseek.com/quick_start/pricing", date: "2026-11-27" },
+  { provider: "mistral", model: "mistral-large-latest", input: 2, output: 6, source: "https://mistral.ai/pricing#api-pricing", date: "2026-11-27" },
+  { provider: "mistral", model: "mistral-small-latest", input: 0.1, output: 0.3, source: "https://mistral.ai/pricing#api-pricing", date: "2026-11-27" },
+  { provider: "mistral", model: "mistral-embed", input: 0.1, output: 0, source: "https://mistral.ai/pricing#api-pricing", date: "2026-11-27" },
+  { provider: "xai", model: "grok-3", input: 3, cachedInput: 0.75, output: 15, source: "https://docs.x.ai/docs/models", date: "2026-11-27" },
+  { provider: "xai", model: "grok-3-mini", input: 0.3, cachedInput: 0.075, output: 0.5, source: "https://docs.x.ai/docs/models", date: "2026-11-27" },
+  { provider: "together", model: "meta-llama/Llama-3.3-70B-Instruct-Turbo", input: 0.88, output: 0.88, source: "https://www.together.ai/pricing", date: "2026-11-27" },
+  { provider: "fireworks", model: "accounts/fireworks/models/llama-v3p3-70b-instruct", input: 0.9, output: 0.9, source: "https://fireworks.ai/pricing", date: "2026-11-27" },
+  { provider: "cerebras", model: "llama3.1-8b", input: 0.1, output: 0.1, source: "https://www.cerebras.ai/pricing", date: "2026-11-27" },
+  { provider: "perplexity", model: "sonar", input: 1, output: 1, source: "https://docs.perplexity.ai/getting-started/pricing", date: "2026-11-27" },
+  { provider: "perplexity", model: "sonar-pro", input: 3, output: 15, source: "https://docs.perplexity.ai/getting-started/pricing", date: "2026-11-27" },
 ];
 
 const byKey = new Map(PRICE_TABLE.map((row) => [`${row.provider}/${row.model}`, row]));
@@ -77,7 +117,20 @@ export function priceOf(providerType: string, model: string, overrides?: Record<
   const exact = byKey.get(`${providerType}/${model}`);
   if (exact) return exact;
   const base = model.replace(/[-@](?:\d{4}-\d{2}-\d{2}|\d{8})$/, "");
-  return byKey.get(`${providerType}/${base}`) ?? null;
+  const dated = byKey.get(`${providerType}/${base}`);
+  if (dated) return dated;
+  // Bedrock cross-region inference profiles cost what the model costs in the source region.
+  const profile = /^(?:us|eu|apac|jp|au|global)\.(.+)$/.exec(model);
+  return profile && providerType === "bedrock" ? (byKey.get(`bedrock/${profile[1]}`) ?? null) : null;
+}
+
+/**
+ * The provider key of a config in the price table: its type, except for the OpenAI-compatible family, whose
+ * models are priced per preset (`groq/llama-3.3-70b-versatile`); a compatible server without a preset is unpriced
+ * unless the workspace overrides it.
+ */
+export function priceKeyOf(config: ProviderConfig): string {
+  return config.type === "openai-compatible" ? (config.preset ?? "openai-compatible") : config.type;
 }
 
 /** Cost in USD of the tokens in `usage` at `price`; `null` when the model is unpriced. */

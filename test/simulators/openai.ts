@@ -7,7 +7,7 @@ import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, t
  */
 
 type Message = { role: string; content?: unknown; tool_calls?: unknown[] };
-type ChatBody = {
+export type ChatBody = {
   model?: string;
   messages?: Message[];
   stream?: boolean;
@@ -18,7 +18,20 @@ type ChatBody = {
   max_completion_tokens?: number;
 };
 
-export type SimulatorContext = { fault: Fault | undefined; validKey: (key: string) => boolean };
+export type SimulatorContext = {
+  fault: Fault | undefined;
+  validKey: (key: string) => boolean;
+  /** The request URL as the client sent it (scenario prefix included): what a request signature covers. */
+  originalUrl: string;
+};
+
+/** How an OpenAI-format server other than OpenAI streams (Azure, compatible servers). */
+export type ChatDialect = {
+  /** Azure opens streams with a chunk holding only prompt_filter_results (no id, model or choices). */
+  promptFilterChunk?: boolean;
+  /** Usage rides on the finish chunk whether or not stream_options asked for it (Mistral, Together, ...). */
+  usageInFinishChunk?: boolean;
+};
 
 export const openAIError = (status: number, message: string, type = "invalid_request_error", code: string | null = null) =>
   Response.json({ error: { message, type, param: null, code } }, { status });
@@ -48,7 +61,7 @@ function wantsToolCall(body: ChatBody): { name: string; parameters: unknown } | 
   return { name: tool.function.name, parameters: tool.function.parameters };
 }
 
-function chat(body: ChatBody, ctx: SimulatorContext): Response {
+export function chat(body: ChatBody, ctx: SimulatorContext, dialect: ChatDialect = {}): Response {
   const messages = body.messages ?? [];
   const model = body.model ?? "gpt-4o-mini";
   const id = `chatcmpl-sim${Math.random().toString(36).slice(2, 12)}`;
@@ -86,8 +99,11 @@ function chat(body: ChatBody, ctx: SimulatorContext): Response {
 
   const includeUsage = body.stream_options?.include_usage === true;
   const chunk = (delta: unknown, finishReason: string | null = null) =>
-    `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_sim", choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...(includeUsage ? { usage: null } : {}) })}\n\n`;
+    `data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_sim", choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }], ...(includeUsage ? { usage: null } : {}), ...(finishReason && dialect.usageInFinishChunk ? { usage } : {}) })}\n\n`;
   const events = [chunk({ role: "assistant", content: "", refusal: null })];
+  if (dialect.promptFilterChunk) {
+    events.unshift(`data: ${JSON.stringify({ choices: [], created: 0, id: "", model: "", object: "", prompt_filter_results: [{ prompt_index: 0, content_filter_results: { hate: { filtered: false, severity: "safe" } } }] })}\n\n`);
+  }
   if (toolCall) {
     events.push(chunk({ tool_calls: [{ index: 0, id: toolCall.id, type: "function", function: { name: toolCall.function.name, arguments: "" } }] }));
     const args = toolCall.function.arguments;
@@ -115,7 +131,7 @@ export function embeddingOf(text: string, dimensions = 8): number[] {
   return Array.from({ length: dimensions }, (_, i) => Math.fround(Math.sin(seed + i) / 2));
 }
 
-function embeddings(body: { model?: string; input?: unknown; encoding_format?: string; dimensions?: number }): Response {
+export function embeddings(body: { model?: string; input?: unknown; encoding_format?: string; dimensions?: number }): Response {
   const inputs = typeof body.input === "string" ? [body.input] : Array.isArray(body.input) ? body.input.map(String) : [];
   if (inputs.length === 0) return openAIError(400, "'input' is required", "invalid_request_error", "invalid_value");
   const data = inputs.map((text, index) => {

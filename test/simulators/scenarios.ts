@@ -14,9 +14,12 @@ export const FaultSchema = z.object({
   delayMs: z.number().int().nonnegative().optional(),
   /** Streams: delay between events. */
   chunkDelayMs: z.number().int().nonnegative().optional(),
-  /** Streams: after this many events, break the connection (`abort`) or end it without the final event (`truncate`). */
+  /**
+   * Streams: after this many events, break the connection (`abort`), end it without the final event
+   * (`truncate`), or — where the wire format has one (Bedrock's event stream) — send an exception event (`exception`).
+   */
   dropAfterEvents: z.number().int().nonnegative().optional(),
-  drop: z.enum(["abort", "truncate"]).optional(),
+  drop: z.enum(["abort", "truncate", "exception"]).optional(),
   /** Replace the generated reply text. */
   text: z.string().optional(),
   /** Apply to this many consecutive requests (default 1). */

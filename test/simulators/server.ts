@@ -1,6 +1,9 @@
 import { Hono } from "hono";
 import { anthropicSimulator } from "./anthropic";
 import { geminiSimulator } from "./gemini";
+import { azureSimulator } from "./azure";
+import { bedrockSimulator } from "./bedrock";
+import { compatibleSimulator } from "./compatible";
 import { openAISimulator, type SimulatorContext } from "./openai";
 import { ScenarioBook, ScenarioSchema, sleep } from "./scenarios";
 import { vertexSimulator } from "./vertex";
@@ -18,6 +21,9 @@ const PROVIDERS: Record<string, Hono<{ Bindings: SimulatorContext }>> = {
   anthropic: anthropicSimulator(),
   gemini: geminiSimulator(),
   vertex: vertexSimulator(),
+  bedrock: bedrockSimulator(),
+  azure: azureSimulator(),
+  compat: compatibleSimulator(),
 };
 
 export function createSimulatorApp(options: { extraKey?: string } = {}) {
@@ -50,7 +56,7 @@ export function createSimulatorApp(options: { extraKey?: string } = {}) {
     const fault = book.next(scenario);
     if (fault?.delayMs) await sleep(fault.delayMs);
     const inner = new Request(new URL(`/${rest}${url.search}`, url), { method: request.method, headers: request.headers, ...(bodyText ? { body: bodyText } : {}) });
-    return simulator.fetch(inner, { fault, validKey });
+    return simulator.fetch(inner, { fault, validKey, originalUrl: request.url });
   };
 
   app.all("/s/:scenario/:provider/*", (c) => {

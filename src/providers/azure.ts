@@ -1,0 +1,44 @@
+import type { ProviderConfig } from "../config/schema";
+import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
+import { chatRequestToOpenAI, jsonRequest, parseOpenAIChatResponse, parseOpenAIChatStream, parseOpenAIEmbeddingsResponse, parseOpenAIError } from "./openai";
+import type { ProviderAdapter, UpstreamTarget } from "./types";
+
+/**
+ * Azure OpenAI: OpenAI's wire format at Azure's URLs with an `api-key` header. With `apiStyle: "deployments"`
+ * the model names a deployment and the api-version is a query parameter; with `"v1"` the GA /openai/v1 API takes
+ * the model in the body, as OpenAI does.
+ */
+
+type AzureConfig = Extract<ProviderConfig, { type: "azure" }>;
+
+function urlFor(target: UpstreamTarget<AzureConfig>, operation: "chat/completions" | "embeddings"): string {
+  const { config } = target;
+  const origin = config.baseURL.replace(/\/+$/, "");
+  if (config.apiStyle === "v1") return `${origin}/openai/v1/${operation}`;
+  return `${origin}/openai/deployments/${encodeURIComponent(target.model)}/${operation}?api-version=${encodeURIComponent(config.apiVersion)}`;
+}
+
+/** The deployments API takes the model from the URL; the body's `model` is left out there. */
+function withoutModelForDeployments(body: Record<string, unknown>, config: AzureConfig): Record<string, unknown> {
+  if (config.apiStyle === "deployments") delete body.model;
+  return body;
+}
+
+const headersOf = async (target: UpstreamTarget<AzureConfig>) => ({ "api-key": await target.secret(target.config.apiKey) });
+
+export const azureAdapter: ProviderAdapter<AzureConfig> = {
+  type: "azure",
+  supports: { chat: true, stream: true, tools: true, embeddings: true, vision: true },
+  async buildChatRequest(request: ChatRequest, target) {
+    const body = withoutModelForDeployments(chatRequestToOpenAI(request, target.model), target.config);
+    return jsonRequest(urlFor(target, "chat/completions"), await headersOf(target), body);
+  },
+  parseChatResponse: (body, target) => parseOpenAIChatResponse(body, target.providerName),
+  parseChatStream: (body, target) => parseOpenAIChatStream(body, target.providerName),
+  async buildEmbeddingsRequest(request: EmbeddingsRequest, target) {
+    const body = { model: target.model, input: request.input, encoding_format: "float", ...(request.dimensions ? { dimensions: request.dimensions } : {}), ...(request.user ? { user: request.user } : {}) };
+    return jsonRequest(urlFor(target, "embeddings"), await headersOf(target), withoutModelForDeployments(body, target.config));
+  },
+  parseEmbeddingsResponse: (body, target) => parseOpenAIEmbeddingsResponse(body, target.providerName),
+  parseError: parseOpenAIError,
+};

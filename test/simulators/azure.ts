@@ -1,0 +1,50 @@
+import { Hono } from "hono";
+import { chat, embeddings, type ChatBody, type SimulatorContext } from "./openai";
+
+/**
+ * An Azure OpenAI simulator: the deployments API (`/openai/deployments/{deployment}/...?api-version=`) and the GA
+ * v1 API (`/openai/v1/...`), both authenticated with the `api-key` header, Azure's error bodies, and the
+ * prompt_filter_results chunk Azure opens every stream with.
+ */
+
+/** What the simulated resource has deployed: deployment name → the model behind it. */
+const DEPLOYMENTS: Record<string, string> = { "gpt4o-prod": "gpt-4o-2024-08-06", "mini-dev": "gpt-4o-mini-2024-07-18", "embed-small": "text-embedding-3-small" };
+const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
+
+export const azureError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify({ error: { code, message } }), { status, headers: { "content-type": "application/json", ...headers } });
+
+export function azureSimulator() {
+  const app = new Hono<{ Bindings: SimulatorContext }>();
+  app.use("*", async (c, next) => {
+    if (!c.env.validKey(c.req.header("api-key") ?? "")) {
+      return azureError(401, "401", "Access denied due to invalid subscription key or wrong API endpoint. Make sure to provide a valid key for an active subscription and use a correct regional API endpoint for your resource.");
+    }
+    const fault = c.env.fault;
+    if (fault?.status) return azureError(fault.status, String(fault.status), fault.message ?? `Simulated error ${fault.status}`, fault.headers);
+    await next();
+  });
+
+  app.use("/openai/deployments/:deployment/*", async (c, next) => {
+    const version = c.req.query("api-version");
+    if (!version) return azureError(404, "404", "Resource not found");
+    if (!API_VERSION.test(version)) return azureError(400, "BadRequest", `API version not supported: ${version}`);
+    if (!(c.req.param("deployment") in DEPLOYMENTS)) {
+      return azureError(404, "DeploymentNotFound", "The API deployment for this resource does not exist. If you created the deployment within the last 5 minutes, please wait a moment and try again.");
+    }
+    await next();
+  });
+  app.post("/openai/deployments/:deployment/chat/completions", async (c) => {
+    const body = await c.req.json<ChatBody>();
+    return chat({ ...body, model: DEPLOYMENTS[c.req.param("deployment")]! }, c.env, { promptFilterChunk: true });
+  });
+  app.post("/openai/deployments/:deployment/embeddings", async (c) => embeddings({ ...(await c.req.json()), model: DEPLOYMENTS[c.req.param("deployment")]! }));
+
+  app.post("/openai/v1/chat/completions", async (c) => {
+    const body = await c.req.json<ChatBody>();
+    if (!body.model) return azureError(400, "BadRequest", "model is required");
+    return chat(body, c.env, { promptFilterChunk: true });
+  });
+  app.post("/openai/v1/embeddings", async (c) => embeddings(await c.req.json()));
+  return app;
+}
