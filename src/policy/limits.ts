@@ -1,0 +1,141 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AdmitResult, LimitState } from "../../durable-objects/key-limiter";
+import type { GatewayConfig, Target } from "../config/schema";
+import { GatewayError } from "../lib/errors";
+import { emptyUsage, type ChatRequest, type EmbeddingsRequest, type Usage } from "../schema/internal";
+import { estimateChatPromptTokens, estimateEmbeddingsTokens } from "../usage/estimate";
+import { costOf, priceOf, type Price } from "../usage/pricing";
+import type { AppEnv } from "../types";
+import { hasLimits, type KeyRecord } from "./keys";
+
+/**
+ * The output tokens a budget reserves for a chat request that sets no max_tokens. Budgets cannot know how long
+ * an unbounded answer will be; this covers most answers, and a request that wants more (or needs to fit a nearly
+ * spent budget) says so with max_tokens.
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+
+/** What a request may consume, known before it is sent. */
+export type Demand = { model: string; promptTokens: number; maxOutputTokens: number | undefined; operation: "chat" | "embeddings" };
+
+export const chatDemand = (request: ChatRequest): Demand => ({ model: request.model, promptTokens: estimateChatPromptTokens(request), maxOutputTokens: request.maxTokens, operation: "chat" });
+
+export const embeddingsDemand = (request: EmbeddingsRequest): Demand => ({ model: request.model, promptTokens: estimateEmbeddingsTokens(request), maxOutputTokens: 0, operation: "embeddings" });
+
+const limiterName = (key: KeyRecord) => `key:${key.id}`;
+
+function priceFor(config: GatewayConfig, target: Target): Price | null {
+  const provider = config.providers[target.provider];
+  return provider ? priceOf(provider.type, target.model, undefined, target.provider) : null;
+}
+
+/** The most the request can cost on any target of its plan (a fallback may answer); throws when one is unpriced. */
+function maxCostUsd(config: GatewayConfig, plan: readonly Target[], demand: Demand): number {
+  const usage: Usage = { ...emptyUsage(), promptTokens: demand.promptTokens, completionTokens: demand.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS };
+  let max = 0;
+  for (const target of plan) {
+    const cost = costOf(usage, priceFor(config, target));
+    if (cost === null) {
+      throw new GatewayError({
+        status: 400,
+        type: "invalid_request_error",
+        code: "unpriced_model",
+        param: "model",
+        message: `This key has a budget, but ${target.provider}/${target.model} has no price, so its cost cannot be bounded; use a priced model.`,
+      });
+    }
+    max = Math.max(max, cost);
+  }
+  return max;
+}
+
+/** OpenAI's reset format: `250ms`, `1.5s`, `6m0s`. */
+export function openAIDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.ceil(ms))}ms`;
+  const seconds = Math.ceil(ms) / 1_000;
+  if (seconds < 60) return `${+seconds.toFixed(3)}s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}m${+(seconds - minutes * 60).toFixed(3)}s`;
+}
+
+/** The x-ratelimit-* headers (OpenAI's names) and the budget's remaining amount. */
+export function limitHeaders(state: LimitState): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [name, window] of [["requests", state.requests], ["tokens", state.tokens]] as const) {
+    if (!window) continue;
+    headers[`x-ratelimit-limit-${name}`] = String(window.limit);
+    headers[`x-ratelimit-remaining-${name}`] = String(window.remaining);
+    headers[`x-ratelimit-reset-${name}`] = openAIDuration(window.resetMs);
+  }
+  if (state.budget) headers["x-switchyard-budget-remaining-usd"] = Math.max(0, state.budget.usd - state.budget.spentUsd - state.budget.reservedUsd).toFixed(6);
+  return headers;
+}
+
+function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<string, string>): GatewayError {
+  if (result.retryAfterMs !== null) {
+    headers["retry-after"] = String(Math.max(1, Math.ceil(result.retryAfterMs / 1_000)));
+    headers["retry-after-ms"] = String(Math.ceil(result.retryAfterMs));
+  }
+  if (result.reason === "budget") {
+    const budget = result.budget!;
+    return new GatewayError({
+      status: 429,
+      type: "budget_exceeded",
+      code: "budget_exceeded",
+      headers,
+      message: `This key's ${budget.period === "total" ? "total" : `${budget.period}ly`} budget of $${budget.usd} would be exceeded: $${budget.spentUsd.toFixed(6)} spent and $${budget.reservedUsd.toFixed(6)} reserved by requests in flight. ${budget.resetMs === null ? "The budget does not reset." : "It resets at the start of the next UTC " + budget.period + "."} A lower max_tokens reserves less.`,
+    });
+  }
+  const window = result.reason === "requests" ? result.requests! : result.tokens!;
+  return new GatewayError({
+    status: 429,
+    type: "rate_limit_error",
+    code: result.reason === "requests" ? "rate_limit_exceeded" : "tokens_rate_limit_exceeded",
+    headers,
+    message: `Rate limit reached for this key: ${window.limit} ${result.reason} per minute. Retry after ${openAIDuration(result.retryAfterMs ?? 0)}.`,
+  });
+}
+
+/**
+ * Admission for one request: the key's route allow-list, then (only when the key has limits) one round trip to
+ * its limiter, which checks rpm, tpm and budget together and reserves the request's maximum cost. Settlement
+ * (real tokens, real cost) runs after the response through `record.onSettle`.
+ */
+export async function admitRequest(c: Context<AppEnv>, plan: readonly Target[], demand: Demand): Promise<void> {
+  const key = c.var.key;
+  if (key.routes && !key.routes.includes(demand.model)) {
+    throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${demand.model}" is not one of them.` });
+  }
+  if (!hasLimits(key)) return;
+  const config = c.var.config;
+  const record = c.var.record;
+  const limiter = c.env.KEY_LIMITER.getByName(limiterName(key));
+  // Not the request id: clients may choose that one, and a repeated id must not overwrite a counted request.
+  const admissionId = crypto.randomUUID();
+  const result = await limiter.admit({
+    requestId: admissionId,
+    estimatedTokens: demand.promptTokens + (demand.maxOutputTokens ?? 0),
+    maxCostUsd: key.budget ? maxCostUsd(config, plan, demand) : 0,
+    ...(key.rateLimit?.rpm !== undefined ? { rpm: key.rateLimit.rpm } : {}),
+    ...(key.rateLimit?.tpm !== undefined ? { tpm: key.rateLimit.tpm } : {}),
+    ...(key.budget ? { budget: key.budget } : {}),
+  });
+  const headers = limitHeaders(result);
+  c.set("limitHeaders", headers);
+  if (!result.ok) throw refusal(result, { ...headers });
+  record.onSettle(async (settled) => {
+    const usage = settled.usage;
+    const answeredBy = settled.answeredBy;
+    const cost = answeredBy ? (costOf(usage, priceFor(config, answeredBy)) ?? 0) : 0;
+    await limiter.settle({ requestId: admissionId, tokens: usage.promptTokens + usage.completionTokens, costUsd: cost });
+  });
+}
+
+/** Puts the admitted request's x-ratelimit-* headers on its response (refusals carry them already). */
+export const rateLimitHeaders = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    await next();
+    const headers = c.var.limitHeaders;
+    if (headers) for (const [name, value] of Object.entries(headers)) if (!c.res.headers.has(name)) c.res.headers.set(name, value);
+  });
