@@ -33,7 +33,7 @@ export type AdmitResult =
   | ({ ok: true } & LimitState)
   | ({ ok: false; reason: "requests" | "tokens" | "budget"; retryAfterMs: number | null } & LimitState);
 
-export type SettleInput = { requestId: string; tokens: number; costUsd: number; now?: number };
+export type SettleInput = { requestId: string; tokens: number; costUsd: number };
 
 export type LimiterSnapshot = {
   requestsInWindow: number;
@@ -129,7 +129,6 @@ export class KeyLimiter extends DurableObject<Env> {
 
   /** Replaces a request's estimate with its real token count and its reservation with its real cost. */
   settle(input: SettleInput): void {
-    const now = input.now ?? Date.now();
     this.#sql.exec(`UPDATE kl_events SET tokens = ? WHERE request_id = ?`, Math.max(0, Math.round(input.tokens)), input.requestId);
     const reservation = this.#sql.exec<{ period_key: string }>(`SELECT period_key FROM kl_reservations WHERE request_id = ?`, input.requestId).toArray()[0];
     if (!reservation) return;
@@ -137,7 +136,11 @@ export class KeyLimiter extends DurableObject<Env> {
     if (input.costUsd > 0) {
       this.#sql.exec(`INSERT INTO kl_spend (period_key, usd) VALUES (?, ?) ON CONFLICT (period_key) DO UPDATE SET usd = usd + excluded.usd`, reservation.period_key, input.costUsd);
     }
-    this.#sql.exec(`DELETE FROM kl_events WHERE at <= ?`, now - RATE_WINDOW_MS);
+  }
+
+  /** Drops everything this key's limiter holds (the key was revoked; its id is never reused). */
+  async forget(): Promise<void> {
+    await this.ctx.storage.deleteAll();
   }
 
   /** What the limiter holds right now (for the admin API and tests). */

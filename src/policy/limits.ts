@@ -7,7 +7,7 @@ import { emptyUsage, type ChatRequest, type EmbeddingsRequest, type Usage } from
 import { estimateChatPromptTokens, estimateEmbeddingsTokens } from "../usage/estimate";
 import { costOf, priceOf, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
-import { hasLimits, type KeyRecord } from "./keys";
+import { hasLimits } from "./keys";
 
 /**
  * The output tokens a budget reserves for a chat request that sets no max_tokens. Budgets cannot know how long
@@ -23,7 +23,8 @@ export const chatDemand = (request: ChatRequest): Demand => ({ model: request.mo
 
 export const embeddingsDemand = (request: EmbeddingsRequest): Demand => ({ model: request.model, promptTokens: estimateEmbeddingsTokens(request), maxOutputTokens: 0, operation: "embeddings" });
 
-const limiterName = (key: KeyRecord) => `key:${key.id}`;
+/** One limiter Durable Object per key, by name. */
+export const limiterName = (keyId: string) => `key:${keyId}`;
 
 function priceFor(config: GatewayConfig, target: Target): Price | null {
   const provider = config.providers[target.provider];
@@ -110,7 +111,7 @@ export async function admitRequest(c: Context<AppEnv>, plan: readonly Target[], 
   if (!hasLimits(key)) return;
   const config = c.var.config;
   const record = c.var.record;
-  const limiter = c.env.KEY_LIMITER.getByName(limiterName(key));
+  const limiter = c.env.KEY_LIMITER.getByName(limiterName(key.id));
   // Not the request id: clients may choose that one, and a repeated id must not overwrite a counted request.
   const admissionId = crypto.randomUUID();
   const result = await limiter.admit({

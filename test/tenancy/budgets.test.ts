@@ -95,7 +95,7 @@ describe("KeyLimiter: windows and periods (time injected through the RPC)", () =
     const lateEvening = Date.UTC(2026, 10, 30, 23, 59, 0);
     const budget = { usd: 1, period: "day" as const };
     expect(await stub.admit({ requestId: "a", budget, maxCostUsd: 0.6, estimatedTokens: 0, now: lateEvening })).toMatchObject({ ok: true });
-    await stub.settle({ requestId: "a", tokens: 0, costUsd: 0.6, now: lateEvening });
+    await stub.settle({ requestId: "a", tokens: 0, costUsd: 0.6 });
     const refused = await stub.admit({ requestId: "b", budget, maxCostUsd: 0.6, estimatedTokens: 0, now: lateEvening + 1_000 });
     expect(refused).toMatchObject({ ok: false, reason: "budget", retryAfterMs: 59_000 });
     expect(await stub.admit({ requestId: "c", budget, maxCostUsd: 0.6, estimatedTokens: 0, now: Date.UTC(2026, 11, 1) })).toMatchObject({ ok: true, budget: { periodKey: "d:2026-12-01", spentUsd: 0 } });
@@ -103,7 +103,7 @@ describe("KeyLimiter: windows and periods (time injected through the RPC)", () =
     const monthly = limiter("month");
     const month = { usd: 1, period: "month" as const };
     await monthly.admit({ requestId: "a", budget: month, maxCostUsd: 0.9, estimatedTokens: 0, now: Date.UTC(2026, 10, 3) });
-    await monthly.settle({ requestId: "a", tokens: 0, costUsd: 0.9, now: Date.UTC(2026, 10, 3) });
+    await monthly.settle({ requestId: "a", tokens: 0, costUsd: 0.9 });
     expect(await monthly.admit({ requestId: "b", budget: month, maxCostUsd: 0.2, estimatedTokens: 0, now: Date.UTC(2026, 10, 29) })).toMatchObject({ ok: false, retryAfterMs: Date.UTC(2026, 11, 1) - Date.UTC(2026, 10, 29) });
     expect(await monthly.admit({ requestId: "c", budget: month, maxCostUsd: 0.2, estimatedTokens: 0, now: Date.UTC(2026, 11, 1, 0, 0, 1) })).toMatchObject({ ok: true });
     expect((await monthly.snapshot(Date.UTC(2026, 11, 1, 0, 0, 2))).spend).toEqual([{ periodKey: "m:2026-11", usd: 0.9 }]);
@@ -113,7 +113,7 @@ describe("KeyLimiter: windows and periods (time injected through the RPC)", () =
     const stub = limiter("total");
     const total = { usd: 1, period: "total" as const };
     await stub.admit({ requestId: "a", budget: total, maxCostUsd: 1, estimatedTokens: 0, now: Date.UTC(2026, 0, 1) });
-    await stub.settle({ requestId: "a", tokens: 0, costUsd: 0.99, now: Date.UTC(2027, 0, 1) });
+    await stub.settle({ requestId: "a", tokens: 0, costUsd: 0.99 });
     expect(await stub.admit({ requestId: "b", budget: total, maxCostUsd: 0.02, estimatedTokens: 0, now: Date.UTC(2030, 0, 1) })).toMatchObject({ ok: false, reason: "budget", retryAfterMs: null });
   });
 

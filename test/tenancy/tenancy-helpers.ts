@@ -18,14 +18,17 @@ export const chatOnHost = (host: string, key: string, body: unknown = hello(), h
 
 export type LimiterSnapshot = { requestsInWindow: number; tokensInWindow: number; reservations: number; reservedUsd: number; spend: { periodKey: string; usd: number }[] };
 
-/** The key's limiter state once every admitted request has settled (settlement runs in waitUntil). */
-export async function settledLimiter(workspaceId: string, keyId: string): Promise<LimiterSnapshot> {
+/** The key's limiter state once `ready` holds (settlement runs in waitUntil, after the response). */
+export async function limiterWhen(workspaceId: string, keyId: string, ready: (snapshot: LimiterSnapshot) => boolean): Promise<LimiterSnapshot> {
   for (let i = 0; i < 200; i++) {
     const snapshot = (await (await admin(`/workspaces/${workspaceId}/keys/${keyId}/limits`)).json()) as LimiterSnapshot;
-    if (snapshot.reservations === 0) return snapshot;
+    if (ready(snapshot)) return snapshot;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
-  throw new Error("the limiter never settled");
+  throw new Error("the limiter never reached the expected state");
 }
+
+/** The key's limiter state once every admitted request has settled its reservation. */
+export const settledLimiter = (workspaceId: string, keyId: string) => limiterWhen(workspaceId, keyId, (s) => s.reservations === 0);
 
 export type ErrorBody = { error: { message: string; type: string; param: string | null; code: string | null } };

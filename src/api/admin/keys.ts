@@ -1,5 +1,6 @@
 import { Hono } from "hono";
 import { notFound } from "../../lib/errors";
+import { limiterName } from "../../policy/limits";
 import { createKey, getKey, listKeys, publicKey, revokeKey, updateKey } from "../../policy/keys";
 import type { AppEnv } from "../../types";
 import { readJsonBody } from "../body";
@@ -38,11 +39,12 @@ export const keysAdminApi = new Hono<AppEnv>()
   .delete("/workspaces/:id/keys/:keyId", async (c) => {
     const { id, keyId } = c.req.param();
     if (!(await revokeKey(c.env, id, keyId))) throw keyNotFound(id, keyId);
+    c.executionCtx.waitUntil(c.env.KEY_LIMITER.getByName(limiterName(keyId)).forget());
     return c.json({ id: keyId, deleted: true as const });
   })
   .get("/workspaces/:id/keys/:keyId/limits", async (c) => {
     const { id, keyId } = c.req.param();
     const record = await getKey(c.env, id, keyId);
     if (!record) throw keyNotFound(id, keyId);
-    return c.json(await c.env.KEY_LIMITER.getByName(`key:${record.id}`).snapshot());
+    return c.json(await c.env.KEY_LIMITER.getByName(limiterName(record.id)).snapshot());
   });
