@@ -126,10 +126,12 @@ export async function admitRequest(c: Context<AppEnv>, plan: readonly Target[], 
   c.set("limitHeaders", headers);
   if (!result.ok) throw refusal(result, { ...headers });
   record.onSettle(async (settled) => {
+    // Answers from the response cache or shared with an identical in-flight request cost the provider nothing.
+    const servedUpstream = settled.answeredBy !== undefined && settled.cacheStatus !== "HIT" && !settled.coalesced;
     const usage = settled.usage;
-    const answeredBy = settled.answeredBy;
-    const cost = answeredBy ? (costOf(usage, priceFor(config, answeredBy)) ?? 0) : 0;
-    await limiter.settle({ requestId: admissionId, tokens: usage.promptTokens + usage.completionTokens, costUsd: cost });
+    const tokens = servedUpstream ? usage.promptTokens + usage.completionTokens : 0;
+    const cost = servedUpstream ? (costOf(usage, priceFor(config, settled.answeredBy!)) ?? 0) : 0;
+    await limiter.settle({ requestId: admissionId, tokens, costUsd: cost });
   });
 }
 
