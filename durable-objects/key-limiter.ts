@@ -163,8 +163,8 @@ export class KeyLimiter extends DurableObject<Env> {
 
   /** When enough tokens leave the window for `needed` more to fit (the window length if they never can). */
   #tokensFreeIn(events: EventRow[], used: number, needed: number, limit: number, now: number): number {
-    if (events.length === 0) return needed > limit ? RATE_WINDOW_MS : 0;
-    if (needed === 0) return Math.max(0, events[0]!.at + RATE_WINDOW_MS - now);
+    // Admitted (needed 0): tokens next free when the oldest request, possibly this one, leaves the window.
+    if (needed === 0) return events[0] ? Math.max(0, events[0].at + RATE_WINDOW_MS - now) : RATE_WINDOW_MS;
     if (needed > limit) return RATE_WINDOW_MS;
     let remaining = used;
     for (const event of events) {

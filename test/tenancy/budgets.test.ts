@@ -3,8 +3,8 @@ import { describe, expect, it } from "vitest";
 import { RATE_WINDOW_MS, RESERVATION_TTL_MS } from "../../durable-objects/key-limiter";
 import { emptyUsage } from "../../src/schema/internal";
 import { costOf, priceOf } from "../../src/usage/pricing";
-import { anthropicClient, callGateway, newWorkspace, simulatorProviders, upstreamRequests } from "../helpers";
-import { addKey, hello, settledLimiter, type ErrorBody } from "./tenancy-helpers";
+import { anthropicClient, callGateway, newWorkspace, readSSE, simulatorProviders, upstreamRequests } from "../helpers";
+import { addKey, hello, limiterWhen, settledLimiter, type ErrorBody } from "./tenancy-helpers";
 
 const price = priceOf("openai", "gpt-4o-mini")!;
 /** "Hi" is estimated at 5 prompt tokens (1 + 4 per message); max_tokens 10 fits the simulator's whole reply. */
@@ -76,6 +76,18 @@ describe("budgets per key", () => {
     const error = await anthropic.messages.create({ model: "anthropic/claude-haiku-4-5", max_tokens: 4000, messages: [{ role: "user", content: "Hi" }] }).catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 429 });
     expect(JSON.stringify((error as { error: unknown }).error)).toContain("rate_limit_error");
+  });
+
+  it("a streamed answer settles to the usage its stream reported", async () => {
+    const ws = await newWorkspace();
+    const key = await addKey(ws.id, { budget: { usd: 1, period: "day" }, rateLimit: { tpm: 10_000 } });
+    const res = await callGateway(key.key, "/v1/chat/completions", { ...REQUEST, stream: true, stream_options: { include_usage: true } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-ratelimit-limit-tokens")).toBe("10000");
+    const frames = await readSSE(res);
+    const usage = JSON.parse(frames.at(-2)!.data).usage as Completion["usage"] & { total_tokens: number };
+    const snapshot = await limiterWhen(ws.id, key.id, (s) => s.reservations === 0 && s.tokensInWindow === usage.total_tokens);
+    expect(snapshot.spend[0]!.usd).toBeCloseTo(costOfCompletion({ usage }), 12);
   });
 
   it("a budgeted key cannot call an unpriced model (its cost could not be bounded)", async () => {
