@@ -11,15 +11,22 @@ const SCHEMA_VERSION = 1;
 
 export type BudgetPeriod = "day" | "month" | "total";
 
-export type AdmitInput = {
-  requestId: string;
-  /** Limits travel with every call (they live on the key record), so a PATCH applies to the next request. */
+/** The limits of one scope (a key, or the whole workspace) that a request must fit in. */
+export type ScopeLimits = {
+  /** `key:<keyId>` or `workspace`: counters are kept per scope. */
+  scope: string;
   rpm?: number;
   tpm?: number;
   budget?: { usd: number; period: BudgetPeriod };
+};
+
+export type AdmitInput = {
+  requestId: string;
+  /** Limits travel with every call (they live on the key record and the config), so a change applies at once. */
+  scopes: ScopeLimits[];
   /** Admission-time token estimate (prompt estimate + max_tokens); settlement replaces it with the real count. */
   estimatedTokens: number;
-  /** The most this request can cost; reserved until settlement. */
+  /** The most this request can cost; reserved in every budgeted scope until settlement. */
   maxCostUsd: number;
   /** Milliseconds since the epoch; tests inject it to cross windows and periods without sleeping. */
   now?: number;
@@ -27,11 +34,10 @@ export type AdmitInput = {
 
 export type WindowState = { limit: number; remaining: number; resetMs: number };
 export type BudgetState = { usd: number; period: BudgetPeriod; periodKey: string; spentUsd: number; reservedUsd: number; resetMs: number | null };
-export type LimitState = { requests?: WindowState; tokens?: WindowState; budget?: BudgetState };
+export type ScopeState = { scope: string; requests?: WindowState; tokens?: WindowState; budget?: BudgetState };
+export type Refusal = { scope: string; reason: "requests" | "tokens" | "budget"; retryAfterMs: number | null };
 
-export type AdmitResult =
-  | ({ ok: true } & LimitState)
-  | ({ ok: false; reason: "requests" | "tokens" | "budget"; retryAfterMs: number | null } & LimitState);
+export type AdmitResult = { ok: true; scopes: ScopeState[] } | ({ ok: false; scopes: ScopeState[] } & Refusal);
 
 export type SettleInput = { requestId: string; tokens: number; costUsd: number };
 
@@ -62,10 +68,11 @@ export function periodResetMs(period: BudgetPeriod, now: number): number | null 
 type EventRow = { at: number; tokens: number };
 
 /**
- * Rate limits and budget of one gateway key (one instance per key, named `key:<keyId>`). Every method is
- * synchronous SQLite work with no await in between, so concurrent requests are admitted strictly one after
- * another: with `rpm: N`, exactly N of N+k simultaneous requests get in. Admission checks requests, tokens
- * and budget together and records nothing unless all three pass.
+ * Rate limits and budgets, one instance per key (`key:<keyId>`) or, when the workspace has limits of its own, one
+ * per workspace (`ws:<workspaceId>`) holding the workspace's and each key's counters as separate scopes. Every
+ * method is synchronous SQLite work with no await in between, so concurrent requests are admitted strictly one
+ * after another: with `rpm: N`, exactly N of N+k simultaneous requests get in. Admission checks every scope's
+ * requests, tokens and budget together and records nothing unless all pass.
  */
 export class KeyLimiter extends DurableObject<Env> {
   readonly #sql: SqlStorage;
@@ -80,85 +87,119 @@ export class KeyLimiter extends DurableObject<Env> {
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS kl_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)`);
     const row = this.#sql.exec<{ value: number }>(`SELECT value FROM kl_meta WHERE key = 'schema_version'`).toArray()[0];
     if (row && row.value >= SCHEMA_VERSION) return;
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS kl_events (request_id TEXT PRIMARY KEY, at INTEGER NOT NULL, tokens INTEGER NOT NULL)`);
-    this.#sql.exec(`CREATE INDEX IF NOT EXISTS kl_events_at ON kl_events (at)`);
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS kl_reservations (request_id TEXT PRIMARY KEY, period_key TEXT NOT NULL, usd REAL NOT NULL, at INTEGER NOT NULL)`);
-    this.#sql.exec(`CREATE TABLE IF NOT EXISTS kl_spend (period_key TEXT PRIMARY KEY, usd REAL NOT NULL)`);
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS kl_events (scope TEXT NOT NULL, request_id TEXT NOT NULL, at INTEGER NOT NULL, tokens INTEGER NOT NULL, PRIMARY KEY (scope, request_id))`);
+    this.#sql.exec(`CREATE INDEX IF NOT EXISTS kl_events_scope_at ON kl_events (scope, at)`);
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS kl_reservations (scope TEXT NOT NULL, request_id TEXT NOT NULL, period_key TEXT NOT NULL, usd REAL NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (scope, request_id))`);
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS kl_spend (scope TEXT NOT NULL, period_key TEXT NOT NULL, usd REAL NOT NULL, PRIMARY KEY (scope, period_key))`);
     this.#sql.exec(`INSERT INTO kl_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, SCHEMA_VERSION);
   }
 
-  /** Admits a request against rpm, tpm and budget in one step; records it only when all pass. */
+  /** Admits a request against every scope's rpm, tpm and budget in one step; records it only when all pass. */
   admit(input: AdmitInput): AdmitResult {
     const now = input.now ?? Date.now();
-    const tracksWindow = input.rpm !== undefined || input.tpm !== undefined;
-    const events = tracksWindow ? this.#windowEvents(now) : [];
-    const state: LimitState = {};
-    let rejection: { reason: "requests" | "tokens" | "budget"; retryAfterMs: number | null } | undefined;
+    this.#sql.exec(`DELETE FROM kl_events WHERE at <= ?`, now - RATE_WINDOW_MS);
+    this.#sql.exec(`DELETE FROM kl_reservations WHERE at <= ?`, now - RESERVATION_TTL_MS);
+    const states: ScopeState[] = [];
+    let refusal: Refusal | undefined;
+    for (const limits of input.scopes) {
+      const { state, refused } = this.#check(limits, input, now);
+      states.push(state);
+      refusal ??= refused;
+    }
+    if (refusal) return { ok: false, scopes: states, ...refusal };
+    for (const limits of input.scopes) {
+      if (limits.rpm !== undefined || limits.tpm !== undefined) {
+        this.#sql.exec(`INSERT OR REPLACE INTO kl_events (scope, request_id, at, tokens) VALUES (?, ?, ?, ?)`, limits.scope, input.requestId, now, input.estimatedTokens);
+      }
+      if (limits.budget) {
+        this.#sql.exec(
+          `INSERT OR REPLACE INTO kl_reservations (scope, request_id, period_key, usd, at) VALUES (?, ?, ?, ?, ?)`,
+          limits.scope,
+          input.requestId,
+          periodKeyOf(limits.budget.period, now),
+          input.maxCostUsd,
+          now,
+        );
+      }
+    }
+    return { ok: true, scopes: states };
+  }
 
-    if (input.rpm !== undefined) {
-      const admitted = events.length < input.rpm;
+  /** One scope's state as it would be after admitting the request, and why it refuses, if it does. */
+  #check(limits: ScopeLimits, input: AdmitInput, now: number): { state: ScopeState; refused: Refusal | undefined } {
+    const { scope } = limits;
+    const state: ScopeState = { scope };
+    let refused: Refusal | undefined;
+    const events = limits.rpm !== undefined || limits.tpm !== undefined ? this.#windowEvents(scope) : [];
+    if (limits.rpm !== undefined) {
+      const admitted = events.length < limits.rpm;
       // Admitted: the window next frees a slot when its oldest request leaves (this one, if it is alone).
       // Refused: when enough of the oldest leave for one more to fit.
-      const freeing = admitted ? events[0] : events[events.length - input.rpm];
+      const freeing = admitted ? events[0] : events[events.length - limits.rpm];
       const resetMs = freeing ? Math.max(0, freeing.at + RATE_WINDOW_MS - now) : RATE_WINDOW_MS;
-      state.requests = { limit: input.rpm, remaining: Math.max(0, input.rpm - events.length - (admitted ? 1 : 0)), resetMs };
-      if (!admitted) rejection = { reason: "requests", retryAfterMs: resetMs };
+      state.requests = { limit: limits.rpm, remaining: Math.max(0, limits.rpm - events.length - (admitted ? 1 : 0)), resetMs };
+      if (!admitted) refused = { scope, reason: "requests", retryAfterMs: resetMs };
     }
-    if (input.tpm !== undefined) {
+    if (limits.tpm !== undefined) {
       const used = events.reduce((sum, e) => sum + e.tokens, 0);
-      const admitted = used + input.estimatedTokens <= input.tpm;
-      state.tokens = { limit: input.tpm, remaining: Math.max(0, input.tpm - used - (admitted ? input.estimatedTokens : 0)), resetMs: this.#tokensFreeIn(events, used, admitted ? 0 : input.estimatedTokens, input.tpm, now) };
-      if (!admitted && !rejection) rejection = { reason: "tokens", retryAfterMs: state.tokens.resetMs };
+      const admitted = used + input.estimatedTokens <= limits.tpm;
+      const resetMs = this.#tokensFreeIn(events, used, admitted ? 0 : input.estimatedTokens, limits.tpm, now);
+      state.tokens = { limit: limits.tpm, remaining: Math.max(0, limits.tpm - used - (admitted ? input.estimatedTokens : 0)), resetMs };
+      if (!admitted) refused ??= { scope, reason: "tokens", retryAfterMs: resetMs };
     }
-    if (input.budget) {
-      const periodKey = periodKeyOf(input.budget.period, now);
-      this.#sql.exec(`DELETE FROM kl_reservations WHERE at <= ?`, now - RESERVATION_TTL_MS);
-      const spentUsd = this.#spent(periodKey);
-      const reservedUsd = this.#reserved(periodKey);
-      const resetMs = periodResetMs(input.budget.period, now);
-      const admitted = spentUsd + reservedUsd + input.maxCostUsd <= input.budget.usd;
-      state.budget = { usd: input.budget.usd, period: input.budget.period, periodKey, spentUsd, reservedUsd: reservedUsd + (admitted ? input.maxCostUsd : 0), resetMs };
-      if (!admitted && !rejection) rejection = { reason: "budget", retryAfterMs: resetMs };
+    if (limits.budget) {
+      const periodKey = periodKeyOf(limits.budget.period, now);
+      const spentUsd = this.#spent(scope, periodKey);
+      const reservedUsd = this.#reserved(scope, periodKey);
+      const resetMs = periodResetMs(limits.budget.period, now);
+      const admitted = spentUsd + reservedUsd + input.maxCostUsd <= limits.budget.usd;
+      state.budget = { usd: limits.budget.usd, period: limits.budget.period, periodKey, spentUsd, reservedUsd: reservedUsd + (admitted ? input.maxCostUsd : 0), resetMs };
+      if (!admitted) refused ??= { scope, reason: "budget", retryAfterMs: resetMs };
     }
-
-    if (rejection) return { ok: false, ...rejection, ...state };
-    if (tracksWindow) this.#sql.exec(`INSERT OR REPLACE INTO kl_events (request_id, at, tokens) VALUES (?, ?, ?)`, input.requestId, now, input.estimatedTokens);
-    if (state.budget) this.#sql.exec(`INSERT OR REPLACE INTO kl_reservations (request_id, period_key, usd, at) VALUES (?, ?, ?, ?)`, input.requestId, state.budget.periodKey, input.maxCostUsd, now);
-    return { ok: true, ...state };
+    return { state, refused };
   }
 
-  /** Replaces a request's estimate with its real token count and its reservation with its real cost. */
+  /** Replaces a request's estimate with its real token count and its reservations with its real cost, in every scope. */
   settle(input: SettleInput): void {
     this.#sql.exec(`UPDATE kl_events SET tokens = ? WHERE request_id = ?`, Math.max(0, Math.round(input.tokens)), input.requestId);
-    const reservation = this.#sql.exec<{ period_key: string }>(`SELECT period_key FROM kl_reservations WHERE request_id = ?`, input.requestId).toArray()[0];
-    if (!reservation) return;
+    const reservations = this.#sql.exec<{ scope: string; period_key: string }>(`SELECT scope, period_key FROM kl_reservations WHERE request_id = ?`, input.requestId).toArray();
     this.#sql.exec(`DELETE FROM kl_reservations WHERE request_id = ?`, input.requestId);
-    if (input.costUsd > 0) {
-      this.#sql.exec(`INSERT INTO kl_spend (period_key, usd) VALUES (?, ?) ON CONFLICT (period_key) DO UPDATE SET usd = usd + excluded.usd`, reservation.period_key, input.costUsd);
+    if (input.costUsd <= 0) return;
+    for (const reservation of reservations) {
+      this.#sql.exec(
+        `INSERT INTO kl_spend (scope, period_key, usd) VALUES (?, ?, ?) ON CONFLICT (scope, period_key) DO UPDATE SET usd = usd + excluded.usd`,
+        reservation.scope,
+        reservation.period_key,
+        input.costUsd,
+      );
     }
   }
 
-  /** Drops everything this key's limiter holds (the key was revoked; its id is never reused). */
+  /** Drops everything this limiter holds (its key was revoked or its workspace deleted; ids are never reused). */
   async forget(): Promise<void> {
     await this.ctx.storage.deleteAll();
   }
 
-  /** What the limiter holds right now (for the admin API and tests). */
-  snapshot(now: number = Date.now()): LimiterSnapshot {
-    const events = this.#windowEvents(now);
-    const reservations = this.#sql.exec<{ n: number; usd: number | null }>(`SELECT COUNT(*) AS n, SUM(usd) AS usd FROM kl_reservations`).one();
+  /** What the limiter holds for one scope right now (for the admin API and tests). */
+  snapshot(scope: string, now: number = Date.now()): LimiterSnapshot {
+    this.#sql.exec(`DELETE FROM kl_events WHERE at <= ?`, now - RATE_WINDOW_MS);
+    const events = this.#windowEvents(scope);
+    const reservations = this.#sql.exec<{ n: number; usd: number | null }>(`SELECT COUNT(*) AS n, SUM(usd) AS usd FROM kl_reservations WHERE scope = ?`, scope).one();
     return {
       requestsInWindow: events.length,
       tokensInWindow: events.reduce((sum, e) => sum + e.tokens, 0),
       reservations: reservations.n,
       reservedUsd: reservations.usd ?? 0,
-      spend: this.#sql.exec<{ period_key: string; usd: number }>(`SELECT period_key, usd FROM kl_spend ORDER BY period_key`).toArray().map((r) => ({ periodKey: r.period_key, usd: r.usd })),
+      spend: this.#sql
+        .exec<{ period_key: string; usd: number }>(`SELECT period_key, usd FROM kl_spend WHERE scope = ? ORDER BY period_key`, scope)
+        .toArray()
+        .map((r) => ({ periodKey: r.period_key, usd: r.usd })),
     };
   }
 
-  #windowEvents(now: number): EventRow[] {
-    this.#sql.exec(`DELETE FROM kl_events WHERE at <= ?`, now - RATE_WINDOW_MS);
-    return this.#sql.exec<EventRow>(`SELECT at, tokens FROM kl_events ORDER BY at, request_id`).toArray();
+  /** The scope's requests still inside the window (older ones were deleted at the start of the call). */
+  #windowEvents(scope: string): EventRow[] {
+    return this.#sql.exec<EventRow>(`SELECT at, tokens FROM kl_events WHERE scope = ? ORDER BY at, request_id`, scope).toArray();
   }
 
   /** When enough tokens leave the window for `needed` more to fit (the window length if they never can). */
@@ -174,11 +215,11 @@ export class KeyLimiter extends DurableObject<Env> {
     return RATE_WINDOW_MS;
   }
 
-  #spent(periodKey: string): number {
-    return this.#sql.exec<{ usd: number }>(`SELECT usd FROM kl_spend WHERE period_key = ?`, periodKey).toArray()[0]?.usd ?? 0;
+  #spent(scope: string, periodKey: string): number {
+    return this.#sql.exec<{ usd: number }>(`SELECT usd FROM kl_spend WHERE scope = ? AND period_key = ?`, scope, periodKey).toArray()[0]?.usd ?? 0;
   }
 
-  #reserved(periodKey: string): number {
-    return this.#sql.exec<{ usd: number | null }>(`SELECT SUM(usd) AS usd FROM kl_reservations WHERE period_key = ?`, periodKey).one().usd ?? 0;
+  #reserved(scope: string, periodKey: string): number {
+    return this.#sql.exec<{ usd: number | null }>(`SELECT SUM(usd) AS usd FROM kl_reservations WHERE scope = ? AND period_key = ?`, scope, periodKey).one().usd ?? 0;
   }
 }

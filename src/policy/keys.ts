@@ -2,20 +2,9 @@ import { z } from "zod";
 import { sha256Hex, timingSafeEqualStrings } from "../lib/crypto";
 import { randomId } from "../lib/ids";
 import { TtlCache } from "../lib/ttl-cache";
+import { BudgetSchema, RateLimitSchema } from "./limit-schemas";
 
-export const RateLimitSchema = z
-  .strictObject({
-    rpm: z.number().int().positive().optional().describe("Requests per minute (sliding 60 s window)."),
-    tpm: z.number().int().positive().optional().describe("Tokens per minute (prompt + completion; admission uses an estimate, settlement the real count)."),
-  })
-  .refine((limit) => limit.rpm !== undefined || limit.tpm !== undefined, "set rpm, tpm or both");
-export type RateLimit = z.infer<typeof RateLimitSchema>;
-
-export const BudgetSchema = z.strictObject({
-  usd: z.number().positive().describe("Spend limit in USD for each period."),
-  period: z.enum(["day", "month", "total"]).describe("UTC day, UTC calendar month, or the key's lifetime."),
-});
-export type Budget = z.infer<typeof BudgetSchema>;
+export { BudgetSchema, RateLimitSchema };
 
 /** What a key may do: limits, budget, the routes it may call, and when it stops working. */
 export const KeyPolicySchema = z.object({

@@ -1,13 +1,14 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AdmitResult, LimitState } from "../../durable-objects/key-limiter";
+import type { AdmitResult, ScopeLimits, ScopeState, WindowState } from "../../durable-objects/key-limiter";
 import type { GatewayConfig, Target } from "../config/schema";
 import { GatewayError } from "../lib/errors";
 import { emptyUsage, type ChatRequest, type EmbeddingsRequest, type Usage } from "../schema/internal";
 import { estimateChatPromptTokens, estimateEmbeddingsTokens } from "../usage/estimate";
 import { costOf, priceOf, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
-import { hasLimits } from "./keys";
+import type { KeyRecord } from "./keys";
+import type { Budget, RateLimit } from "./limit-schemas";
 
 /**
  * The output tokens a budget reserves for a chat request that sets no max_tokens. Budgets cannot know how long
@@ -23,8 +24,32 @@ export const chatDemand = (request: ChatRequest): Demand => ({ model: request.mo
 
 export const embeddingsDemand = (request: EmbeddingsRequest): Demand => ({ model: request.model, promptTokens: estimateEmbeddingsTokens(request), maxOutputTokens: 0, operation: "embeddings" });
 
-/** One limiter Durable Object per key, by name. */
-export const limiterName = (keyId: string) => `key:${keyId}`;
+export const WORKSPACE_SCOPE = "workspace";
+export const keyScope = (keyId: string) => `key:${keyId}`;
+
+const hasAny = (limits: { rateLimit?: RateLimit | undefined; budget?: Budget | undefined } | undefined) => limits?.rateLimit !== undefined || limits?.budget !== undefined;
+
+/**
+ * Where a key's counters live: its own limiter (`key:<keyId>`), or, when the workspace has limits, the
+ * workspace's (`ws:<workspaceId>`), so one round trip checks both.
+ */
+export const limiterNameFor = (workspaceId: string, config: GatewayConfig | null, keyId: string) => (hasAny(config?.limits) ? workspaceLimiterName(workspaceId) : `key:${keyId}`);
+export const workspaceLimiterName = (workspaceId: string) => `ws:${workspaceId}`;
+
+const scopeOf = (scope: string, limits: { rateLimit?: RateLimit | undefined; budget?: Budget | undefined }): ScopeLimits => ({
+  scope,
+  ...(limits.rateLimit?.rpm !== undefined ? { rpm: limits.rateLimit.rpm } : {}),
+  ...(limits.rateLimit?.tpm !== undefined ? { tpm: limits.rateLimit.tpm } : {}),
+  ...(limits.budget ? { budget: limits.budget } : {}),
+});
+
+/** The limiter and scopes a request is admitted against; null when neither the key nor the workspace has limits. */
+export function admissionPlan(workspaceId: string, config: GatewayConfig, key: KeyRecord): { limiter: string; scopes: ScopeLimits[] } | null {
+  const scopes: ScopeLimits[] = [];
+  if (hasAny(key)) scopes.push(scopeOf(keyScope(key.id), key));
+  if (config.limits && hasAny(config.limits)) scopes.push(scopeOf(WORKSPACE_SCOPE, config.limits));
+  return scopes.length === 0 ? null : { limiter: limiterNameFor(workspaceId, config, key.id), scopes };
+}
 
 function priceFor(config: GatewayConfig, target: Target): Price | null {
   const provider = config.providers[target.provider];
@@ -60,16 +85,22 @@ export function openAIDuration(ms: number): string {
   return `${minutes}m${+(seconds - minutes * 60).toFixed(3)}s`;
 }
 
-/** The x-ratelimit-* headers (OpenAI's names) and the budget's remaining amount. */
-export function limitHeaders(state: LimitState): Record<string, string> {
+/** Of several scopes' windows, the one closest to refusing. */
+const tightest = (windows: (WindowState | undefined)[]): WindowState | undefined =>
+  windows.reduce<WindowState | undefined>((best, w) => (w && (!best || w.remaining < best.remaining) ? w : best), undefined);
+
+/** The x-ratelimit-* headers (OpenAI's names) of the tightest scope, and the smallest remaining budget. */
+export function limitHeaders(scopes: ScopeState[]): Record<string, string> {
   const headers: Record<string, string> = {};
-  for (const [name, window] of [["requests", state.requests], ["tokens", state.tokens]] as const) {
+  for (const name of ["requests", "tokens"] as const) {
+    const window = tightest(scopes.map((s) => s[name]));
     if (!window) continue;
     headers[`x-ratelimit-limit-${name}`] = String(window.limit);
     headers[`x-ratelimit-remaining-${name}`] = String(window.remaining);
     headers[`x-ratelimit-reset-${name}`] = openAIDuration(window.resetMs);
   }
-  if (state.budget) headers["x-switchyard-budget-remaining-usd"] = Math.max(0, state.budget.usd - state.budget.spentUsd - state.budget.reservedUsd).toFixed(6);
+  const budgets = scopes.flatMap((s) => (s.budget ? [Math.max(0, s.budget.usd - s.budget.spentUsd - s.budget.reservedUsd)] : []));
+  if (budgets.length > 0) headers["x-switchyard-budget-remaining-usd"] = Math.min(...budgets).toFixed(6);
   return headers;
 }
 
@@ -78,51 +109,52 @@ function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<st
     headers["retry-after"] = String(Math.max(1, Math.ceil(result.retryAfterMs / 1_000)));
     headers["retry-after-ms"] = String(Math.ceil(result.retryAfterMs));
   }
+  const state = result.scopes.find((s) => s.scope === result.scope)!;
+  const whose = result.scope === WORKSPACE_SCOPE ? "this workspace" : "this key";
   if (result.reason === "budget") {
-    const budget = result.budget!;
+    const budget = state.budget!;
     return new GatewayError({
       status: 429,
       type: "budget_exceeded",
       code: "budget_exceeded",
       headers,
-      message: `This key's ${budget.period === "total" ? "total" : `${budget.period}ly`} budget of $${budget.usd} would be exceeded: $${budget.spentUsd.toFixed(6)} spent and $${budget.reservedUsd.toFixed(6)} reserved by requests in flight. ${budget.resetMs === null ? "The budget does not reset." : "It resets at the start of the next UTC " + budget.period + "."} A lower max_tokens reserves less.`,
+      message: `The ${budget.period === "total" ? "total" : `${budget.period}ly`} budget of ${whose} ($${budget.usd}) would be exceeded: $${budget.spentUsd.toFixed(6)} spent and $${budget.reservedUsd.toFixed(6)} reserved by requests in flight. ${budget.resetMs === null ? "The budget does not reset." : `It resets at the start of the next UTC ${budget.period}.`} A lower max_tokens reserves less.`,
     });
   }
-  const window = result.reason === "requests" ? result.requests! : result.tokens!;
+  const window = (result.reason === "requests" ? state.requests : state.tokens)!;
   return new GatewayError({
     status: 429,
     type: "rate_limit_error",
     code: result.reason === "requests" ? "rate_limit_exceeded" : "tokens_rate_limit_exceeded",
     headers,
-    message: `Rate limit reached for this key: ${window.limit} ${result.reason} per minute. Retry after ${openAIDuration(result.retryAfterMs ?? 0)}.`,
+    message: `Rate limit reached for ${whose}: ${window.limit} ${result.reason} per minute. Retry after ${openAIDuration(result.retryAfterMs ?? 0)}.`,
   });
 }
 
 /**
- * Admission for one request: the key's route allow-list, then (only when the key has limits) one round trip to
- * its limiter, which checks rpm, tpm and budget together and reserves the request's maximum cost. Settlement
- * (real tokens, real cost) runs after the response through `record.onSettle`.
+ * Admission for one request: the key's route allow-list, then (only when the key or its workspace has limits)
+ * one round trip to the limiter, which checks rpm, tpm and budget of every scope together and reserves the
+ * request's maximum cost. Settlement (real tokens, real cost) runs after the response through `record.onSettle`.
  */
-export async function admitRequest(c: Context<AppEnv>, plan: readonly Target[], demand: Demand): Promise<void> {
+export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], demand: Demand): Promise<void> {
   const key = c.var.key;
   if (key.routes && !key.routes.includes(demand.model)) {
     throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${demand.model}" is not one of them.` });
   }
-  if (!hasLimits(key)) return;
   const config = c.var.config;
+  const plan = admissionPlan(c.var.workspaceId, config, key);
+  if (!plan) return;
   const record = c.var.record;
-  const limiter = c.env.KEY_LIMITER.getByName(limiterName(key.id));
+  const limiter = c.env.KEY_LIMITER.getByName(plan.limiter);
   // Not the request id: clients may choose that one, and a repeated id must not overwrite a counted request.
   const admissionId = crypto.randomUUID();
   const result = await limiter.admit({
     requestId: admissionId,
+    scopes: plan.scopes,
     estimatedTokens: demand.promptTokens + (demand.maxOutputTokens ?? 0),
-    maxCostUsd: key.budget ? maxCostUsd(config, plan, demand) : 0,
-    ...(key.rateLimit?.rpm !== undefined ? { rpm: key.rateLimit.rpm } : {}),
-    ...(key.rateLimit?.tpm !== undefined ? { tpm: key.rateLimit.tpm } : {}),
-    ...(key.budget ? { budget: key.budget } : {}),
+    maxCostUsd: plan.scopes.some((s) => s.budget) ? maxCostUsd(config, targets, demand) : 0,
   });
-  const headers = limitHeaders(result);
+  const headers = limitHeaders(result.scopes);
   c.set("limitHeaders", headers);
   if (!result.ok) throw refusal(result, { ...headers });
   record.onSettle(async (settled) => {

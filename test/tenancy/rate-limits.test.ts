@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { listDurableObjectIds } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { admin, callGateway, newWorkspace, upstreamRequests } from "../helpers";
+import { TEST_ADMIN_TOKEN } from "../fixtures";
+import { admin, callGateway, newWorkspace, simulatorProviders, upstreamRequests } from "../helpers";
 import { addKey, hello, limiterWhen, type ErrorBody } from "./tenancy-helpers";
 
 describe("rate limits per key", () => {
@@ -88,4 +89,26 @@ describe("rate limits per key", () => {
     expect(res.status).toBe(429);
     expect(await upstreamRequests(ws.scenario)).toEqual([]);
   });
+
+  it("workspace limits (config `limits`) bind all of its keys together, in the same single admission", async () => {
+    const ws = await newWorkspace((scenario) => ({
+      providers: simulatorProviders(scenario),
+      routes: { smart: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" } } },
+      limits: { rateLimit: { rpm: 4 } },
+    }));
+    const other = await addKey(ws.id, { rateLimit: { rpm: 10 } });
+    const statuses = await Promise.all([ws.key, ws.key, other.key, other.key, ws.key, other.key].map((key) => callGateway(key, "/v1/chat/completions", hello()).then((r) => r.status)));
+    expect(statuses.filter((s) => s === 200).length).toBe(4);
+    const refused = await callGateway(other.key, "/v1/chat/completions", hello());
+    expect(refused.status).toBe(429);
+    expect(((await refused.json()) as ErrorBody).error.message).toContain("this workspace");
+    expect(refused.headers.get("x-ratelimit-limit-requests")).toBe("4");
+    expect(await (await admin(`/workspaces/${ws.id}/limits`)).json()).toMatchObject({ requestsInWindow: 4 });
+    // The key's own counters are kept as well, in the workspace's limiter.
+    const own = (await (await admin(`/workspaces/${ws.id}/keys/${other.id}/limits`)).json()) as { requestsInWindow: number };
+    expect(own.requestsInWindow).toBeGreaterThanOrEqual(1);
+    // The admin token's test requests count against the workspace too.
+    expect((await callGateway(TEST_ADMIN_TOKEN, "/v1/chat/completions", hello(), { "x-switchyard-workspace": ws.id })).status).toBe(429);
+  });
 });
+

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { notFound } from "../../lib/errors";
-import { limiterName } from "../../policy/limits";
+import { loadWorkspaceConfig } from "../../config/store";
+import { keyScope, limiterNameFor } from "../../policy/limits";
 import { createKey, getKey, listKeys, publicKey, revokeKey, updateKey } from "../../policy/keys";
 import type { AppEnv } from "../../types";
 import { readJsonBody } from "../body";
@@ -39,12 +40,14 @@ export const keysAdminApi = new Hono<AppEnv>()
   .delete("/workspaces/:id/keys/:keyId", async (c) => {
     const { id, keyId } = c.req.param();
     if (!(await revokeKey(c.env, id, keyId))) throw keyNotFound(id, keyId);
-    c.executionCtx.waitUntil(c.env.KEY_LIMITER.getByName(limiterName(keyId)).forget());
+    // Its own limiter goes; counters kept in a workspace limiter expire with their window and period.
+    c.executionCtx.waitUntil(c.env.KEY_LIMITER.getByName(limiterNameFor(id, null, keyId)).forget());
     return c.json({ id: keyId, deleted: true as const });
   })
   .get("/workspaces/:id/keys/:keyId/limits", async (c) => {
     const { id, keyId } = c.req.param();
     const record = await getKey(c.env, id, keyId);
     if (!record) throw keyNotFound(id, keyId);
-    return c.json(await c.env.KEY_LIMITER.getByName(limiterName(record.id)).snapshot());
+    const limiter = limiterNameFor(id, await loadWorkspaceConfig(c.env, id), record.id);
+    return c.json(await c.env.KEY_LIMITER.getByName(limiter).snapshot(keyScope(record.id)));
   });

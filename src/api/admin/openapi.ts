@@ -50,6 +50,7 @@ export const ADMIN_OPERATIONS: readonly Operation[] = [
   { method: "post", path: "/workspaces", summary: "Create a workspace", body: "CreateWorkspace", response: "Workspace", status: 201 },
   { method: "get", path: "/workspaces/{id}", summary: "Get a workspace", response: "Workspace" },
   { method: "delete", path: "/workspaces/{id}", summary: "Delete a workspace, its keys and credentials", response: "Deleted" },
+  { method: "get", path: "/workspaces/{id}/limits", summary: "The workspace limiter's state (config `limits`): requests and tokens in the window, reservations, spend per period", response: "LimiterSnapshot" },
   { method: "get", path: "/workspaces/{id}/config", summary: "Get a workspace's config document", response: "GatewayConfig" },
   { method: "put", path: "/workspaces/{id}/config", summary: "Replace a workspace's config document", body: "GatewayConfig", response: "GatewayConfig" },
   { method: "post", path: "/workspaces/{id}/keys", summary: "Create a gateway key (the key is shown once)", body: "CreateKey", response: "CreatedKey", status: 201 },

@@ -5,6 +5,7 @@ import { DEFAULT_WORKSPACE, loadWorkspaceConfig, saveWorkspaceConfig } from "../
 import { parseConfig } from "../../config/validate";
 import { GatewayError, badRequest, notFound } from "../../lib/errors";
 import { listKeys, revokeKey } from "../../policy/keys";
+import { WORKSPACE_SCOPE, workspaceLimiterName } from "../../policy/limits";
 import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace, type Workspace } from "../../policy/workspaces";
 import type { AppEnv } from "../../types";
 import { readJsonBody } from "../body";
@@ -34,7 +35,13 @@ export const workspacesAdminApi = new Hono<AppEnv>()
     for (const key of await listKeys(c.env, id)) await revokeKey(c.env, id, key.id);
     await deleteWorkspaceCredentials(c.env, id);
     await deleteWorkspace(c.env, id);
+    c.executionCtx.waitUntil(c.env.KEY_LIMITER.getByName(workspaceLimiterName(id)).forget());
     return c.json({ id, deleted: true as const });
+  })
+  .get("/workspaces/:id/limits", async (c) => {
+    const id = c.req.param("id");
+    await requireWorkspace(c.env, id);
+    return c.json(await c.env.KEY_LIMITER.getByName(workspaceLimiterName(id)).snapshot(WORKSPACE_SCOPE));
   })
   .get("/workspaces/:id/config", async (c) => {
     const id = c.req.param("id");
