@@ -4,8 +4,6 @@ import { randomId } from "../lib/ids";
 import { TtlCache } from "../lib/ttl-cache";
 import { BudgetSchema, RateLimitSchema } from "./limit-schemas";
 
-export { BudgetSchema, RateLimitSchema };
-
 /** What a key may do: limits, budget, the routes it may call, and when it stops working. */
 export const KeyPolicySchema = z.object({
   rateLimit: RateLimitSchema.optional(),
@@ -24,9 +22,6 @@ export const KeyRecordSchema = KeyPolicySchema.extend({
   createdAt: z.string(),
 });
 export type KeyRecord = z.infer<typeof KeyRecordSchema>;
-
-/** The key has a limit or budget, so each request costs one limiter round trip. */
-export const hasLimits = (key: KeyRecord): boolean => key.rateLimit !== undefined || key.budget !== undefined;
 
 export const isExpired = (key: KeyRecord, now = Date.now()): boolean => key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now;
 

@@ -18,11 +18,11 @@ import type { Budget, RateLimit } from "./limit-schemas";
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
 
 /** What a request may consume, known before it is sent. */
-export type Demand = { model: string; promptTokens: number; maxOutputTokens: number | undefined; operation: "chat" | "embeddings" };
+export type Demand = { model: string; promptTokens: number; maxOutputTokens: number | undefined };
 
-export const chatDemand = (request: ChatRequest): Demand => ({ model: request.model, promptTokens: estimateChatPromptTokens(request), maxOutputTokens: request.maxTokens, operation: "chat" });
+export const chatDemand = (request: ChatRequest): Demand => ({ model: request.model, promptTokens: estimateChatPromptTokens(request), maxOutputTokens: request.maxTokens });
 
-export const embeddingsDemand = (request: EmbeddingsRequest): Demand => ({ model: request.model, promptTokens: estimateEmbeddingsTokens(request), maxOutputTokens: 0, operation: "embeddings" });
+export const embeddingsDemand = (request: EmbeddingsRequest): Demand => ({ model: request.model, promptTokens: estimateEmbeddingsTokens(request), maxOutputTokens: 0 });
 
 export const WORKSPACE_SCOPE = "workspace";
 export const keyScope = (keyId: string) => `key:${keyId}`;
@@ -33,8 +33,8 @@ const hasAny = (limits: { rateLimit?: RateLimit | undefined; budget?: Budget | u
  * Where a key's counters live: its own limiter (`key:<keyId>`), or, when the workspace has limits, the
  * workspace's (`ws:<workspaceId>`), so one round trip checks both.
  */
-export const limiterNameFor = (workspaceId: string, config: GatewayConfig | null, keyId: string) => (hasAny(config?.limits) ? workspaceLimiterName(workspaceId) : `key:${keyId}`);
 export const workspaceLimiterName = (workspaceId: string) => `ws:${workspaceId}`;
+export const limiterNameFor = (workspaceId: string, config: GatewayConfig | null, keyId: string) => (hasAny(config?.limits) ? workspaceLimiterName(workspaceId) : `key:${keyId}`);
 
 const scopeOf = (scope: string, limits: { rateLimit?: RateLimit | undefined; budget?: Budget | undefined }): ScopeLimits => ({
   scope,
@@ -68,7 +68,7 @@ function maxCostUsd(config: GatewayConfig, plan: readonly Target[], demand: Dema
         type: "invalid_request_error",
         code: "unpriced_model",
         param: "model",
-        message: `This key has a budget, but ${target.provider}/${target.model} has no price, so its cost cannot be bounded; use a priced model.`,
+        message: `A budget applies to this request, but ${target.provider}/${target.model} has no price, so its cost cannot be bounded; use a priced model.`,
       });
     }
     max = Math.max(max, cost);

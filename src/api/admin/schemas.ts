@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { CredentialNameSchema } from "../../config/credential-store";
-import { KeyPolicySchema, RateLimitSchema, BudgetSchema } from "../../policy/keys";
+import { KeyPolicySchema } from "../../policy/keys";
+import { BudgetSchema, RateLimitSchema } from "../../policy/limit-schemas";
 import { WorkspaceSchema } from "../../policy/workspaces";
 
 /**
