@@ -53,6 +53,8 @@ describe("GET /admin/openapi.json", () => {
         "GET /admin/workspaces/{id}",
         "DELETE /admin/workspaces/{id}",
         "GET /admin/workspaces/{id}/config",
+        "GET /admin/workspaces/{id}/limits",
+        "GET /admin/workspaces/{id}/keys/{keyId}",
         "PUT /admin/workspaces/{id}/config",
         "POST /admin/workspaces/{id}/keys",
         "GET /admin/workspaces/{id}/keys",
@@ -72,6 +74,7 @@ describe("GET /admin/openapi.json", () => {
     expect(Object.keys(createKey.properties.rateLimit!.properties!)).toEqual(["rpm", "tpm"]);
     expect(JSON.stringify(createKey.properties.budget)).toContain('"month"');
     expect(doc.components.schemas.GatewayConfig).toHaveProperty("properties.providers");
+    expect(doc.components.schemas.GatewayConfig).toHaveProperty("properties.limits");
   });
 
   it("describes only endpoints that exist: each listed operation is routed (none answers unknown_url)", async () => {
