@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_ADMIN_TOKEN, TEST_PROVIDER_KEYS, defaultTestConfig } from "./test/fixtures.ts";
 import { TEST_GOOGLE_SECRETS } from "./test/simulators/google-test-keys.ts";
+import { TEST_ADMIN_TOKEN, TEST_GATEWAY_DOMAIN, TEST_MASTER_KEYS, TEST_PROVIDER_KEYS, defaultTestConfig } from "./test/fixtures.ts";
 
 export default defineConfig({
   plugins: [
@@ -12,6 +12,8 @@ export default defineConfig({
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
           ...TEST_PROVIDER_KEYS,
           ...TEST_GOOGLE_SECRETS,
+          ...TEST_MASTER_KEYS,
+          GATEWAY_DOMAIN: TEST_GATEWAY_DOMAIN,
           DEFAULT_WORKSPACE_CONFIG: JSON.stringify(defaultTestConfig(inject("simulatorOrigin"))),
         },
       },

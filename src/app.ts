@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
-import { workspacesAdminApi } from "./api/admin/workspaces";
+import { adminApi } from "./api/admin";
 import { chatApi } from "./api/chat";
 import { embeddingsApi } from "./api/embeddings";
 import { messagesApi } from "./api/messages";
@@ -9,6 +9,7 @@ import { modelsApi } from "./api/models";
 import { GatewayError } from "./lib/errors";
 import { requestContext } from "./lib/request-context";
 import { adminAuth, gatewayKeyAuth } from "./policy/auth";
+import { rateLimitHeaders } from "./policy/limits";
 import type { AppEnv } from "./types";
 
 /** Paths the gateway serves and the methods each allows: anything else on them is a 405, elsewhere a 404. */
@@ -36,13 +37,14 @@ app.use("/v1/*", async (c, next) => {
   await next();
 });
 app.use("/v1/*", gatewayKeyAuth());
+app.use("/v1/*", rateLimitHeaders());
 app.route("/v1/chat/completions", chatApi);
 app.route("/v1/messages", messagesApi);
 app.route("/v1/embeddings", embeddingsApi);
 app.route("/v1/models", modelsApi);
 
 app.use("/admin/*", adminAuth());
-app.route("/admin/workspaces", workspacesAdminApi);
+app.route("/admin", adminApi);
 
 app.get("/", (c) => c.json({ name: "switchyard", docs: "https://github.com/switchyard (see README.md)" }));
 

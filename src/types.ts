@@ -13,6 +13,8 @@ export type AppVariables = {
   workspaceId: string;
   config: GatewayConfig;
   key: KeyRecord;
+  /** x-ratelimit-* headers of an admitted request, set by the key's limiter (src/policy/limits.ts). */
+  limitHeaders?: Record<string, string>;
 };
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };

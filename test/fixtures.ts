@@ -21,6 +21,20 @@ export const TEST_PROVIDER_KEYS = {
   ...TEST_AWS_CREDENTIALS,
 };
 
+/** The domain tests reach per-workspace subdomains under (`<workspace>.gateway.test`). */
+export const TEST_GATEWAY_DOMAIN = "gateway.test";
+
+/**
+ * Master keys for stored credentials: the current one (id k2) and a previous one (id k1) that only decrypts,
+ * so rotation can be tested. Fixed test values, 32 bytes each.
+ */
+export const TEST_PREVIOUS_MASTER_KEY = { id: "k1", key: "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=" };
+export const TEST_MASTER_KEYS = {
+  MASTER_KEY: "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
+  MASTER_KEY_ID: "k2",
+  MASTER_KEYS_PREVIOUS: `${TEST_PREVIOUS_MASTER_KEY.id}:${TEST_PREVIOUS_MASTER_KEY.key}`,
+};
+
 /** The `default` workspace's config in tests: both simulators, and one route. */
 export function defaultTestConfig(simulatorOrigin: string): GatewayConfigInput {
   return {

@@ -67,7 +67,8 @@ export async function readJsonBody<S extends z.ZodType>(c: Context<AppEnv>, sche
   const parsed = schema.safeParse(value);
   if (!parsed.success) {
     const issue = mostSpecificIssue(parsed.error.issues[0]!);
-    const param = formatPath(issue.path);
+    // An unknown field is named by the field itself, not by the object that holds it.
+    const param = formatPath(issue.code === "unrecognized_keys" ? [...issue.path, issue.keys[0]!] : issue.path);
     throw badRequest(param ? `Invalid value for '${param}': ${issue.message}` : issue.message, param || null, "invalid_value");
   }
   return parsed.data;

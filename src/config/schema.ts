@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/presets";
+import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -115,6 +116,7 @@ export const GatewayConfigSchema = z
     $schema: z.string().optional(),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "provider names use letters, digits, _ . -"), ProviderConfigSchema),
     routes: z.record(z.string().min(1), RouteSchema).default({}),
+    limits: WorkspaceLimitsSchema.optional(),
   })
   .superRefine((doc, ctx) => {
     for (const [name, route] of Object.entries(doc.routes)) {

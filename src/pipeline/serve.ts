@@ -4,6 +4,7 @@ import { OpenAIChatStreamRenderer, mergeUsage, renderOpenAIChat } from "../diale
 import type { StreamRenderer } from "../dialects/stream-renderer";
 import { base64Encode } from "../lib/crypto";
 import { SSE_HEADERS } from "../lib/sse";
+import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
 import type { ChatRequest, ChatResult, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
 import { attemptChat, attemptEmbeddings } from "./attempt";
@@ -38,6 +39,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promi
   record.stream = request.stream;
   const scope = scopeOf(c);
   const plan = planTargets(scope.config, request.model, record);
+  await admitRequest(c, plan, chatDemand(request));
   const { value: success } = await runAttempts(scope, plan, (prepared) => attemptChat(prepared, request, record, c.req.raw.signal));
 
   if (success.kind === "complete") {
@@ -71,6 +73,7 @@ export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsReq
   record.operation = "embeddings";
   const scope = scopeOf(c);
   const plan = planTargets(scope.config, request.model, record);
+  await admitRequest(c, plan, embeddingsDemand(request));
   const { value: result } = await runAttempts(scope, plan, (prepared) => attemptEmbeddings(prepared, request, record, c.req.raw.signal));
   record.usage.promptTokens = result.usage.promptTokens;
   record.finish("success");

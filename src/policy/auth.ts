@@ -1,9 +1,10 @@
 import { createMiddleware } from "hono/factory";
 import { DEFAULT_WORKSPACE, loadWorkspaceConfig } from "../config/store";
 import { timingSafeEqualStrings } from "../lib/crypto";
-import { GatewayError, unauthorized } from "../lib/errors";
+import { GatewayError, badRequest, unauthorized } from "../lib/errors";
 import type { AppEnv } from "../types";
-import { verifyKey } from "./keys";
+import { isExpired, verifyKey, type KeyRecord } from "./keys";
+import { WORKSPACE_HEADER, workspaceFromHost, wrongWorkspace } from "./workspace-selection";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -23,13 +24,35 @@ export function presentedKey(headers: Headers): string {
   throw unauthorized("Missing gateway key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
 }
 
+function isAdminToken(env: Env, presented: string): boolean {
+  const expected: unknown = Reflect.get(env, "ADMIN_TOKEN");
+  return typeof expected === "string" && expected !== "" && timingSafeEqualStrings(presented, expected);
+}
+
+/** The admin token acting as a workspace for its own test requests: no limits, every route. */
+const adminTestKey = (workspaceId: string): KeyRecord => ({ id: "admin", workspaceId, name: "admin token", hash: "", createdAt: new Date(0).toISOString() });
+
 /**
- * Gateway-key authentication for /v1/*: resolves the key to its workspace and loads that workspace's config.
+ * Gateway-key authentication for /v1/*: the key decides the workspace. A subdomain (`<ws>.<GATEWAY_DOMAIN>`) or
+ * the x-switchyard-workspace header naming another workspace is refused; for the admin token they select it.
  */
 export const gatewayKeyAuth = () =>
   createMiddleware<AppEnv>(async (c, next) => {
-    const key = await verifyKey(c.env, presentedKey(c.req.raw.headers));
+    const presented = presentedKey(c.req.raw.headers);
+    const fromHost = workspaceFromHost(c.env.GATEWAY_DOMAIN, c.req.url);
+    const fromHeader = c.req.header(WORKSPACE_HEADER);
+    let key: KeyRecord | null;
+    if (isAdminToken(c.env, presented)) {
+      const selected = fromHost ?? fromHeader;
+      if (selected === undefined) throw badRequest(`The admin token needs a workspace on /v1/*: send the ${WORKSPACE_HEADER} header.`, WORKSPACE_HEADER, "workspace_required");
+      key = adminTestKey(selected);
+    } else {
+      key = await verifyKey(c.env, presented);
+    }
     if (!key) throw unauthorized("Invalid gateway key.");
+    if (isExpired(key)) throw new GatewayError({ status: 401, type: "invalid_request_error", code: "key_expired", message: `This gateway key expired at ${key.expiresAt}.` });
+    if (fromHost !== undefined && fromHost !== key.workspaceId) throw wrongWorkspace(fromHost, "the subdomain");
+    if (fromHeader !== undefined && fromHeader !== key.workspaceId) throw wrongWorkspace(fromHeader, `the ${WORKSPACE_HEADER} header`);
     const config = await loadWorkspaceConfig(c.env, key.workspaceId);
     if (!config) {
       throw new GatewayError({ status: 404, type: "invalid_request_error", code: "workspace_not_configured", message: `Workspace "${key.workspaceId}" has no configuration.` });

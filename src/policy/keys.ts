@@ -2,9 +2,19 @@ import { z } from "zod";
 import { sha256Hex, timingSafeEqualStrings } from "../lib/crypto";
 import { randomId } from "../lib/ids";
 import { TtlCache } from "../lib/ttl-cache";
+import { BudgetSchema, RateLimitSchema } from "./limit-schemas";
+
+/** What a key may do: limits, budget, the routes it may call, and when it stops working. */
+export const KeyPolicySchema = z.object({
+  rateLimit: RateLimitSchema.optional(),
+  budget: BudgetSchema.optional(),
+  routes: z.array(z.string().min(1)).min(1).optional().describe("Route names this key may call; unset means every route and provider/model of its workspace."),
+  expiresAt: z.iso.datetime({ offset: true }).optional().describe("After this instant the key is refused (401)."),
+});
+export type KeyPolicy = z.infer<typeof KeyPolicySchema>;
 
 /** A gateway key as stored: never the key itself, only its SHA-256. */
-export const KeyRecordSchema = z.object({
+export const KeyRecordSchema = KeyPolicySchema.extend({
   id: z.string(),
   workspaceId: z.string(),
   name: z.string(),
@@ -12,6 +22,8 @@ export const KeyRecordSchema = z.object({
   createdAt: z.string(),
 });
 export type KeyRecord = z.infer<typeof KeyRecordSchema>;
+
+export const isExpired = (key: KeyRecord, now = Date.now()): boolean => key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now;
 
 /** The public view of a key: everything but the hash. */
 export const publicKey = ({ hash: _hash, ...rest }: KeyRecord) => rest;
@@ -34,12 +46,38 @@ const workspaceKeysPrefix = (workspaceId: string) => `ws-key:${workspaceId}:`;
 
 const keyCache = new TtlCache<KeyRecord | null>({ ttlMs: KEY_CACHE_TTL_MS, maxEntries: 10_000 });
 
-export async function createKey(env: Env, workspaceId: string, name: string): Promise<{ record: KeyRecord; key: string }> {
-  const key = randomId(KEY_PREFIX, KEY_RANDOM_CHARS);
-  const record: KeyRecord = { id: randomId("key_", 16), workspaceId, name, hash: await sha256Hex(key), createdAt: new Date().toISOString() };
+async function storeKey(env: Env, record: KeyRecord): Promise<void> {
   const value = JSON.stringify(record);
-  await Promise.all([env.GATEWAY_KV.put(keyByHashKv(record.hash), value), env.GATEWAY_KV.put(workspaceKeyKv(workspaceId, record.id), value)]);
+  await Promise.all([env.GATEWAY_KV.put(keyByHashKv(record.hash), value), env.GATEWAY_KV.put(workspaceKeyKv(record.workspaceId, record.id), value)]);
+  keyCache.delete(record.hash);
+}
+
+export async function createKey(env: Env, workspaceId: string, name: string, policy: KeyPolicy = {}): Promise<{ record: KeyRecord; key: string }> {
+  const key = randomId(KEY_PREFIX, KEY_RANDOM_CHARS);
+  const record: KeyRecord = { ...policy, id: randomId("key_", 16), workspaceId, name, hash: await sha256Hex(key), createdAt: new Date().toISOString() };
+  await storeKey(env, record);
   return { record, key };
+}
+
+export async function getKey(env: Env, workspaceId: string, keyId: string): Promise<KeyRecord | null> {
+  const stored = await env.GATEWAY_KV.get(workspaceKeyKv(workspaceId, keyId));
+  return stored === null ? null : KeyRecordSchema.parse(JSON.parse(stored));
+}
+
+/** A change to a key's name or policy; `null` removes a setting. */
+export type KeyChange = { name?: string | undefined } & { [K in keyof KeyPolicy]?: KeyPolicy[K] | null };
+
+export async function updateKey(env: Env, workspaceId: string, keyId: string, change: KeyChange): Promise<KeyRecord | null> {
+  const current = await getKey(env, workspaceId, keyId);
+  if (!current) return null;
+  const next: Record<string, unknown> = { ...current };
+  for (const [field, value] of Object.entries(change)) {
+    if (value === null) delete next[field];
+    else if (value !== undefined) next[field] = value;
+  }
+  const record = KeyRecordSchema.parse(next);
+  await storeKey(env, record);
+  return record;
 }
 
 export async function listKeys(env: Env, workspaceId: string): Promise<KeyRecord[]> {

@@ -1,0 +1,176 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import type { AdmitResult, ScopeLimits, ScopeState, WindowState } from "../../durable-objects/key-limiter";
+import type { GatewayConfig, Target } from "../config/schema";
+import { GatewayError } from "../lib/errors";
+import { emptyUsage, type ChatRequest, type EmbeddingsRequest, type Usage } from "../schema/internal";
+import { estimateChatPromptTokens, estimateEmbeddingsTokens } from "../usage/estimate";
+import { costOf, priceOf, type Price } from "../usage/pricing";
+import type { AppEnv } from "../types";
+import type { KeyRecord } from "./keys";
+import type { Budget, RateLimit } from "./limit-schemas";
+
+/**
+ * The output tokens a budget reserves for a chat request that sets no max_tokens. Budgets cannot know how long
+ * an unbounded answer will be; this covers most answers, and a request that wants more (or needs to fit a nearly
+ * spent budget) says so with max_tokens.
+ */
+export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
+
+/** What a request may consume, known before it is sent. */
+export type Demand = { model: string; promptTokens: number; maxOutputTokens: number | undefined };
+
+export const chatDemand = (request: ChatRequest): Demand => ({ model: request.model, promptTokens: estimateChatPromptTokens(request), maxOutputTokens: request.maxTokens });
+
+export const embeddingsDemand = (request: EmbeddingsRequest): Demand => ({ model: request.model, promptTokens: estimateEmbeddingsTokens(request), maxOutputTokens: 0 });
+
+export const WORKSPACE_SCOPE = "workspace";
+export const keyScope = (keyId: string) => `key:${keyId}`;
+
+const hasAny = (limits: { rateLimit?: RateLimit | undefined; budget?: Budget | undefined } | undefined) => limits?.rateLimit !== undefined || limits?.budget !== undefined;
+
+/**
+ * Where a key's counters live: its own limiter (`key:<keyId>`), or, when the workspace has limits, the
+ * workspace's (`ws:<workspaceId>`), so one round trip checks both.
+ */
+export const workspaceLimiterName = (workspaceId: string) => `ws:${workspaceId}`;
+export const limiterNameFor = (workspaceId: string, config: GatewayConfig | null, keyId: string) => (hasAny(config?.limits) ? workspaceLimiterName(workspaceId) : `key:${keyId}`);
+
+const scopeOf = (scope: string, limits: { rateLimit?: RateLimit | undefined; budget?: Budget | undefined }): ScopeLimits => ({
+  scope,
+  ...(limits.rateLimit?.rpm !== undefined ? { rpm: limits.rateLimit.rpm } : {}),
+  ...(limits.rateLimit?.tpm !== undefined ? { tpm: limits.rateLimit.tpm } : {}),
+  ...(limits.budget ? { budget: limits.budget } : {}),
+});
+
+/** The limiter and scopes a request is admitted against; null when neither the key nor the workspace has limits. */
+export function admissionPlan(workspaceId: string, config: GatewayConfig, key: KeyRecord): { limiter: string; scopes: ScopeLimits[] } | null {
+  const scopes: ScopeLimits[] = [];
+  if (hasAny(key)) scopes.push(scopeOf(keyScope(key.id), key));
+  if (config.limits && hasAny(config.limits)) scopes.push(scopeOf(WORKSPACE_SCOPE, config.limits));
+  return scopes.length === 0 ? null : { limiter: limiterNameFor(workspaceId, config, key.id), scopes };
+}
+
+function priceFor(config: GatewayConfig, target: Target): Price | null {
+  const provider = config.providers[target.provider];
+  return provider ? priceOf(provider.type, target.model, undefined, target.provider) : null;
+}
+
+/** The most the request can cost on any target of its plan (a fallback may answer); throws when one is unpriced. */
+function maxCostUsd(config: GatewayConfig, plan: readonly Target[], demand: Demand): number {
+  const usage: Usage = { ...emptyUsage(), promptTokens: demand.promptTokens, completionTokens: demand.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS };
+  let max = 0;
+  for (const target of plan) {
+    const cost = costOf(usage, priceFor(config, target));
+    if (cost === null) {
+      throw new GatewayError({
+        status: 400,
+        type: "invalid_request_error",
+        code: "unpriced_model",
+        param: "model",
+        message: `A budget applies to this request, but ${target.provider}/${target.model} has no price, so its cost cannot be bounded; use a priced model.`,
+      });
+    }
+    max = Math.max(max, cost);
+  }
+  return max;
+}
+
+/** OpenAI's reset format: `250ms`, `1.5s`, `6m0s`. */
+export function openAIDuration(ms: number): string {
+  if (ms < 1_000) return `${Math.max(0, Math.ceil(ms))}ms`;
+  const seconds = Math.ceil(ms) / 1_000;
+  if (seconds < 60) return `${+seconds.toFixed(3)}s`;
+  const minutes = Math.floor(seconds / 60);
+  return `${minutes}m${+(seconds - minutes * 60).toFixed(3)}s`;
+}
+
+/** Of several scopes' windows, the one closest to refusing. */
+const tightest = (windows: (WindowState | undefined)[]): WindowState | undefined =>
+  windows.reduce<WindowState | undefined>((best, w) => (w && (!best || w.remaining < best.remaining) ? w : best), undefined);
+
+/** The x-ratelimit-* headers (OpenAI's names) of the tightest scope, and the smallest remaining budget. */
+export function limitHeaders(scopes: ScopeState[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const name of ["requests", "tokens"] as const) {
+    const window = tightest(scopes.map((s) => s[name]));
+    if (!window) continue;
+    headers[`x-ratelimit-limit-${name}`] = String(window.limit);
+    headers[`x-ratelimit-remaining-${name}`] = String(window.remaining);
+    headers[`x-ratelimit-reset-${name}`] = openAIDuration(window.resetMs);
+  }
+  const budgets = scopes.flatMap((s) => (s.budget ? [Math.max(0, s.budget.usd - s.budget.spentUsd - s.budget.reservedUsd)] : []));
+  if (budgets.length > 0) headers["x-switchyard-budget-remaining-usd"] = Math.min(...budgets).toFixed(6);
+  return headers;
+}
+
+function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<string, string>): GatewayError {
+  if (result.retryAfterMs !== null) {
+    headers["retry-after"] = String(Math.max(1, Math.ceil(result.retryAfterMs / 1_000)));
+    headers["retry-after-ms"] = String(Math.ceil(result.retryAfterMs));
+  }
+  const state = result.scopes.find((s) => s.scope === result.scope)!;
+  const whose = result.scope === WORKSPACE_SCOPE ? "this workspace" : "this key";
+  if (result.reason === "budget") {
+    const budget = state.budget!;
+    return new GatewayError({
+      status: 429,
+      type: "budget_exceeded",
+      code: "budget_exceeded",
+      headers,
+      message: `The ${budget.period === "total" ? "total" : `${budget.period}ly`} budget of ${whose} ($${budget.usd}) would be exceeded: $${budget.spentUsd.toFixed(6)} spent and $${budget.reservedUsd.toFixed(6)} reserved by requests in flight. ${budget.resetMs === null ? "The budget does not reset." : `It resets at the start of the next UTC ${budget.period}.`} A lower max_tokens reserves less.`,
+    });
+  }
+  const window = (result.reason === "requests" ? state.requests : state.tokens)!;
+  return new GatewayError({
+    status: 429,
+    type: "rate_limit_error",
+    code: result.reason === "requests" ? "rate_limit_exceeded" : "tokens_rate_limit_exceeded",
+    headers,
+    message: `Rate limit reached for ${whose}: ${window.limit} ${result.reason} per minute. Retry after ${openAIDuration(result.retryAfterMs ?? 0)}.`,
+  });
+}
+
+/**
+ * Admission for one request: the key's route allow-list, then (only when the key or its workspace has limits)
+ * one round trip to the limiter, which checks rpm, tpm and budget of every scope together and reserves the
+ * request's maximum cost. Settlement (real tokens, real cost) runs after the response through `record.onSettle`.
+ */
+export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], demand: Demand): Promise<void> {
+  const key = c.var.key;
+  if (key.routes && !key.routes.includes(demand.model)) {
+    throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${demand.model}" is not one of them.` });
+  }
+  const config = c.var.config;
+  const plan = admissionPlan(c.var.workspaceId, config, key);
+  if (!plan) return;
+  const record = c.var.record;
+  const limiter = c.env.KEY_LIMITER.getByName(plan.limiter);
+  // Not the request id: clients may choose that one, and a repeated id must not overwrite a counted request.
+  const admissionId = crypto.randomUUID();
+  const result = await limiter.admit({
+    requestId: admissionId,
+    scopes: plan.scopes,
+    estimatedTokens: demand.promptTokens + (demand.maxOutputTokens ?? 0),
+    maxCostUsd: plan.scopes.some((s) => s.budget) ? maxCostUsd(config, targets, demand) : 0,
+  });
+  const headers = limitHeaders(result.scopes);
+  c.set("limitHeaders", headers);
+  if (!result.ok) throw refusal(result, { ...headers });
+  record.onSettle(async (settled) => {
+    // Answers from the response cache or shared with an identical in-flight request cost the provider nothing.
+    const servedUpstream = settled.answeredBy !== undefined && settled.cacheStatus !== "HIT" && !settled.coalesced;
+    const usage = settled.usage;
+    const tokens = servedUpstream ? usage.promptTokens + usage.completionTokens : 0;
+    const cost = servedUpstream ? (costOf(usage, priceFor(config, settled.answeredBy!)) ?? 0) : 0;
+    await limiter.settle({ requestId: admissionId, tokens, costUsd: cost });
+  });
+}
+
+/** Puts the admitted request's x-ratelimit-* headers on its response (refusals carry them already). */
+export const rateLimitHeaders = () =>
+  createMiddleware<AppEnv>(async (c, next) => {
+    await next();
+    const headers = c.var.limitHeaders;
+    if (headers) for (const [name, value] of Object.entries(headers)) if (!c.res.headers.has(name)) c.res.headers.set(name, value);
+  });

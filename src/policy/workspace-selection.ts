@@ -1,0 +1,29 @@
+import { GatewayError } from "../lib/errors";
+
+/**
+ * Lets the admin token make test requests on /v1/* as a workspace (locally, without minting a key). With a
+ * gateway key the header may only repeat the key's own workspace.
+ */
+export const WORKSPACE_HEADER = "x-switchyard-workspace";
+
+/**
+ * The workspace a request's host names: `<workspace>.<GATEWAY_DOMAIN>`. Undefined on the bare domain, on other
+ * hosts (workers.dev, localhost) and when GATEWAY_DOMAIN is empty: then the key alone decides.
+ */
+export function workspaceFromHost(gatewayDomain: string, url: string): string | undefined {
+  const domain = gatewayDomain.trim().toLowerCase().replace(/^\.+|\.+$/g, "");
+  if (domain === "") return undefined;
+  const host = new URL(url).hostname.toLowerCase();
+  const suffix = `.${domain}`;
+  if (!host.endsWith(suffix)) return undefined;
+  const label = host.slice(0, -suffix.length);
+  return label === "" ? undefined : label;
+}
+
+export const wrongWorkspace = (selected: string, how: string) =>
+  new GatewayError({
+    status: 403,
+    type: "permission_error",
+    code: "workspace_mismatch",
+    message: `This gateway key does not belong to workspace "${selected}" (selected by ${how}); use a key of that workspace.`,
+  });
