@@ -1,10 +1,7 @@
 import { z } from "zod";
-import type { ChatResult, StreamEvent, Usage } from "../schema/internal";
+import type { ChatResult, Usage } from "../schema/internal";
 
-/**
- * Stored forms of internal results. Cache entries come back from KV and the Cache API, buffered events from the
- * coalescing Durable Object: both are foreign data by the time they are read, so they are parsed, never cast.
- */
+/** The stored form of a cached answer. Entries come back from KV and the Cache API as foreign data: parsed, never cast. */
 
 const UsageSchema = z.object({
   promptTokens: z.number(),
@@ -26,15 +23,6 @@ export const ChatResultSchema = z.object({
   stopSequence: z.string().optional(),
   usage: UsageSchema,
 }) satisfies z.ZodType<ChatResult>;
-
-export const StreamEventSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("start"), id: z.string(), model: z.string(), usage: UsageSchema.partial().optional() }),
-  z.object({ type: z.literal("text"), delta: z.string() }),
-  z.object({ type: z.literal("tool_call_start"), index: z.number(), id: z.string(), name: z.string() }),
-  z.object({ type: z.literal("tool_call_delta"), index: z.number(), argumentsDelta: z.string() }),
-  z.object({ type: z.literal("finish"), finishReason: FinishReasonSchema, stopSequence: z.string().optional() }),
-  z.object({ type: z.literal("usage"), usage: UsageSchema.partial() }),
-]) satisfies z.ZodType<StreamEvent>;
 
 export const AnsweringTargetSchema = z.object({ provider: z.string(), model: z.string() });
 export type AnsweringTarget = z.infer<typeof AnsweringTargetSchema>;

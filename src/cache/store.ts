@@ -21,8 +21,8 @@ function warn(event: string, tier: CacheTier, error: unknown): void {
 }
 
 /** The Cache API is absent in some runtimes (and a no-op on workers.dev); the KV tier still works then. */
-function defaultCache(): Cache | undefined {
-  return typeof caches === "undefined" ? undefined : caches.default;
+function defaultCache(): Cache | null {
+  return typeof caches === "undefined" ? null : caches.default;
 }
 
 function cacheApiResponse(text: string, entry: CacheEntry, now: number): Response {
@@ -43,9 +43,10 @@ export type CacheLookup = {
  */
 export class ResponseStore {
   readonly #kv: KVNamespace;
-  readonly #cache: Cache | undefined;
+  readonly #cache: Cache | null;
 
-  constructor(kv: KVNamespace, cache: Cache | undefined = defaultCache()) {
+  /** `cache`: the Cache API tier (`null`: KV only). */
+  constructor(kv: KVNamespace, cache: Cache | null = defaultCache()) {
     this.#kv = kv;
     this.#cache = cache;
   }

@@ -149,13 +149,10 @@ async function serveMiss(scope: CachedScope, callUpstream: () => Promise<ChatSuc
         publisher?.push(event);
       },
       onEnd: (end) => {
-        const result = end.outcome === "complete" ? capture.result : undefined;
-        if (result) {
-          completed = result;
-          publisher?.complete(result, target);
-        } else {
-          publisher?.fail(end.outcome === "error" ? end.error : leaderCancelled());
-        }
+        if (end.outcome !== "complete") return publisher?.fail(end.outcome === "error" ? end.error : leaderLeft());
+        completed = capture.result;
+        if (completed) publisher?.complete(completed, target);
+        else publisher?.fail(tooLargeToShare());
       },
     },
     cacheHeaders(c),
@@ -163,5 +160,9 @@ async function serveMiss(scope: CachedScope, callUpstream: () => Promise<ChatSuc
   );
 }
 
-const leaderCancelled = () =>
+const tooLargeToShare = () => new GatewayError({ status: 502, type: "upstream_error", code: "stream_interrupted", message: "The answer this request shared was too large to share." });
+
+const leaderLeft = () =>
   new GatewayError({ status: 502, type: "upstream_error", code: "stream_interrupted", message: "The request this one shared was cancelled by its client before the answer was complete." });
+
+
