@@ -53,7 +53,7 @@ export class RequestCoalescer extends DurableObject<Env> {
       const reusable = current.end?.kind === "complete" && now - (current.endedAt ?? now) < options.reuseCompletedMs;
       if (!current.end || reusable) {
         current.followers++;
-        return { role: "follower", flight: current.id, ticket: randomTicket() };
+        return { role: "follower", flight: current.id };
       }
     }
     const flight: Flight = { id: randomTicket(), leader: randomTicket(), startedAt: now, updatedAt: now, events: [], sizes: [], chars: 0, target: undefined, end: undefined, endedAt: undefined, followers: 0, wake: new Set() };

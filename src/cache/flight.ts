@@ -31,7 +31,8 @@ export type JoinOptions = {
   reuseCompletedMs: number;
 };
 
-export type JoinResult = { role: "leader" | "follower"; flight: string; ticket: string };
+/** The leader's `ticket` proves it is the one allowed to publish to its flight. */
+export type JoinResult = { role: "leader"; flight: string; ticket: string } | { role: "follower"; flight: string };
 
 /** What a leader publishes at once: the events since its last batch, who answers (once known), and last the end. */
 export type FlightBatch = { events: StreamEvent[]; target?: AnsweringTarget; end?: FlightEnd };

@@ -7,18 +7,23 @@ const options = { maxWaitMs: 5_000, reuseCompletedMs: 0 };
 const result: ChatResult = { id: "r", model: "m", created: 1, text: "hi", toolCalls: [], finishReason: "stop", usage: { promptTokens: 1, completionTokens: 1, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 } };
 const target = { provider: "openai", model: "m" };
 
+async function lead(stub: ReturnType<typeof coalescer>, joinOptions = options) {
+  const joined = await stub.join(joinOptions);
+  if (joined.role !== "leader") throw new Error(`expected to lead, got ${joined.role}`);
+  return joined;
+}
+
 describe("RequestCoalescer", () => {
   it("elects the first caller leader and makes the others followers of its flight", async () => {
     const stub = coalescer();
-    const leader = await stub.join(options);
+    const leader = await lead(stub);
     const follower = await stub.join(options);
-    expect(leader.role).toBe("leader");
     expect(follower).toMatchObject({ role: "follower", flight: leader.flight });
   });
 
   it("hands events to a waiting follower as soon as the leader publishes them, then the end", async () => {
     const stub = coalescer();
-    const leader = await stub.join(options);
+    const leader = await lead(stub);
     const waiting = stub.read(leader.flight, 0, 5_000, true);
     await stub.publish(leader.flight, leader.ticket, { events: [{ type: "start", id: "r", model: "m" }], target });
     expect(await waiting).toMatchObject({ next: 1, events: [{ type: "start" }], target });
@@ -28,20 +33,20 @@ describe("RequestCoalescer", () => {
 
   it("refuses batches from anyone but the leader", async () => {
     const stub = coalescer();
-    const leader = await stub.join(options);
+    const leader = await lead(stub);
     expect(await stub.publish(leader.flight, "someone-else", { events: [] })).toEqual({ accepted: false });
     expect(await stub.publish("no-such-flight", leader.ticket, { events: [] })).toEqual({ accepted: false });
   });
 
   it("a read with nothing new returns after its wait, without progress", async () => {
     const stub = coalescer();
-    const leader = await stub.join(options);
+    const leader = await lead(stub);
     expect(await stub.read(leader.flight, 0, 50, true)).toEqual({ next: 0, events: [] });
   });
 
   it("abandons a leader silent for longer than maxWaitMs: the next caller leads a new flight", async () => {
     const stub = coalescer();
-    const stale = await stub.join({ maxWaitMs: 50, reuseCompletedMs: 0 });
+    const stale = await lead(stub, { maxWaitMs: 50, reuseCompletedMs: 0 });
     await new Promise((resolve) => setTimeout(resolve, 80));
     const next = await stub.join({ maxWaitMs: 50, reuseCompletedMs: 0 });
     expect(next.role).toBe("leader");
@@ -52,13 +57,13 @@ describe("RequestCoalescer", () => {
 
   it("a completed flight serves joiners only within the reuse window; a failed one never does", async () => {
     const stub = coalescer();
-    const first = await stub.join({ maxWaitMs: 5_000, reuseCompletedMs: 10_000 });
+    const first = await lead(stub, { maxWaitMs: 5_000, reuseCompletedMs: 10_000 });
     await stub.publish(first.flight, first.ticket, { events: [], end: { kind: "complete", result, target } });
     expect(await stub.join({ maxWaitMs: 5_000, reuseCompletedMs: 10_000 })).toMatchObject({ role: "follower", flight: first.flight });
     expect((await stub.join({ maxWaitMs: 5_000, reuseCompletedMs: 0 })).role).toBe("leader");
 
     const other = coalescer();
-    const failed = await other.join(options);
+    const failed = await lead(other);
     await other.publish(failed.flight, failed.ticket, { events: [], end: { kind: "failed", error: { status: 503, type: "upstream_error", code: null, param: null, message: "down", headers: {} }, shareable: false } });
     expect((await other.join({ maxWaitMs: 5_000, reuseCompletedMs: 10_000 })).role).toBe("leader");
   });
