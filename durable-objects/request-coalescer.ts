@@ -50,7 +50,7 @@ export class RequestCoalescer extends DurableObject<Env> {
       this.#finish(current, { kind: "failed", error: leaderGone("The request this one waited for made no progress in time."), shareable: false }, now);
     }
     if (current && current.chars <= MAX_BUFFERED_CHARS) {
-      const reusable = current.end?.kind === "complete" && now - (current.endedAt ?? now) < options.reuseCompletedMs;
+      const reusable = current.end?.kind === "complete" && current.end.reusable && now - (current.endedAt ?? now) < options.reuseCompletedMs;
       if (!current.end || reusable) {
         current.followers++;
         return { role: "follower", flight: current.id };

@@ -67,9 +67,12 @@ export class FlightPublisher {
     this.#kick();
   }
 
-  /** The flight's answer: followers asking for JSON get `result` exactly; streamed followers its events. */
-  complete(result: ChatResult, target: AnsweringTarget, events: readonly StreamEvent[] = []): void {
-    this.#endWith({ kind: "complete", result, target }, events);
+  /**
+   * The flight's answer: followers asking for JSON get `result` exactly; streamed followers its events.
+   * `reusable`: it will be cached, so it may also answer identical requests arriving just after the end.
+   */
+  complete(result: ChatResult, target: AnsweringTarget, reusable: boolean, events: readonly StreamEvent[] = []): void {
+    this.#endWith({ kind: "complete", result, target, reusable }, events);
   }
 
   fail(error: unknown): void {

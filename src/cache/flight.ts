@@ -20,7 +20,8 @@ export type SharedError = {
 };
 
 export type FlightEnd =
-  | { kind: "complete"; result: ChatResult; target: AnsweringTarget }
+  /** `reusable`: the answer may serve requests arriving after the end (it is being cached); else only those in flight. */
+  | { kind: "complete"; result: ChatResult; target: AnsweringTarget; reusable: boolean }
   /** `shareable`: the followers would get the same error by calling themselves, so they fail with it instead. */
   | { kind: "failed"; error: SharedError; shareable: boolean };
 

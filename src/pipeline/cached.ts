@@ -134,7 +134,7 @@ async function serveMiss(scope: CachedScope, callUpstream: () => Promise<ChatSuc
   publisher?.target(target);
   if (success.kind === "complete") {
     completed = success.result;
-    publisher?.complete(success.result, target, eventsOfResult(success.result));
+    publisher?.complete(success.result, target, cache?.write === true && storable(success.result, cache), eventsOfResult(success.result));
     return respondWithResult(c, success.result, cacheHeaders(c));
   }
   const capture = new ResultCapture({ limitChars: KV_MAX_VALUE_BYTES });
@@ -151,7 +151,7 @@ async function serveMiss(scope: CachedScope, callUpstream: () => Promise<ChatSuc
       onEnd: (end) => {
         if (end.outcome !== "complete") return publisher?.fail(end.outcome === "error" ? end.error : leaderLeft());
         completed = capture.result;
-        if (completed) publisher?.complete(completed, target);
+        if (completed) publisher?.complete(completed, target, cache?.write === true && storable(completed, cache));
         else publisher?.fail(tooLargeToShare());
       },
     },

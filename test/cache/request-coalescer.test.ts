@@ -27,7 +27,7 @@ describe("RequestCoalescer", () => {
     const waiting = stub.read(leader.flight, 0, 5_000, true);
     await stub.publish(leader.flight, leader.ticket, { events: [{ type: "start", id: "r", model: "m" }], target });
     expect(await waiting).toMatchObject({ next: 1, events: [{ type: "start" }], target });
-    await stub.publish(leader.flight, leader.ticket, { events: [{ type: "text", delta: "hi" }, { type: "finish", finishReason: "stop" }], end: { kind: "complete", result, target } });
+    await stub.publish(leader.flight, leader.ticket, { events: [{ type: "text", delta: "hi" }, { type: "finish", finishReason: "stop" }], end: { kind: "complete", result, target, reusable: true } });
     expect(await stub.read(leader.flight, 1, 5_000, true)).toMatchObject({ next: 3, events: [{ type: "text" }, { type: "finish" }], end: { kind: "complete", result } });
   });
 
@@ -55,12 +55,17 @@ describe("RequestCoalescer", () => {
     expect(await stub.publish(stale.flight, stale.ticket, { events: [] })).toEqual({ accepted: false });
   });
 
-  it("a completed flight serves joiners only within the reuse window; a failed one never does", async () => {
+  it("a completed flight serves joiners only within the reuse window and when its answer is cached; a failed one never does", async () => {
     const stub = coalescer();
     const first = await lead(stub, { maxWaitMs: 5_000, reuseCompletedMs: 10_000 });
-    await stub.publish(first.flight, first.ticket, { events: [], end: { kind: "complete", result, target } });
+    await stub.publish(first.flight, first.ticket, { events: [], end: { kind: "complete", result, target, reusable: true } });
     expect(await stub.join({ maxWaitMs: 5_000, reuseCompletedMs: 10_000 })).toMatchObject({ role: "follower", flight: first.flight });
     expect((await stub.join({ maxWaitMs: 5_000, reuseCompletedMs: 0 })).role).toBe("leader");
+
+    const uncached = coalescer();
+    const toolCall = await lead(uncached);
+    await uncached.publish(toolCall.flight, toolCall.ticket, { events: [], end: { kind: "complete", result, target, reusable: false } });
+    expect((await uncached.join({ maxWaitMs: 5_000, reuseCompletedMs: 10_000 })).role).toBe("leader");
 
     const other = coalescer();
     const failed = await lead(other);
