@@ -159,6 +159,8 @@ export class FlightFollower {
   async head(): Promise<{ kind: "events"; events: StreamEvent[]; next: number; target?: AnsweringTarget; end?: FlightEnd } | FollowOutcome> {
     const read = await this.#read(0, true);
     if ("failed" in read) return { kind: "abandoned", reason: read.failed };
+    // A flight that already failed is not joined half-way: nothing went to this client yet, so it can still choose.
+    if (read.end?.kind === "failed") return { kind: "end", end: read.end };
     if (read.events.length > 0) return { kind: "events", events: read.events, next: read.next, ...(read.target ? { target: read.target } : {}), ...(read.end ? { end: read.end } : {}) };
     if (read.end) return { kind: "end", end: read.end };
     return { kind: "abandoned", reason: "the shared request made no progress in time" };
