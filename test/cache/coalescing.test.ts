@@ -4,7 +4,7 @@ import { coalescerName } from "../../src/cache/coalesce";
 import { cacheKeyFor } from "../../src/cache/key";
 import { openAIChatToInternal } from "../../src/dialects/openai-chat";
 import { OpenAIChatRequestSchema } from "../../src/schema/openai";
-import { readSSE, scriptFaults, upstreamRequests, type TestWorkspace } from "../helpers";
+import { anthropicClient, newWorkspace, readSSE, scriptFaults, simulatorProviders, upstreamRequests, type TestWorkspace } from "../helpers";
 import { cacheWorkspace, chat, chatBody, sleep } from "./support";
 
 type Completion = { id: string; choices: { message: { content: string } }[]; usage: { total_tokens: number } };
@@ -209,5 +209,23 @@ describe("coalescing identical in-flight requests", () => {
     const next = await chat(ws, chatBody("cached", "Fragile stream"));
     expect(next.headers.get("x-switchyard-cache")).toBe("MISS");
     await next.json();
+  });
+
+  it("coalesces /v1/messages too: concurrent Anthropic SDK streams share one upstream call", async () => {
+    const ws = await newWorkspace((scenario) => ({
+      providers: simulatorProviders(scenario),
+      routes: { claude: { strategy: "single", target: { provider: "anthropic", model: "claude-sonnet-4-5" }, coalesce: true } },
+    }));
+    await scriptFaults(ws.scenario, [], { delayMs: 300, chunkDelayMs: 20 });
+    const client = anthropicClient(ws.key);
+    const finals = await Promise.all(
+      Array.from({ length: 5 }, () => client.messages.stream({ model: "claude", max_tokens: 100, messages: [{ role: "user", content: "Share this" }] }).finalMessage()),
+    );
+    for (const final of finals) {
+      expect(final.content).toEqual(finals[0]!.content);
+      expect(final.stop_reason).toBe("end_turn");
+      expect(final.usage.output_tokens).toBe(finals[0]!.usage.output_tokens);
+    }
+    expect(await upstreamRequests(ws.scenario)).toHaveLength(1);
   });
 });
