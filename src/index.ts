@@ -1,6 +1,7 @@
 import { app } from "./app";
 
 export { KeyLimiter } from "../durable-objects/key-limiter";
+export { RequestCoalescer } from "../durable-objects/request-coalescer";
 
 export default {
   fetch: app.fetch,

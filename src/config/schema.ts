@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/presets";
 import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
+import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -106,8 +107,15 @@ export const TargetSchema = z.strictObject({
 });
 export type Target = z.infer<typeof TargetSchema>;
 
+/** Options every route takes, whatever its strategy (spread into each strategy's object). */
+export const RouteOptionsSchema = z.strictObject({
+  cache: CacheOptionsSchema.optional(),
+  coalesce: CoalesceOptionsSchema.optional(),
+});
+export type RouteOptions = z.infer<typeof RouteOptionsSchema>;
+
 export const RouteSchema = z.discriminatedUnion("strategy", [
-  z.strictObject({ strategy: z.literal("single"), target: TargetSchema }),
+  z.strictObject({ strategy: z.literal("single"), target: TargetSchema, ...RouteOptionsSchema.shape }),
 ]);
 export type Route = z.infer<typeof RouteSchema>;
 
@@ -117,6 +125,8 @@ export const GatewayConfigSchema = z
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "provider names use letters, digits, _ . -"), ProviderConfigSchema),
     routes: z.record(z.string().min(1), RouteSchema).default({}),
     limits: WorkspaceLimitsSchema.optional(),
+    cache: CacheOptionsSchema.optional().describe("The workspace's default cache: direct `provider/model` requests and routes without their own `cache`."),
+    coalesce: CoalesceOptionsSchema.optional().describe("The workspace's default coalescing (direct requests and routes without their own `coalesce`)."),
   })
   .superRefine((doc, ctx) => {
     for (const [name, route] of Object.entries(doc.routes)) {

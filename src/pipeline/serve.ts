@@ -1,37 +1,15 @@
 import type { Context } from "hono";
-import { AnthropicMessagesStreamRenderer, renderAnthropicMessage } from "../dialects/anthropic-messages";
-import { OpenAIChatStreamRenderer, mergeUsage, renderOpenAIChat } from "../dialects/openai-chat";
-import type { StreamRenderer } from "../dialects/stream-renderer";
+import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
 import { base64Encode } from "../lib/crypto";
-import { SSE_HEADERS } from "../lib/sse";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
-import type { ChatRequest, ChatResult, EmbeddingsRequest } from "../schema/internal";
+import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
 import { attemptChat, attemptEmbeddings } from "./attempt";
+import { serveCachedChat } from "./cached";
 import { planTargets, runAttempts, type ExecutionScope } from "./execute";
-import { renderEventStream } from "./stream";
+import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
 const scopeOf = (c: Context<AppEnv>): ExecutionScope => ({ env: c.env, workspaceId: c.var.workspaceId, config: c.var.config, record: c.var.record });
-
-function renderResult(c: Context<AppEnv>, result: ChatResult): unknown {
-  return c.var.dialect === "anthropic" ? renderAnthropicMessage(result) : renderOpenAIChat(result);
-}
-
-function rendererFor(c: Context<AppEnv>, request: ChatRequest): StreamRenderer {
-  return c.var.dialect === "anthropic"
-    ? new AnthropicMessagesStreamRenderer({ fallbackModel: request.model })
-    : new OpenAIChatStreamRenderer({ includeUsage: request.includeUsage, fallbackModel: request.model });
-}
-
-function answeredHeaders(c: Context<AppEnv>): Record<string, string> {
-  const record = c.var.record;
-  const headers: Record<string, string> = { "x-switchyard-attempts": String(record.attempts.length) };
-  if (record.answeredBy) {
-    headers["x-switchyard-provider"] = record.answeredBy.provider;
-    headers["x-switchyard-model"] = record.answeredBy.model;
-  }
-  return headers;
-}
 
 /** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
 export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
@@ -40,28 +18,11 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promi
   const scope = scopeOf(c);
   const plan = planTargets(scope.config, request.model, record);
   await admitRequest(c, plan, chatDemand(request));
-  const { value: success } = await runAttempts(scope, plan, (prepared) => attemptChat(prepared, request, record, c.req.raw.signal));
-
-  if (success.kind === "complete") {
-    record.usage = success.result.usage;
-    record.finish("success");
-    return c.json(renderResult(c, success.result), 200, answeredHeaders(c));
-  }
-
-  const body = renderEventStream(
-    success.head,
-    success.rest,
-    rendererFor(c, request),
-    {
-      onEvent: (event) => {
-        if (record.firstByteMs === undefined) record.firstByteMs = record.totalMs;
-        if (event.type === "start" || event.type === "usage") mergeUsage(record.usage, event.usage);
-      },
-      onEnd: (end) => record.finish(end.outcome === "complete" ? "success" : end.outcome, end.outcome === "error" ? end.error.type : undefined),
-    },
-    success.prepared.target.provider,
-  );
-  return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...answeredHeaders(c) } });
+  const callUpstream = async () => (await runAttempts(scope, plan, (prepared) => attemptChat(prepared, request, record, c.req.raw.signal))).value;
+  const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, record.route), c.req.raw.headers);
+  if (cachePolicy && plan[0]) return serveCachedChat(c, request, plan[0], cachePolicy, callUpstream);
+  const success = await callUpstream();
+  return success.kind === "complete" ? respondWithResult(c, success.result) : respondWithEvents(c, request, success.head, success.rest, {}, {}, success.prepared.target.provider);
 }
 
 function float32Base64(vector: readonly number[]): string {

@@ -1,0 +1,72 @@
+import type { Context } from "hono";
+import { AnthropicMessagesStreamRenderer, renderAnthropicMessage } from "../dialects/anthropic-messages";
+import { OpenAIChatStreamRenderer, mergeUsage, renderOpenAIChat } from "../dialects/openai-chat";
+import type { StreamRenderer } from "../dialects/stream-renderer";
+import { SSE_HEADERS } from "../lib/sse";
+import type { ChatRequest, ChatResult, StreamEvent } from "../schema/internal";
+import type { AppEnv } from "../types";
+import { renderEventStream, type StreamHooks } from "./stream";
+
+/**
+ * A chat answer rendered in the client's dialect, whatever produced it: an upstream call, a cache hit or a
+ * coalesced flight. Usage, first byte and the request's outcome are kept on the record here.
+ */
+
+function renderResult(c: Context<AppEnv>, result: ChatResult): unknown {
+  return c.var.dialect === "anthropic" ? renderAnthropicMessage(result) : renderOpenAIChat(result);
+}
+
+function rendererFor(c: Context<AppEnv>, request: ChatRequest): StreamRenderer {
+  return c.var.dialect === "anthropic"
+    ? new AnthropicMessagesStreamRenderer({ fallbackModel: request.model })
+    : new OpenAIChatStreamRenderer({ includeUsage: request.includeUsage, fallbackModel: request.model });
+}
+
+export function answeredHeaders(c: Context<AppEnv>): Record<string, string> {
+  const record = c.var.record;
+  const headers: Record<string, string> = { "x-switchyard-attempts": String(record.attempts.length) };
+  if (record.answeredBy) {
+    headers["x-switchyard-provider"] = record.answeredBy.provider;
+    headers["x-switchyard-model"] = record.answeredBy.model;
+  }
+  return headers;
+}
+
+/** A complete result as the client's dialect's JSON body. */
+export function respondWithResult(c: Context<AppEnv>, result: ChatResult, headers: Record<string, string> = {}): Response {
+  const record = c.var.record;
+  record.usage = { ...result.usage };
+  record.finish("success");
+  return c.json(renderResult(c, result), 200, { ...answeredHeaders(c), ...headers });
+}
+
+/** Internal events rendered as the client's dialect's stream as they arrive; `hooks` also see every event and the end. */
+export function respondWithEvents(
+  c: Context<AppEnv>,
+  request: ChatRequest,
+  head: readonly StreamEvent[],
+  rest: ReadableStreamDefaultReader<StreamEvent>,
+  hooks: Partial<StreamHooks> = {},
+  headers: Record<string, string> = {},
+  provider?: string,
+): Response {
+  const record = c.var.record;
+  const body = renderEventStream(
+    head,
+    rest,
+    rendererFor(c, request),
+    {
+      onEvent: (event) => {
+        if (record.firstByteMs === undefined) record.firstByteMs = record.totalMs;
+        if (event.type === "start" || event.type === "usage") mergeUsage(record.usage, event.usage);
+        hooks.onEvent?.(event);
+      },
+      onEnd: (end) => {
+        hooks.onEnd?.(end);
+        record.finish(end.outcome === "complete" ? "success" : end.outcome, end.outcome === "error" ? end.error.type : undefined);
+      },
+    },
+    provider,
+  );
+  return new Response(body, { status: 200, headers: { ...SSE_HEADERS, ...answeredHeaders(c), ...headers } });
+}
