@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -32,42 +33,25 @@ export const ProviderConfigSchema = z.discriminatedUnion("type", [OpenAIProvider
 export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
 export type ProviderType = ProviderConfig["type"];
 
-export const TargetSchema = z.strictObject({
-  provider: z.string().min(1).describe("A key of `providers`."),
-  model: z.string().min(1).describe("The provider's own model name."),
-});
-export type Target = z.infer<typeof TargetSchema>;
-
-export const RouteSchema = z.discriminatedUnion("strategy", [
-  z.strictObject({ strategy: z.literal("single"), target: TargetSchema }),
-]);
-export type Route = z.infer<typeof RouteSchema>;
+export {
+  CircuitBreakerSchema,
+  RouteSchema,
+  TargetSchema,
+  targetsOf,
+  type CircuitBreakerSettings,
+  type Route,
+  type Target,
+} from "../routing/schema";
 
 export const GatewayConfigSchema = z
   .strictObject({
     $schema: z.string().optional(),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "provider names use letters, digits, _ . -"), ProviderConfigSchema),
     routes: z.record(z.string().min(1), RouteSchema).default({}),
+    circuitBreaker: CircuitBreakerSchema.prefault({}),
   })
   .superRefine((doc, ctx) => {
-    for (const [name, route] of Object.entries(doc.routes)) {
-      for (const [index, target] of targetsOf(route).entries()) {
-        if (!(target.provider in doc.providers)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["routes", name, ...(route.strategy === "single" ? ["target"] : ["targets", index]), "provider"],
-            message: `unknown provider "${target.provider}"`,
-          });
-        }
-      }
-    }
+    for (const issue of routeReferenceIssues(doc.routes, doc.providers)) ctx.addIssue({ code: "custom", ...issue });
   });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
-
-export function targetsOf(route: Route): Target[] {
-  switch (route.strategy) {
-    case "single":
-      return [route.target];
-  }
-}
