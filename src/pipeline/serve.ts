@@ -7,10 +7,21 @@ import { SSE_HEADERS } from "../lib/sse";
 import type { ChatRequest, ChatResult, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
 import { attemptChat, attemptEmbeddings } from "./attempt";
-import { planTargets, runAttempts, type ExecutionScope } from "./execute";
+import { estimatePromptTokens, estimateTextTokens } from "../routing/estimate";
+import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
 import { renderEventStream } from "./stream";
 
-const scopeOf = (c: Context<AppEnv>): ExecutionScope => ({ env: c.env, workspaceId: c.var.workspaceId, config: c.var.config, record: c.var.record });
+const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
+  newExecutionScope({ env: c.env, workspaceId: c.var.workspaceId, config: c.var.config, record: c.var.record, clientSignal: c.req.raw.signal });
+
+/** What routing may look at: the model, headers, metadata and the prompt's estimated size. */
+const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number, metadata?: Record<string, string>, maxTokens?: number): RoutingRequest => ({
+  model,
+  header: (name) => c.req.header(name),
+  metadata: metadata ?? {},
+  promptTokens,
+  maxTokens,
+});
 
 function renderResult(c: Context<AppEnv>, result: ChatResult): unknown {
   return c.var.dialect === "anthropic" ? renderAnthropicMessage(result) : renderOpenAIChat(result);
@@ -37,8 +48,8 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promi
   const record = c.var.record;
   record.stream = request.stream;
   const scope = scopeOf(c);
-  const plan = planTargets(scope.config, request.model, record);
-  const { value: success } = await runAttempts(scope, plan, (prepared) => attemptChat(prepared, request, record, c.req.raw.signal));
+  const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), request.metadata, request.maxTokens));
+  const { value: success } = await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, record, control));
 
   if (success.kind === "complete") {
     record.usage = success.result.usage;
@@ -70,8 +81,8 @@ export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsReq
   const record = c.var.record;
   record.operation = "embeddings";
   const scope = scopeOf(c);
-  const plan = planTargets(scope.config, request.model, record);
-  const { value: result } = await runAttempts(scope, plan, (prepared) => attemptEmbeddings(prepared, request, record, c.req.raw.signal));
+  const plan = planTargets(scope, routingRequest(c, request.model, estimateTextTokens(request.input)));
+  const { value: result } = await runAttempts(scope, plan, (prepared, control) => attemptEmbeddings(prepared, request, record, control));
   record.usage.promptTokens = result.usage.promptTokens;
   record.finish("success");
   const data = result.vectors.map((vector, index) => ({

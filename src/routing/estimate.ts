@@ -22,3 +22,6 @@ export function estimatePromptTokens(request: Pick<ChatRequest, "messages" | "to
   for (const tool of request.tools ?? []) chars += tool.name.length + (tool.description?.length ?? 0) + JSON.stringify(tool.parameters).length;
   return Math.ceil(chars / CHARS_PER_TOKEN);
 }
+
+/** The same estimate for plain texts (embeddings input). */
+export const estimateTextTokens = (texts: readonly string[]): number => Math.ceil(texts.reduce((sum, text) => sum + text.length, 0) / CHARS_PER_TOKEN);
