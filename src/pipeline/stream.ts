@@ -3,6 +3,9 @@ import { GatewayError } from "../lib/errors";
 import { encodeText } from "../lib/sse";
 import type { StreamEvent } from "../schema/internal";
 
+/** How long a failed stream stays open after its error event, so the event reaches the client before the reset. */
+const ERROR_FLUSH_MS = 20;
+
 export type StreamEnd = { outcome: "complete" } | { outcome: "error"; error: GatewayError } | { outcome: "aborted" };
 
 export type StreamHooks = {
@@ -47,10 +50,13 @@ export function renderEventStream(
     if (event.type === "finish") finished = true;
     return renderer.event(event);
   };
+  // Erroring a stream discards what is still queued, so the error event is sent first and the stream is
+  // failed on the next pull, once the client has taken the event.
+  let failure: GatewayError | undefined;
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: GatewayError) => {
+    failure = error;
     controller.enqueue(encodeText(renderer.error(error)));
     end({ outcome: "error", error });
-    controller.error(error);
     rest.cancel().catch(() => undefined);
   };
 
@@ -60,6 +66,12 @@ export function renderEventStream(
       if (text) controller.enqueue(encodeText(text));
     },
     async pull(controller) {
+      if (failure) {
+        // A breath for the runtime to flush the error event before the failure tears the response down.
+        await new Promise((resolve) => setTimeout(resolve, ERROR_FLUSH_MS));
+        controller.error(failure);
+        return;
+      }
       try {
         // Keep reading until there is something to send: some events (usage) render to nothing.
         for (;;) {
