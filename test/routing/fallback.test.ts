@@ -81,7 +81,7 @@ describe("fallbacks", () => {
   });
 
   it("times out a slow primary, cancels it and falls back", async () => {
-    const ws = await routingWorkspace(fallbackRoute({ timeout: { connectMs: 300 } }));
+    const ws = await routingWorkspace({ routes: { r: { strategy: "fallback", targets: [{ ...PRIMARY, timeout: { connectMs: 300 } }, BACKUP] } } });
     await scriptFaults(ws.primary, [{ delayMs: 5000 }]);
     const res = await chat(ws);
     expect(res.status).toBe(200);
@@ -94,7 +94,7 @@ describe("fallbacks", () => {
   });
 
   it("a first-byte timeout covers a stream's first event", async () => {
-    const ws = await routingWorkspace(fallbackRoute({ timeout: { firstByteMs: 300 } }));
+    const ws = await routingWorkspace({ routes: { r: { strategy: "fallback", targets: [{ ...PRIMARY, timeout: { firstByteMs: 300 } }, BACKUP] } } });
     await scriptFaults(ws.primary, [{ delayMs: 5000 }]);
     const res = await chat(ws, { stream: true });
     expect(res.status).toBe(200);
