@@ -93,12 +93,20 @@ describe("fallbacks", () => {
     expect(backup!.at - primary!.at).toBeLessThan(5000);
   });
 
-  it("a first-byte timeout covers a stream's first event", async () => {
+  it("a first-byte timeout covers a stream's first event, after the headers", async () => {
     const ws = await routingWorkspace({ routes: { r: { strategy: "fallback", targets: [{ ...PRIMARY, timeout: { firstByteMs: 300 } }, BACKUP] } } });
-    await scriptFaults(ws.primary, [{ delayMs: 5000 }]);
+    await scriptFaults(ws.primary, [{ firstEventDelayMs: 5000 }]);
     const res = await chat(ws, { stream: true });
     expect(res.status).toBe(200);
     expect(res.headers.get("x-switchyard-provider")).toBe("backup");
+    expect(await res.text()).toContain("data: [DONE]");
+  });
+
+  it("the connect timeout stops at the headers: a slow first event does not trip it", async () => {
+    const ws = await routingWorkspace({ routes: { r: { strategy: "fallback", targets: [{ ...PRIMARY, timeout: { connectMs: 1500 } }, BACKUP] } } });
+    await scriptFaults(ws.primary, [{ firstEventDelayMs: 2500 }]);
+    const res = await chat(ws, { stream: true });
+    expect(res.headers.get("x-switchyard-provider")).toBe("primary");
     expect(await res.text()).toContain("data: [DONE]");
   });
 

@@ -12,6 +12,8 @@ export const FaultSchema = z.object({
   headers: z.record(z.string(), z.string()).optional(),
   /** Wait this long before answering at all (headers included). */
   delayMs: z.number().int().nonnegative().optional(),
+  /** Streams: delay before the first event (the headers go out at once). */
+  firstEventDelayMs: z.number().int().nonnegative().optional(),
   /** Streams: delay between events. */
   chunkDelayMs: z.number().int().nonnegative().optional(),
   /** Streams: after this many events, break the connection (`abort`) or end it without the final event (`truncate`). */
@@ -111,6 +113,7 @@ export function eventStream(events: string[], fault: Fault | undefined): Readabl
         controller.close();
         return;
       }
+      if (fault?.firstEventDelayMs && index === 0) await sleep(fault.firstEventDelayMs);
       if (fault?.chunkDelayMs && index > 0) await sleep(fault.chunkDelayMs);
       controller.enqueue(encoder.encode(events[index++]!));
     },
