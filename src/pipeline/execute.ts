@@ -113,9 +113,10 @@ export async function runAttempts<T>(scope: ExecutionScope, plan: Plan, attempt:
       const { failure } = result;
       const facts = factsOf(failure);
       record.attempts.push({ provider: target.provider, model: target.model, status: facts.upstreamStatus, outcome: facts.outcome, latencyMs: result.latencyMs, errorClass: failure.code ?? failure.type });
-      if (failure instanceof UpstreamFailure && circuitVerdict(facts) === "failure") scope.circuits.report(target, { ok: false, at });
       lastFailure = failure;
+      // A client that went away aborted the attempt: that says nothing about the target.
       if (scope.clientSignal?.aborted) throw finalFailure(scope, failure);
+      if (failure instanceof UpstreamFailure && circuitVerdict(facts) === "failure") scope.circuits.report(target, { ok: false, at });
       const step = nextStep({ failure: facts, retry: planned.retry, attemptsOnTarget: tries, remainingMs: record.startedAt + planned.timeout.totalMs - performance.now(), random: scope.random });
       if (step.action === "stop") throw finalFailure(scope, failure);
       if (step.action === "fallback") break;
