@@ -48,7 +48,7 @@ export const GatewayConfigSchema = z
     $schema: z.string().optional(),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "provider names use letters, digits, _ . -"), ProviderConfigSchema),
     routes: z.record(z.string().min(1), RouteSchema).default({}),
-    circuitBreaker: CircuitBreakerSchema.prefault({}),
+    circuitBreaker: CircuitBreakerSchema.prefault({}).describe("Per-target circuit-breaker thresholds (see docs/routing.md)."),
   })
   .superRefine((doc, ctx) => {
     for (const issue of routeReferenceIssues(doc.routes, doc.providers)) ctx.addIssue({ code: "custom", ...issue });

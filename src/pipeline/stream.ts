@@ -3,8 +3,8 @@ import { GatewayError } from "../lib/errors";
 import { encodeText } from "../lib/sse";
 import type { StreamEvent } from "../schema/internal";
 
-/** How long a failed stream stays open after its error event, so the event reaches the client before the reset. */
-const ERROR_FLUSH_MS = 20;
+/** How long the in-stream error event gets to reach the client before the stream itself is failed. */
+const ERROR_EVENT_GRACE_MS = 50;
 
 export type StreamEnd = { outcome: "complete" } | { outcome: "error"; error: GatewayError } | { outcome: "aborted" };
 
@@ -40,6 +40,8 @@ export function renderEventStream(
 ): ReadableStream<Uint8Array> {
   let finished = false;
   let ended = false;
+  /** Set once the error event is queued: the stream fails on the next pull, after the client has read it. */
+  let failure: GatewayError | undefined;
   const end = (result: StreamEnd) => {
     if (ended) return;
     ended = true;
@@ -50,13 +52,12 @@ export function renderEventStream(
     if (event.type === "finish") finished = true;
     return renderer.event(event);
   };
-  // Erroring a stream discards what is still queued, so the error event is sent first and the stream is
-  // failed on the next pull, once the client has taken the event.
-  let failure: GatewayError | undefined;
+  // Erroring a stream discards whatever is still queued downstream of it, so the error event is queued
+  // first and the stream is failed on a later pull, after a grace period that lets the event reach the client.
   const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: GatewayError) => {
-    failure = error;
     controller.enqueue(encodeText(renderer.error(error)));
     end({ outcome: "error", error });
+    failure = error;
     rest.cancel().catch(() => undefined);
   };
 
@@ -67,8 +68,7 @@ export function renderEventStream(
     },
     async pull(controller) {
       if (failure) {
-        // A breath for the runtime to flush the error event before the failure tears the response down.
-        await new Promise((resolve) => setTimeout(resolve, ERROR_FLUSH_MS));
+        await new Promise((resolve) => setTimeout(resolve, ERROR_EVENT_GRACE_MS));
         controller.error(failure);
         return;
       }

@@ -135,7 +135,7 @@ export type Strategy = Route["strategy"];
 
 export const CircuitBreakerSchema = z
   .strictObject({
-    enabled: z.boolean().default(true),
+    enabled: z.boolean().default(true).describe("false: no circuit ever opens (latency is still measured)."),
     failureThreshold: z.number().int().min(1).default(5).describe("Consecutive failures that open a target's circuit."),
     windowMs: z.number().int().positive().default(60_000).describe("The window the failure rate is computed over."),
     minRequests: z.number().int().min(1).default(20).describe("Outcomes needed in the window before the failure rate can open the circuit."),
