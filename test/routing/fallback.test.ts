@@ -91,6 +91,9 @@ describe("fallbacks", () => {
     const [backup] = await upstreamRequests(ws.backup);
     // The backup was asked long before the primary would have answered.
     expect(backup!.at - primary!.at).toBeLessThan(5000);
+    // The primary's call was cancelled, not left running.
+    await expect.poll(async () => (await upstreamRequests(ws.primary))[0]!.aborted, { timeout: 3000 }).toBe(true);
+    expect(backup!.aborted).toBe(false);
   });
 
   it("a first-byte timeout covers a stream's first event, after the headers", async () => {

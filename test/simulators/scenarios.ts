@@ -32,7 +32,8 @@ export const ScenarioSchema = z.object({
   always: FaultSchema.optional(),
 });
 
-export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: unknown; at: number };
+/** `aborted` turns true when the caller dropped the connection before the response was complete. */
+export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: unknown; at: number; aborted: boolean };
 
 type Scenario = { faults: Fault[]; always: Fault | undefined; requests: RecordedRequest[] };
 
