@@ -57,7 +57,11 @@ export async function scriptFaults(scenario: string, faults: Fault[], always?: F
   if (!res.ok) throw new Error(`scripting faults failed: ${res.status}`);
 }
 
-export type UpstreamRequest = { method: string; path: string; headers: Record<string, string>; body: Record<string, unknown> };
+/**
+ * A request a simulator received; `at` is the simulator's clock (ms), for asserting waits without timing the test;
+ * `aborted` says the gateway dropped the connection before the response was complete.
+ */
+export type UpstreamRequest = { method: string; path: string; headers: Record<string, string>; body: Record<string, unknown>; at: number; aborted: boolean };
 
 export async function upstreamRequests(scenario: string): Promise<UpstreamRequest[]> {
   const res = await fetch(`${simulatorOrigin()}/_control/scenarios/${scenario}/requests`);

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/presets";
 import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
+import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -101,23 +102,15 @@ export const ProviderConfigSchema = z.discriminatedUnion("type", [
 export type ProviderConfig = z.infer<typeof ProviderConfigSchema>;
 export type ProviderType = ProviderConfig["type"];
 
-export const TargetSchema = z.strictObject({
-  provider: z.string().min(1).describe("A key of `providers`."),
-  model: z.string().min(1).describe("The provider's own model name."),
-});
-export type Target = z.infer<typeof TargetSchema>;
-
-/** Options every route takes, whatever its strategy (spread into each strategy's object). */
-export const RouteOptionsSchema = z.strictObject({
-  cache: CacheOptionsSchema.optional(),
-  coalesce: CoalesceOptionsSchema.optional(),
-});
-export type RouteOptions = z.infer<typeof RouteOptionsSchema>;
-
-export const RouteSchema = z.discriminatedUnion("strategy", [
-  z.strictObject({ strategy: z.literal("single"), target: TargetSchema, ...RouteOptionsSchema.shape }),
-]);
-export type Route = z.infer<typeof RouteSchema>;
+export {
+  CircuitBreakerSchema,
+  RouteSchema,
+  TargetSchema,
+  targetsOf,
+  type CircuitBreakerSettings,
+  type Route,
+  type Target,
+} from "../routing/schema";
 
 export const GatewayConfigSchema = z
   .strictObject({
@@ -127,26 +120,10 @@ export const GatewayConfigSchema = z
     limits: WorkspaceLimitsSchema.optional(),
     cache: CacheOptionsSchema.optional().describe("The workspace's default cache: direct `provider/model` requests and routes without their own `cache`."),
     coalesce: CoalesceOptionsSchema.optional().describe("The workspace's default coalescing (direct requests and routes without their own `coalesce`)."),
+    circuitBreaker: CircuitBreakerSchema.prefault({}).describe("Per-target circuit-breaker thresholds (see docs/routing.md)."),
   })
   .superRefine((doc, ctx) => {
-    for (const [name, route] of Object.entries(doc.routes)) {
-      for (const [index, target] of targetsOf(route).entries()) {
-        if (!(target.provider in doc.providers)) {
-          ctx.addIssue({
-            code: "custom",
-            path: ["routes", name, ...(route.strategy === "single" ? ["target"] : ["targets", index]), "provider"],
-            message: `unknown provider "${target.provider}"`,
-          });
-        }
-      }
-    }
+    for (const issue of routeReferenceIssues(doc.routes, doc.providers)) ctx.addIssue({ code: "custom", ...issue });
   });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;
-
-export function targetsOf(route: Route): Target[] {
-  switch (route.strategy) {
-    case "single":
-      return [route.target];
-  }
-}

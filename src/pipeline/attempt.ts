@@ -1,5 +1,6 @@
 import { GatewayError } from "../lib/errors";
 import type { ChatRequest, ChatResult, EmbeddingsRequest, EmbeddingsResult, StreamEvent } from "../schema/internal";
+import type { AttemptControl } from "./deadline";
 import type { RequestRecord } from "./record";
 import { UpstreamFailure, failureFromResponse, networkFailure, type PreparedTarget } from "./upstream";
 
@@ -14,13 +15,16 @@ function streamFailure(prepared: PreparedTarget, error: unknown): UpstreamFailur
   return new UpstreamFailure({ status: 502, type: "upstream_error", code: "stream_interrupted", provider, message, outcome: "stream_error", upstreamStatus: null });
 }
 
-async function send(prepared: PreparedTarget, upstreamRequest: Request, signal: AbortSignal | undefined): Promise<Response> {
+async function send(prepared: PreparedTarget, upstreamRequest: Request, control: AttemptControl): Promise<Response> {
+  let response: Response;
   try {
-    return await fetch(upstreamRequest, signal ? { signal } : {});
+    response = await fetch(upstreamRequest, { signal: control.signal });
   } catch (error) {
     if (error instanceof GatewayError) throw error;
     throw networkFailure(prepared, error);
   }
+  control.onHeaders();
+  return response;
 }
 
 async function readJson(prepared: PreparedTarget, response: Response): Promise<unknown> {
@@ -36,11 +40,12 @@ async function readJson(prepared: PreparedTarget, response: Response): Promise<u
  * to it: the whole body, or — for streams — the first event, so a stream that fails before it still counts as
  * a failed attempt that can be retried or fallen back.
  */
-export async function attemptChat(prepared: PreparedTarget, request: ChatRequest, record: RequestRecord, signal?: AbortSignal): Promise<ChatSuccess> {
+export async function attemptChat(prepared: PreparedTarget, request: ChatRequest, record: RequestRecord, control: AttemptControl): Promise<ChatSuccess> {
   const upstreamRequest = await prepared.adapter.buildChatRequest(request, prepared.upstream);
   const startedAt = performance.now();
   try {
-    const response = await send(prepared, upstreamRequest, signal);
+    const response = await send(prepared, upstreamRequest, control);
+    if (!request.stream) control.onFirstByte();
     if (!response.ok) throw await failureFromResponse(prepared, response);
     if (!request.stream) {
       const result = prepared.adapter.parseChatResponse(await readJson(prepared, response), prepared.upstream);
@@ -55,13 +60,14 @@ export async function attemptChat(prepared: PreparedTarget, request: ChatRequest
       throw streamFailure(prepared, error);
     }
     if (first.done) throw streamFailure(prepared, undefined);
+    control.onFirstByte();
     return { kind: "stream", head: [first.value], rest, prepared };
   } finally {
     record.upstreamMs += performance.now() - startedAt;
   }
 }
 
-export async function attemptEmbeddings(prepared: PreparedTarget, request: EmbeddingsRequest, record: RequestRecord, signal?: AbortSignal): Promise<EmbeddingsResult> {
+export async function attemptEmbeddings(prepared: PreparedTarget, request: EmbeddingsRequest, record: RequestRecord, control: AttemptControl): Promise<EmbeddingsResult> {
   const { adapter } = prepared;
   if (!adapter.buildEmbeddingsRequest || !adapter.parseEmbeddingsResponse) {
     throw new GatewayError({ status: 400, type: "invalid_request_error", code: "unsupported_operation", param: "model", message: `Provider "${prepared.target.provider}" (${prepared.config.type}) does not offer embeddings.` });
@@ -69,7 +75,8 @@ export async function attemptEmbeddings(prepared: PreparedTarget, request: Embed
   const built = await adapter.buildEmbeddingsRequest(request, prepared.upstream);
   const startedAt = performance.now();
   const call = async (upstreamRequest: Request): Promise<unknown> => {
-    const response = await send(prepared, upstreamRequest, signal);
+    const response = await send(prepared, upstreamRequest, control);
+    control.onFirstByte();
     if (!response.ok) throw await failureFromResponse(prepared, response);
     return readJson(prepared, response);
   };

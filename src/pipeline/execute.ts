@@ -1,50 +1,128 @@
-import type { GatewayConfig, Target } from "../config/schema";
-import { targetsOf } from "../config/schema";
+import type { GatewayConfig } from "../config/schema";
 import { GatewayError } from "../lib/errors";
+import type { RoutingFacts } from "../routing/conditions";
+import { planDirect, planRoute, type Plan, type PlanInput, type PlannedAttempt } from "../routing/plan";
+import { defaultRandom, type RandomSource } from "../routing/random";
 import { resolveModel } from "../routing/resolve";
+import { circuitVerdict, nextStep, type FailureFacts } from "../routing/retry";
+import { priceOf } from "../usage/pricing";
+import { CircuitView } from "./circuits";
+import { AttemptTimer, pause, type AttemptControl } from "./deadline";
 import type { RequestRecord } from "./record";
-import { UpstreamFailure, prepareTarget, type PreparedTarget } from "./upstream";
+import { UpstreamFailure, prepareTarget, timeoutFailure, type PreparedTarget } from "./upstream";
 
-export type ExecutionScope = { env: Env; workspaceId: string; config: GatewayConfig; record: RequestRecord };
+export type ExecutionScope = {
+  env: Env;
+  workspaceId: string;
+  config: GatewayConfig;
+  record: RequestRecord;
+  circuits: CircuitView;
+  /** The client's request signal: when it aborts, no further attempt is made. */
+  clientSignal: AbortSignal | undefined;
+  random: RandomSource;
+};
 
-/** The targets a request may be served by, in the order they are tried. */
-export function planTargets(config: GatewayConfig, model: string, record: RequestRecord): Target[] {
-  const resolved = resolveModel(config, model);
-  if (resolved.kind === "direct") return [resolved.target];
-  record.route = resolved.name;
-  return targetsOf(resolved.route);
+/** A request's execution scope; circuit outcomes and refreshes are sent when the request settles. */
+export function newExecutionScope(init: { env: Env; workspaceId: string; config: GatewayConfig; record: RequestRecord; clientSignal?: AbortSignal }): ExecutionScope {
+  const circuits = new CircuitView(init.env, init.workspaceId, init.config.circuitBreaker);
+  init.record.onSettle(() => circuits.settle());
+  return { env: init.env, workspaceId: init.workspaceId, config: init.config, record: init.record, circuits, clientSignal: init.clientSignal, random: defaultRandom };
+}
+
+/** The request facts routing looks at (conditional rules, cost estimates). */
+export type RoutingRequest = RoutingFacts & { maxTokens?: number | undefined };
+
+/** The attempts a request will make, in order: its route's strategy (or the direct target), open circuits skipped. */
+export function planTargets(scope: ExecutionScope, request: RoutingRequest): Plan {
+  const { config } = scope;
+  const input: PlanInput = {
+    routes: config.routes,
+    facts: request,
+    random: scope.random,
+    health: (target) => scope.circuits.health(target),
+    price: (target) => priceOf(config.providers[target.provider]?.type ?? target.provider, target.model, undefined, target.provider),
+  };
+  const resolved = resolveModel(config, request.model);
+  if (resolved.kind === "direct") return planDirect(resolved.target, input);
+  scope.record.route = resolved.name;
+  return planRoute(resolved.name, input);
+}
+
+type AttemptResult<T> = { ok: true; value: T; latencyMs: number } | { ok: false; failure: GatewayError; latencyMs: number };
+
+const factsOf = (failure: GatewayError): FailureFacts =>
+  failure instanceof UpstreamFailure
+    ? { outcome: failure.outcome, upstreamStatus: failure.upstreamStatus, retryAfterMs: failure.retryAfterMs }
+    : // The gateway's own refusal for this target (a missing credential, an unsupported operation): try another.
+      { outcome: "http_error", upstreamStatus: null };
+
+async function attemptOnce<T>(scope: ExecutionScope, prepared: PreparedTarget, planned: PlannedAttempt, remainingMs: number, attempt: (prepared: PreparedTarget, control: AttemptControl) => Promise<T>): Promise<AttemptResult<T>> {
+  const timer = new AttemptTimer({ connectMs: planned.timeout.connectMs, firstByteMs: planned.timeout.firstByteMs, totalMs: remainingMs }, scope.clientSignal);
+  const startedAt = performance.now();
+  const pending = attempt(prepared, timer.control);
+  // The race below may be lost by `pending`; its late rejection (the aborted fetch) is expected.
+  pending.catch(() => undefined);
+  try {
+    const value = await Promise.race([pending, timer.expiry]);
+    return { ok: true, value, latencyMs: performance.now() - startedAt };
+  } catch (error) {
+    const expired = timer.expired;
+    const failure = expired
+      ? timeoutFailure(prepared, expired.phase, expired.ms)
+      : error instanceof GatewayError
+        ? error
+        : new GatewayError({ status: 502, type: "upstream_error", provider: prepared.target.provider, message: `${prepared.target.provider}: the upstream call failed.` });
+    return { ok: false, failure, latencyMs: performance.now() - startedAt };
+  } finally {
+    timer.dispose();
+  }
+}
+
+function finalFailure(scope: ExecutionScope, failure: GatewayError | undefined): GatewayError {
+  const error = failure ?? new GatewayError({ status: 503, type: "upstream_error", code: "no_target", message: "No target could serve the request within its time budget." });
+  error.headers["x-switchyard-attempts"] = String(scope.record.attempts.length);
+  return error;
 }
 
 /**
- * Runs attempts over the plan until one succeeds, recording each attempt. Returns the first success; throws
- * the last failure when every attempt failed.
+ * Runs the plan: each target is tried, retried on its retry policy (backoff, Retry-After) and fallen back from
+ * as the failure allows, within the request's time budget. Every attempt is recorded and reported to its
+ * circuit breaker (sent when the request settles). Returns the first success; throws the failure that ended
+ * the request otherwise.
  */
-export async function runAttempts<T>(
-  scope: ExecutionScope,
-  plan: readonly Target[],
-  attempt: (prepared: PreparedTarget) => Promise<T>,
-): Promise<{ value: T; prepared: PreparedTarget }> {
+export async function runAttempts<T>(scope: ExecutionScope, plan: Plan, attempt: (prepared: PreparedTarget, control: AttemptControl) => Promise<T>): Promise<{ value: T; prepared: PreparedTarget }> {
+  const { record } = scope;
   let lastFailure: GatewayError | undefined;
-  for (const target of plan) {
+  for (const planned of plan.attempts) {
+    const { target } = planned;
     const prepared = prepareTarget(scope.env, scope.workspaceId, scope.config.providers, target);
-    const startedAt = performance.now();
-    try {
-      const value = await attempt(prepared);
-      scope.record.attempts.push({ provider: target.provider, model: target.model, status: 200, outcome: "success", latencyMs: performance.now() - startedAt });
-      scope.record.answeredBy = { provider: target.provider, model: target.model };
-      return { value, prepared };
-    } catch (error) {
-      const failure = error instanceof GatewayError ? error : new GatewayError({ status: 502, type: "upstream_error", message: "upstream call failed" });
-      scope.record.attempts.push({
-        provider: target.provider,
-        model: target.model,
-        status: failure instanceof UpstreamFailure ? failure.upstreamStatus : null,
-        outcome: failure instanceof UpstreamFailure ? failure.outcome : "http_error",
-        latencyMs: performance.now() - startedAt,
-        errorClass: failure.code ?? failure.type,
-      });
+    for (let tries = 1; ; tries++) {
+      const remainingMs = record.startedAt + planned.timeout.totalMs - performance.now();
+      if (remainingMs <= 0) {
+        lastFailure ??= timeoutFailure(prepared, "total", planned.timeout.totalMs);
+        break;
+      }
+      const result = await attemptOnce(scope, prepared, planned, remainingMs, attempt);
+      const at = Date.now();
+      if (result.ok) {
+        record.attempts.push({ provider: target.provider, model: target.model, status: 200, outcome: "success", latencyMs: result.latencyMs });
+        record.answeredBy = { provider: target.provider, model: target.model };
+        scope.circuits.report(target, { ok: true, at, latencyMs: result.latencyMs });
+        return { value: result.value, prepared };
+      }
+      const { failure } = result;
+      const facts = factsOf(failure);
+      record.attempts.push({ provider: target.provider, model: target.model, status: facts.upstreamStatus, outcome: facts.outcome, latencyMs: result.latencyMs, errorClass: failure.code ?? failure.type });
       lastFailure = failure;
+      // A client that went away aborted the attempt: that says nothing about the target.
+      if (scope.clientSignal?.aborted) throw finalFailure(scope, failure);
+      if (failure instanceof UpstreamFailure && circuitVerdict(facts) === "failure") scope.circuits.report(target, { ok: false, at });
+      const step = nextStep({ failure: facts, retry: planned.retry, attemptsOnTarget: tries, remainingMs: record.startedAt + planned.timeout.totalMs - performance.now(), random: scope.random });
+      if (step.action === "stop") throw finalFailure(scope, failure);
+      if (step.action === "fallback") break;
+      await pause(step.delayMs, scope.clientSignal);
+      if (scope.clientSignal?.aborted) throw finalFailure(scope, failure);
     }
   }
-  throw lastFailure ?? new GatewayError({ status: 502, type: "upstream_error", message: "No target could serve the request." });
+  throw finalFailure(scope, lastFailure);
 }

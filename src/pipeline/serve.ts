@@ -5,22 +5,34 @@ import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
 import { attemptChat, attemptEmbeddings } from "./attempt";
+import { estimatePromptTokens, estimateTextTokens } from "../routing/estimate";
 import { serveCachedChat } from "./cached";
-import { planTargets, runAttempts, type ExecutionScope } from "./execute";
+import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
 import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
-const scopeOf = (c: Context<AppEnv>): ExecutionScope => ({ env: c.env, workspaceId: c.var.workspaceId, config: c.var.config, record: c.var.record });
+const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
+  newExecutionScope({ env: c.env, workspaceId: c.var.workspaceId, config: c.var.config, record: c.var.record, clientSignal: c.req.raw.signal });
+
+/** What routing may look at: the model, headers, metadata and the prompt's estimated size. */
+const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number, metadata?: Record<string, string>, maxTokens?: number): RoutingRequest => ({
+  model,
+  header: (name) => c.req.header(name),
+  metadata: metadata ?? {},
+  promptTokens,
+  maxTokens,
+});
 
 /** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
 export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
   const record = c.var.record;
   record.stream = request.stream;
   const scope = scopeOf(c);
-  const plan = planTargets(scope.config, request.model, record);
-  await admitRequest(c, plan, chatDemand(request));
-  const callUpstream = async () => (await runAttempts(scope, plan, (prepared) => attemptChat(prepared, request, record, c.req.raw.signal))).value;
+  const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), request.metadata, request.maxTokens));
+  await admitRequest(c, plan.attempts.map((a) => a.target), chatDemand(request));
+  const callUpstream = async () => (await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, record, control))).value;
   const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, record.route), c.req.raw.headers);
-  if (cachePolicy && plan[0]) return serveCachedChat(c, request, plan[0], cachePolicy, callUpstream);
+  const first = plan.attempts[0]?.target;
+  if (cachePolicy && first) return serveCachedChat(c, request, first, cachePolicy, callUpstream);
   const success = await callUpstream();
   return success.kind === "complete" ? respondWithResult(c, success.result) : respondWithEvents(c, request, success.head, success.rest, {}, {}, success.prepared.target.provider);
 }
@@ -33,9 +45,9 @@ export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsReq
   const record = c.var.record;
   record.operation = "embeddings";
   const scope = scopeOf(c);
-  const plan = planTargets(scope.config, request.model, record);
-  await admitRequest(c, plan, embeddingsDemand(request));
-  const { value: result } = await runAttempts(scope, plan, (prepared) => attemptEmbeddings(prepared, request, record, c.req.raw.signal));
+  const plan = planTargets(scope, routingRequest(c, request.model, estimateTextTokens(request.input)));
+  await admitRequest(c, plan.attempts.map((a) => a.target), embeddingsDemand(request));
+  const { value: result } = await runAttempts(scope, plan, (prepared, control) => attemptEmbeddings(prepared, request, record, control));
   record.usage.promptTokens = result.usage.promptTokens;
   record.finish("success");
   const data = result.vectors.map((vector, index) => ({

@@ -12,6 +12,8 @@ export const FaultSchema = z.object({
   headers: z.record(z.string(), z.string()).optional(),
   /** Wait this long before answering at all (headers included). */
   delayMs: z.number().int().nonnegative().optional(),
+  /** Streams: delay before the first event (the headers go out at once). */
+  firstEventDelayMs: z.number().int().nonnegative().optional(),
   /** Streams: delay between events. */
   chunkDelayMs: z.number().int().nonnegative().optional(),
   /**
@@ -33,7 +35,8 @@ export const ScenarioSchema = z.object({
   always: FaultSchema.optional(),
 });
 
-export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: unknown; at: number };
+/** `aborted` turns true when the caller dropped the connection before the response was complete. */
+export type RecordedRequest = { method: string; path: string; headers: Record<string, string>; body: unknown; at: number; aborted: boolean };
 
 type Scenario = { faults: Fault[]; always: Fault | undefined; requests: RecordedRequest[] };
 
@@ -116,6 +119,7 @@ export function eventStream(events: string[], fault: Fault | undefined): Readabl
         controller.close();
         return;
       }
+      if (fault?.firstEventDelayMs && index === 0) await sleep(fault.firstEventDelayMs);
       if (fault?.chunkDelayMs && index > 0) await sleep(fault.chunkDelayMs);
       controller.enqueue(encoder.encode(events[index++]!));
     },

@@ -52,7 +52,9 @@ export function createSimulatorApp(options: { extraKey?: string } = {}) {
       // recorded as text
     }
     const url = new URL(request.url);
-    book.record(scenario, { method: request.method, path: `/${rest}${url.search}`, headers: Object.fromEntries(request.headers), body, at: Date.now() });
+    const recorded = { method: request.method, path: `/${rest}${url.search}`, headers: Object.fromEntries(request.headers), body, at: Date.now(), aborted: false };
+    book.record(scenario, recorded);
+    request.signal.addEventListener("abort", () => (recorded.aborted = true), { once: true });
     const fault = book.next(scenario);
     if (fault?.delayMs) await sleep(fault.delayMs);
     const inner = new Request(new URL(`/${rest}${url.search}`, url), { method: request.method, headers: request.headers, ...(bodyText ? { body: bodyText } : {}) });
