@@ -1,6 +1,9 @@
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { TEST_ADMIN_TOKEN, TEST_PROVIDER_KEYS, defaultTestConfig } from "./test/fixtures.ts";
+
+// D1 migrations (migrations/) are read here in Node and applied inside workerd by test/setup/d1.ts.
+const usageMigrations = await readD1Migrations("./migrations");
 
 export default defineConfig({
   plugins: [
@@ -11,12 +14,14 @@ export default defineConfig({
           ADMIN_TOKEN: TEST_ADMIN_TOKEN,
           ...TEST_PROVIDER_KEYS,
           DEFAULT_WORKSPACE_CONFIG: JSON.stringify(defaultTestConfig(inject("simulatorOrigin"))),
+          TEST_MIGRATIONS: usageMigrations,
         },
       },
     })),
   ],
   test: {
     globalSetup: ["./test/global-setup.ts"],
+    setupFiles: ["./test/setup/d1.ts"],
     include: ["test/**/*.test.ts"],
     testTimeout: 20_000,
   },

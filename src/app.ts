@@ -10,6 +10,7 @@ import { GatewayError } from "./lib/errors";
 import { requestContext } from "./lib/request-context";
 import { adminAuth, gatewayKeyAuth } from "./policy/auth";
 import type { AppEnv } from "./types";
+import { usageRecording } from "./usage/record-usage";
 
 /** Paths the gateway serves and the methods each allows: anything else on them is a 405, elsewhere a 404. */
 const ALLOWED_METHODS: Record<string, string[]> = {
@@ -36,6 +37,7 @@ app.use("/v1/*", async (c, next) => {
   await next();
 });
 app.use("/v1/*", gatewayKeyAuth());
+app.use("/v1/*", usageRecording());
 app.route("/v1/chat/completions", chatApi);
 app.route("/v1/messages", messagesApi);
 app.route("/v1/embeddings", embeddingsApi);

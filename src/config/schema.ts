@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { PriceSchema } from "../usage/pricing";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -48,6 +49,13 @@ export const GatewayConfigSchema = z
     $schema: z.string().optional(),
     providers: z.record(z.string().regex(/^[A-Za-z0-9_.-]+$/, "provider names use letters, digits, _ . -"), ProviderConfigSchema),
     routes: z.record(z.string().min(1), RouteSchema).default({}),
+    pricing: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+\/.+$/, "pricing keys are \"<provider name>/<model>\""), PriceSchema)
+      .optional()
+      .describe("Price overrides (USD per 1M tokens) keyed by provider name and model; they win over the built-in table."),
+    logging: z
+      .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
+      .optional(),
   })
   .superRefine((doc, ctx) => {
     for (const [name, route] of Object.entries(doc.routes)) {

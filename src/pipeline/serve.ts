@@ -6,6 +6,7 @@ import { base64Encode } from "../lib/crypto";
 import { SSE_HEADERS } from "../lib/sse";
 import type { ChatRequest, ChatResult, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
+import { observeRequest, observeResult, observeStreamEvent } from "../usage/observe";
 import { attemptChat, attemptEmbeddings } from "./attempt";
 import { planTargets, runAttempts, type ExecutionScope } from "./execute";
 import { renderEventStream } from "./stream";
@@ -37,11 +38,13 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promi
   const record = c.var.record;
   record.stream = request.stream;
   const scope = scopeOf(c);
+  observeRequest(record, scope.config, request);
   const plan = planTargets(scope.config, request.model, record);
   const { value: success } = await runAttempts(scope, plan, (prepared) => attemptChat(prepared, request, record, c.req.raw.signal));
 
   if (success.kind === "complete") {
     record.usage = success.result.usage;
+    observeResult(record, success.result);
     record.finish("success");
     return c.json(renderResult(c, success.result), 200, answeredHeaders(c));
   }
@@ -54,7 +57,9 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promi
       onEvent: (event) => {
         if (record.firstByteMs === undefined) record.firstByteMs = record.totalMs;
         if (event.type === "start" || event.type === "usage") mergeUsage(record.usage, event.usage);
+        observeStreamEvent(record, event);
       },
+      onCancel: () => record.markEnded(),
       onEnd: (end) => record.finish(end.outcome === "complete" ? "success" : end.outcome, end.outcome === "error" ? end.error.type : undefined),
     },
     success.prepared.target.provider,

@@ -3,13 +3,21 @@ import { GatewayError } from "../lib/errors";
 import { encodeText } from "../lib/sse";
 import type { StreamEvent } from "../schema/internal";
 
-export type StreamEnd = { outcome: "complete" } | { outcome: "error"; error: GatewayError } | { outcome: "aborted" };
+export type StreamEnd = { outcome: "complete" } | { outcome: "error"; error: GatewayError } | { outcome: "aborted"; drained: boolean };
+
+/**
+ * After the client leaves mid-stream the upstream is still read, in the background, up to this long: its last
+ * events carry the provider's usage, which is what the provider bills. Below `waitUntil`'s 30 s grace period.
+ */
+export const ABORTED_STREAM_DRAIN_MS = 20_000;
 
 export type StreamHooks = {
   /** Sees every event (usage accounting, cache capture) before it is rendered. */
   onEvent?: (event: StreamEvent) => void;
-  /** Called exactly once: the stream completed, failed, or the client went away. */
+  /** Called exactly once: the stream completed, failed, or the client went away (after draining the upstream). */
   onEnd: (end: StreamEnd) => void;
+  /** The client went away; called at once, before the upstream is drained. */
+  onCancel?: () => void;
 };
 
 const asGatewayError = (error: unknown, provider?: string): GatewayError =>
@@ -85,8 +93,32 @@ export function renderEventStream(
       }
     },
     cancel() {
-      end({ outcome: "aborted" });
-      return rest.cancel();
+      hooks.onCancel?.();
+      // Not awaited: the client is gone; the settle step (in waitUntil) waits for `onEnd`.
+      void drainAfterCancel(rest, hooks).then((drained) => end({ outcome: "aborted", drained }));
     },
   });
+}
+
+/**
+ * Reads the rest of an upstream stream the client abandoned, feeding events to `onEvent` (usage) without
+ * rendering them. Resolves true when the upstream finished, false when it broke or the bound was hit.
+ */
+async function drainAfterCancel(rest: ReadableStreamDefaultReader<StreamEvent>, hooks: StreamHooks): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const bound = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ABORTED_STREAM_DRAIN_MS)));
+  const drain = async (): Promise<boolean> => {
+    for (;;) {
+      const { done, value } = await rest.read();
+      if (done) return false;
+      hooks.onEvent?.(value);
+      if (value.type === "finish") return true;
+    }
+  };
+  try {
+    return await Promise.race([drain().catch(() => false), bound]);
+  } finally {
+    clearTimeout(timer);
+    rest.cancel().catch(() => undefined);
+  }
 }
