@@ -1,7 +1,8 @@
 -- Usage events: one row per /v1 request, written by the queue consumer (src/usage/consumer.ts).
 -- request_id is the primary key: a redelivered event is ignored (INSERT ... ON CONFLICT DO NOTHING).
 CREATE TABLE IF NOT EXISTS usage_events (
-  request_id TEXT PRIMARY KEY,
+  request_id TEXT PRIMARY KEY,           -- the gateway's own id for the request, unique
+  client_request_id TEXT,               -- the x-request-id the client sent, if any
   ts INTEGER NOT NULL,                  -- request start, ms since the epoch
   day TEXT NOT NULL,                    -- YYYY-MM-DD (UTC) of ts, for groupBy=day
   workspace_id TEXT NOT NULL,

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { usageAdminApi } from "./api/admin/usage";
 import { workspacesAdminApi } from "./api/admin/workspaces";
 import { chatApi } from "./api/chat";
 import { embeddingsApi } from "./api/embeddings";
@@ -45,6 +46,7 @@ app.route("/v1/models", modelsApi);
 
 app.use("/admin/*", adminAuth());
 app.route("/admin/workspaces", workspacesAdminApi);
+app.route("/admin/workspaces", usageAdminApi);
 
 app.get("/", (c) => c.json({ name: "switchyard", docs: "https://github.com/switchyard (see README.md)" }));
 

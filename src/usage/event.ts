@@ -28,7 +28,10 @@ export const UsageTokensSchema = z.object({
 
 export const UsageEventSchema = z.object({
   v: z.literal(1),
+  /** Unique per request (the gateway's own id): the idempotency key in D1. */
   requestId: z.string().min(1),
+  /** The `x-request-id` the client sent, when it sent one (clients may reuse ids, so it is not the key). */
+  clientRequestId: z.string().nullable(),
   time: z.iso.datetime(),
   workspaceId: z.string().min(1),
   keyId: z.string().nullable(),
@@ -70,13 +73,16 @@ export function requestCost(config: GatewayConfig | undefined, record: RequestRe
   return costOf(usage, priceOf(providerType, answered.model, config?.pricing, answered.provider));
 }
 
-export function usageEventOf(record: RequestRecord, workspaceId: string, config: GatewayConfig | undefined): UsageEvent {
+export type EventIdentity = { requestId: string; clientRequestId: string | null };
+
+export function usageEventOf(record: RequestRecord, identity: EventIdentity, workspaceId: string, config: GatewayConfig | undefined): UsageEvent {
   const { usage, estimated } = accountedUsage(record);
   const hit = record.cacheStatus === "HIT";
   const fullCost = requestCost(config, record, usage);
   return {
     v: 1,
-    requestId: record.requestId,
+    requestId: identity.requestId,
+    clientRequestId: identity.clientRequestId,
     time: new Date(record.startedAtMs).toISOString(),
     workspaceId,
     keyId: record.keyId ?? null,

@@ -1,4 +1,5 @@
 import { createMiddleware } from "hono/factory";
+import { newRequestId } from "../lib/ids";
 import type { AppEnv } from "../types";
 import { usageEventOf } from "./event";
 import { usageEventSender } from "./sender";
@@ -16,7 +17,10 @@ export const usageRecording = () =>
       const record = c.var.record;
       const workspaceId = c.var.workspaceId;
       const config = c.var.config;
-      record.onSettle(() => usageEventSender.add(env.USAGE_QUEUE, () => usageEventOf(record, workspaceId, config)));
+      // A client-chosen x-request-id is kept for correlation but is not trusted to be unique.
+      const clientRequestId = c.req.header("x-request-id") === record.requestId ? record.requestId : null;
+      const identity = { requestId: clientRequestId === null ? record.requestId : newRequestId(), clientRequestId };
+      record.onSettle(() => usageEventSender.add(env.USAGE_QUEUE, () => usageEventOf(record, identity, workspaceId, config)));
     }
     await next();
   });

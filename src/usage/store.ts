@@ -6,7 +6,7 @@ import type { UsageEvent } from "./event";
  */
 
 const EVENT_COLUMNS = [
-  "request_id", "ts", "day", "workspace_id", "key_id", "route", "operation", "provider", "model", "attempts", "attempt_count",
+  "request_id", "client_request_id", "ts", "day", "workspace_id", "key_id", "route", "operation", "provider", "model", "attempts", "attempt_count",
   "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_estimated",
   "cost_usd", "cache_status", "saved_tokens", "saved_usd", "coalesced", "stream", "ttfb_ms", "total_ms", "overhead_ms",
   "status", "outcome", "error_type", "rescued", "delivery_attempts",
@@ -21,7 +21,7 @@ const flag = (value: boolean) => (value ? 1 : 0);
 export function insertStatements(db: D1Database, event: UsageEvent, deliveryAttempts: number): D1PreparedStatement[] {
   const ts = Date.parse(event.time);
   const values = [
-    event.requestId, ts, event.time.slice(0, 10), event.workspaceId, event.keyId, event.route, event.operation,
+    event.requestId, event.clientRequestId, ts, event.time.slice(0, 10), event.workspaceId, event.keyId, event.route, event.operation,
     event.answeredBy?.provider ?? null, event.answeredBy?.model ?? null, JSON.stringify(event.attempts), event.attempts.length,
     event.usage.promptTokens, event.usage.completionTokens, event.usage.cachedTokens, event.usage.cacheWriteTokens, event.usage.reasoningTokens,
     flag(event.usageEstimated), event.costUsd, event.cacheStatus, event.savedTokens, event.savedUsd, flag(event.coalesced), flag(event.stream),
