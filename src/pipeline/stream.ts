@@ -31,10 +31,28 @@ const asGatewayError = (error: unknown, provider?: string): GatewayError =>
         message: `${provider ? `${provider}: ` : ""}the upstream stream broke off before it was complete.`,
       });
 
+/** Rendered bytes the gateway holds for a client that reads slower than the upstream writes. */
+const CLIENT_BUFFER_BYTES = 1024 * 1024;
+/** A client that has not read for this long while its buffer is full is treated as gone. */
+const STALLED_CLIENT_MS = 10_000;
+
+const TIMED_OUT = Symbol("timed out");
+
+function withDeadline<T>(promise: Promise<T>, deadline: number): Promise<T | typeof TIMED_OUT> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<typeof TIMED_OUT>((resolve) => (timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, deadline - Date.now()))));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /**
  * Renders an upstream event stream in the client's dialect as events arrive. A stream is only complete when the
  * adapter emitted `finish`; an upstream that ends early or errors is reported to the client as the dialect's
  * error event, and then the response stream itself fails — never a clean end.
+ *
+ * The upstream is read by the gateway's own pump, not by the client's pulls: when the client leaves (its cancel
+ * arrives, or it stops reading with a full buffer) the pump keeps reading — without sending — up to
+ * ABORTED_STREAM_DRAIN_MS, so the provider's final usage is still seen. A client that reads slowly gets
+ * backpressure: the pump waits while CLIENT_BUFFER_BYTES are unread.
  */
 export function renderEventStream(
   head: readonly StreamEvent[],
@@ -45,80 +63,89 @@ export function renderEventStream(
 ): ReadableStream<Uint8Array> {
   let finished = false;
   let ended = false;
+  let clientGoneAt: number | undefined;
+  let wakePump: (() => void) | undefined;
+
   const end = (result: StreamEnd) => {
     if (ended) return;
     ended = true;
     hooks.onEnd(result);
+  };
+  const leave = () => {
+    if (clientGoneAt !== undefined) return;
+    clientGoneAt = Date.now();
+    hooks.onCancel?.();
+    wakePump?.();
   };
   const render = (event: StreamEvent): string => {
     hooks.onEvent?.(event);
     if (event.type === "finish") finished = true;
     return renderer.event(event);
   };
-  const fail = (controller: ReadableStreamDefaultController<Uint8Array>, error: GatewayError) => {
-    controller.enqueue(encodeText(renderer.error(error)));
-    end({ outcome: "error", error });
-    controller.error(error);
-    rest.cancel().catch(() => undefined);
-  };
 
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      const text = head.map(render).join("");
-      if (text) controller.enqueue(encodeText(text));
-    },
-    async pull(controller) {
+  async function pump(controller: ReadableStreamDefaultController<Uint8Array>): Promise<void> {
+    const send = (text: string) => {
+      if (clientGoneAt !== undefined || text === "") return;
       try {
-        // Keep reading until there is something to send: some events (usage) render to nothing.
-        for (;;) {
-          if (finished) {
+        controller.enqueue(encodeText(text));
+      } catch {
+        leave();
+      }
+    };
+    const fail = (error: GatewayError) => {
+      send(renderer.error(error));
+      end({ outcome: "error", error });
+      if (clientGoneAt === undefined) controller.error(error);
+    };
+    try {
+      send(head.map(render).join(""));
+      for (;;) {
+        if (finished) {
+          if (clientGoneAt === undefined) {
             end({ outcome: "complete" });
             controller.close();
-            rest.cancel().catch(() => undefined);
-            return;
-          }
-          const { done, value } = await rest.read();
-          if (done) {
-            fail(controller, asGatewayError(undefined, provider));
-            return;
-          }
-          const text = render(value);
-          if (text) {
-            controller.enqueue(encodeText(text));
-            return;
-          }
+          } else end({ outcome: "aborted", drained: true });
+          return;
         }
-      } catch (error) {
-        fail(controller, asGatewayError(error, provider));
+        if (clientGoneAt === undefined && (controller.desiredSize ?? 1) <= 0) {
+          const woken = await withDeadline(new Promise<void>((resolve) => (wakePump = resolve)), Date.now() + STALLED_CLIENT_MS);
+          wakePump = undefined;
+          if (woken === TIMED_OUT) leave();
+          continue;
+        }
+        const next = clientGoneAt === undefined ? await rest.read() : await withDeadline(rest.read(), clientGoneAt + ABORTED_STREAM_DRAIN_MS);
+        if (next === TIMED_OUT) {
+          end({ outcome: "aborted", drained: false });
+          return;
+        }
+        if (next.done) {
+          if (clientGoneAt === undefined) fail(asGatewayError(undefined, provider));
+          else end({ outcome: "aborted", drained: false });
+          return;
+        }
+        send(render(next.value));
       }
-    },
-    cancel() {
-      hooks.onCancel?.();
-      // Not awaited: the client is gone; the settle step (in waitUntil) waits for `onEnd`.
-      void drainAfterCancel(rest, hooks).then((drained) => end({ outcome: "aborted", drained }));
-    },
-  });
-}
-
-/**
- * Reads the rest of an upstream stream the client abandoned, feeding events to `onEvent` (usage) without
- * rendering them. Resolves true when the upstream finished, false when it broke or the bound was hit.
- */
-async function drainAfterCancel(rest: ReadableStreamDefaultReader<StreamEvent>, hooks: StreamHooks): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const bound = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), ABORTED_STREAM_DRAIN_MS)));
-  const drain = async (): Promise<boolean> => {
-    for (;;) {
-      const { done, value } = await rest.read();
-      if (done) return false;
-      hooks.onEvent?.(value);
-      if (value.type === "finish") return true;
+    } catch (error) {
+      if (clientGoneAt === undefined) fail(asGatewayError(error, provider));
+      else end({ outcome: "aborted", drained: false });
+    } finally {
+      rest.cancel().catch(() => undefined);
     }
-  };
-  try {
-    return await Promise.race([drain().catch(() => false), bound]);
-  } finally {
-    clearTimeout(timer);
-    rest.cancel().catch(() => undefined);
   }
+
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        // Not awaited: the pump runs for the life of the upstream stream; the settle step waits for `onEnd`.
+        void pump(controller);
+      },
+      pull() {
+        wakePump?.();
+      },
+      cancel() {
+        leave();
+      },
+    },
+    new ByteLengthQueuingStrategy({ highWaterMark: CLIENT_BUFFER_BYTES }),
+  );
 }
