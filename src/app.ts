@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { usageAdminApi } from "./api/admin/usage";
 import { workspacesAdminApi } from "./api/admin/workspaces";
 import { chatApi } from "./api/chat";
+import { dashboardApi } from "./api/dashboard";
 import { embeddingsApi } from "./api/embeddings";
 import { messagesApi } from "./api/messages";
 import { modelsApi } from "./api/models";
@@ -47,6 +48,7 @@ app.route("/v1/models", modelsApi);
 app.use("/admin/*", adminAuth());
 app.route("/admin/workspaces", workspacesAdminApi);
 app.route("/admin/workspaces", usageAdminApi);
+app.route("/dashboard", dashboardApi);
 
 app.get("/", (c) => c.json({ name: "switchyard", docs: "https://github.com/switchyard (see README.md)" }));
 

@@ -43,7 +43,7 @@ const message = (event: UsageEvent, attempts = 1) => ({ id: `msg-${event.request
 async function deliver(messages: ReturnType<typeof message>[]) {
   const batch = createMessageBatch("switchyard-usage", messages);
   const ctx = createExecutionContext();
-  await worker.queue(batch, env, ctx);
+  await worker.queue(batch, env);
   return getQueueResult(batch, ctx);
 }
 
@@ -81,7 +81,7 @@ describe("usage queue consumer", () => {
     await failInsertsWhen("NEW.workspace_id = 'ws-poisoned'");
     const first = await deliver([message(good), message(poisoned)]);
     expect(first.explicitAcks).toEqual([`msg-${good.requestId}`]);
-    expect(first.retryMessages.map((m) => m.msgId)).toEqual([`msg-${poisoned.requestId}`]);
+    expect(first.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual([`msg-${poisoned.requestId}`]);
     expect(await countOf(good.requestId)).toBe(1);
     expect(await countOf(poisoned.requestId)).toBe(0);
 
@@ -96,7 +96,7 @@ describe("usage queue consumer", () => {
   it("retries a message that is not a usage event (so it ends in the dead-letter queue), writing the rest", async () => {
     const good = usageEvent("ws-d");
     const result = await deliver([message(good), { id: "msg-bad", timestamp: new Date(), attempts: 3, body: { hello: "world" } as unknown as UsageEvent }]);
-    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["msg-bad"]);
+    expect(result.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["msg-bad"]);
     expect(await countOf(good.requestId)).toBe(1);
   });
 });
