@@ -191,6 +191,8 @@ async function checkCharts(page: Page, expected: { requests: number; totalCost: 
 
   const keys = await barsOf(page, "keys");
   assert.deepEqual(keys.map((bar) => bar.key).sort(), [...expected.keyIds].sort(), "one bar per key");
+  const keyLabels = await page.textContent("[data-chart=keys]");
+  assert.ok(keyLabels?.includes("backend") && keyLabels.includes("batch-jobs"), "keys are labelled by name");
   const routes = await barsOf(page, "routes");
   assert.deepEqual(routes.map((bar) => bar.key).sort(), ["(direct)", "smart"]);
   const providers = await barsOf(page, "providers");

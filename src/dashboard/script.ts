@@ -112,7 +112,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     el.textContent = "";
     if (items.length === 0) return empty(el);
     var shown = items.slice(0, options.limit || 8);
-    var width = 400, row = 24, labelW = 120, valueW = 150, height = shown.length * row + 4;
+    var width = 420, row = 24, labelW = 120, valueW = 175, height = shown.length * row + 4;
     var max = options.max || niceMax(Math.max.apply(null, shown.map(function (i) { return i.value || 0; })));
     var svg = svgEl("svg", { viewBox: "0 0 " + width + " " + height, width: "100%", role: "img", "aria-label": options.label });
     shown.forEach(function (item, i) {
@@ -141,14 +141,14 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     return div;
   }
 
-  function spendItems(groups) {
+  function spendItems(groups, names) {
     return groups.map(function (g) {
       var unpriced = g.unpricedRequests > 0 ? " (+" + g.unpricedRequests + " unpriced)" : "";
-      return { key: g.key, label: g.key, value: g.costUsd, display: (g.costUsd === null ? "unpriced" : usd(g.costUsd) + unpriced) + " · " + count(g.requests) + " req" };
+      return { key: g.key, label: (names && names[g.key]) || g.key, value: g.costUsd, display: (g.costUsd === null ? "unpriced" : usd(g.costUsd) + unpriced) + " · " + count(g.requests) + " req" };
     });
   }
 
-  function render(reports, days) {
+  function render(reports, days, keyNames) {
     var totals = reports.day.totals;
     var kpis = $("kpis");
     kpis.textContent = "";
@@ -172,7 +172,7 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       { name: "rescued", color: COLORS.ok, values: pick("rescued") },
     ], { format: count, label: "Requests per day" });
 
-    hbars(document.querySelector("[data-chart=keys]"), spendItems(reports.key.groups), { label: "Top keys" });
+    hbars(document.querySelector("[data-chart=keys]"), spendItems(reports.key.groups, keyNames), { label: "Top keys" });
     hbars(document.querySelector("[data-chart=routes]"), spendItems(reports.route.groups), { label: "Routes" });
     hbars(document.querySelector("[data-chart=providers]"), spendItems(reports.provider.groups), { label: "Providers" });
     hbars(document.querySelector("[data-chart=models]"), spendItems(reports.model.groups), { label: "Models" });
@@ -207,10 +207,14 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     document.body.dataset.loaded = "false";
     $("load-error").hidden = true;
     try {
-      var results = await Promise.all(GROUPINGS.map(function (g) { return api(base + g); }));
+      var keysPath = "/admin/workspaces/" + encodeURIComponent(workspace) + "/keys";
+      var results = await Promise.all(GROUPINGS.map(function (g) { return api(base + g); }).concat([api(keysPath).catch(function () { return { data: [] }; })]));
       var reports = {};
       GROUPINGS.forEach(function (g, i) { reports[g] = results[i]; });
-      render(reports, dayList);
+      // Keys are shown by name; a revoked key (no longer listed) by its id.
+      var keyNames = {};
+      results[GROUPINGS.length].data.forEach(function (k) { keyNames[k.id] = k.name; });
+      render(reports, dayList, keyNames);
     } catch (error) {
       if (error.message === "unauthorized") return;
       $("load-error").hidden = false;

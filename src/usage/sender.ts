@@ -50,12 +50,14 @@ export class UsageEventSender {
   }
 }
 
+const encoder = new TextEncoder();
+
 function chunksOf(events: UsageEvent[]): UsageEvent[][] {
   const chunks: UsageEvent[][] = [];
   let current: UsageEvent[] = [];
   let bytes = 0;
   for (const event of events) {
-    const size = JSON.stringify(event).length;
+    const size = encoder.encode(JSON.stringify(event)).byteLength;
     if (current.length > 0 && (current.length >= MAX_MESSAGES_PER_BATCH || bytes + size > MAX_BYTES_PER_BATCH)) {
       chunks.push(current);
       current = [];

@@ -83,6 +83,17 @@ describe("cost = tokens × the pricing table", () => {
     expect(row.cost_usd).toBeCloseTo(byHand(CLAUDE_SONNET_4_5, start.message.usage.input_tokens, delta.usage.output_tokens), 15);
   });
 
+  it("prices embeddings by their input tokens", async () => {
+    const ws = await newWorkspace();
+    const id = uniqueId("req");
+    const res = await callGateway(ws.key, "/v1/embeddings", { model: "openai/text-embedding-3-small", input: ["first text to embed", "second"] }, { "x-request-id": id });
+    const { usage } = (await res.json()) as { usage: { prompt_tokens: number } };
+    const row = await usageRowFor(id);
+    expect(row).toMatchObject({ prompt_tokens: usage.prompt_tokens, completion_tokens: 0 });
+    // text-embedding-3-small: $0.02 per million input tokens.
+    expect(row.cost_usd).toBeCloseTo((usage.prompt_tokens * 0.02) / 1e6, 15);
+  });
+
   it("records cost null (unpriced), never 0, for a model without a price", async () => {
     const ws = await newWorkspace();
     const { id } = await openAIChat(ws.key, { model: "openai/sim-unlisted-model", messages: [{ role: "user", content: "Hi" }] });
