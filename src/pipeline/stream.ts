@@ -110,7 +110,11 @@ export function renderEventStream(
         if (clientGoneAt === undefined && (controller.desiredSize ?? 1) <= 0) {
           const woken = await withDeadline(new Promise<void>((resolve) => (wakePump = resolve)), Date.now() + STALLED_CLIENT_MS);
           wakePump = undefined;
-          if (woken === TIMED_OUT) leave();
+          if (woken === TIMED_OUT) {
+            // Whoever is still connected gets a failed stream rather than a silent stall; usage is still drained.
+            controller.error(new GatewayError({ status: 408, type: "timeout_error", code: "client_stalled", message: "The client stopped reading the stream." }));
+            leave();
+          }
           continue;
         }
         const next = clientGoneAt === undefined ? await rest.read() : await withDeadline(rest.read(), clientGoneAt + ABORTED_STREAM_DRAIN_MS);

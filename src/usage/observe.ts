@@ -22,7 +22,8 @@ function capped(text: string): { text: string; truncated: boolean } {
 }
 
 export function observeRequest(record: RequestRecord, config: GatewayConfig, request: ChatRequest): void {
-  record.promptChars = JSON.stringify(request.messages).length + JSON.stringify(request.tools ?? []).length;
+  // Text only, no serialisation: this runs on every request (images cannot be estimated from characters anyway).
+  record.promptChars = promptTextOf(request).length + (request.tools ?? []).reduce((sum, t) => sum + t.name.length + (t.description?.length ?? 0), 0);
   if (config.logging?.bodies) {
     const body = capped(JSON.stringify({ messages: request.messages, ...(request.tools ? { tools: request.tools } : {}) }));
     record.bodies = { request: body.text, response: "", truncated: body.truncated };

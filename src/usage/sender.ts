@@ -52,7 +52,8 @@ export class UsageEventSender {
 
 const encoder = new TextEncoder();
 
-function chunksOf(events: UsageEvent[]): UsageEvent[][] {
+/** Splits events into sendBatch-sized batches (message count and encoded bytes). */
+export function chunksOf(events: UsageEvent[]): UsageEvent[][] {
   const chunks: UsageEvent[][] = [];
   let current: UsageEvent[] = [];
   let bytes = 0;
