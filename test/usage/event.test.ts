@@ -29,6 +29,13 @@ describe("usage events built from a request record", () => {
     expect(event.savedTokens).toBe(1500);
     // gpt-4o-mini: $0.15 in, $0.60 out per million.
     expect(event.savedUsd).toBeCloseTo((1200 * 0.15 + 300 * 0.6) / 1e6, 15);
+
+    const claude = answered("claude", "claude-sonnet-4-5", { promptTokens: 900, completionTokens: 100 });
+    claude.cacheStatus = "HIT";
+    const claudeEvent = usageEventOf(claude, identity, "ws", config);
+    expect(claudeEvent.costUsd).toBe(0);
+    // claude-sonnet-4-5: $3 in, $15 out per million.
+    expect(claudeEvent.savedUsd).toBeCloseTo((900 * 3 + 100 * 15) / 1e6, 15);
   });
 
   it("a MISS costs its tokens and saves nothing", () => {
