@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { copyFileSync, existsSync } from "node:fs";
 import { configPath, loadConfigDocument } from "./config-source.ts";
 
@@ -15,6 +15,8 @@ if (!existsSync(".dev.vars") && existsSync(".dev.vars.example")) {
   console.log("switchyard: created .dev.vars from .dev.vars.example (local secrets; edit it to add real provider keys)");
 }
 console.log(`switchyard: config ${path}`);
+// The local usage database (D1) follows migrations/ before the Worker starts; CI=1 skips wrangler's confirmation.
+spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "switchyard-usage", "--local"], { stdio: "inherit", env: { ...process.env, CI: "1" } });
 
 const child = spawn("npx", ["wrangler", "dev", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, ...process.argv.slice(2)], { stdio: "inherit" });
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 0)));

@@ -3,6 +3,7 @@ import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
 import { chatApi } from "./api/chat";
+import { dashboardApi } from "./api/dashboard";
 import { embeddingsApi } from "./api/embeddings";
 import { messagesApi } from "./api/messages";
 import { modelsApi } from "./api/models";
@@ -11,6 +12,7 @@ import { requestContext } from "./lib/request-context";
 import { adminAuth, gatewayKeyAuth } from "./policy/auth";
 import { rateLimitHeaders } from "./policy/limits";
 import type { AppEnv } from "./types";
+import { usageRecording } from "./usage/record-usage";
 
 /** Paths the gateway serves and the methods each allows: anything else on them is a 405, elsewhere a 404. */
 const ALLOWED_METHODS: Record<string, string[]> = {
@@ -38,6 +40,7 @@ app.use("/v1/*", async (c, next) => {
 });
 app.use("/v1/*", gatewayKeyAuth());
 app.use("/v1/*", rateLimitHeaders());
+app.use("/v1/*", usageRecording());
 app.route("/v1/chat/completions", chatApi);
 app.route("/v1/messages", messagesApi);
 app.route("/v1/embeddings", embeddingsApi);
@@ -45,6 +48,7 @@ app.route("/v1/models", modelsApi);
 
 app.use("/admin/*", adminAuth());
 app.route("/admin", adminApi);
+app.route("/dashboard", dashboardApi);
 
 app.get("/", (c) => c.json({ name: "switchyard", docs: "https://github.com/switchyard (see README.md)" }));
 

@@ -1,4 +1,5 @@
 import { app } from "./app";
+import { consumeUsageBatch } from "./usage/consumer";
 
 export { KeyLimiter } from "../durable-objects/key-limiter";
 export { RequestCoalescer } from "../durable-objects/request-coalescer";
@@ -6,4 +7,5 @@ export { CircuitBreaker } from "../durable-objects/circuit-breaker";
 
 export default {
   fetch: app.fetch,
+  queue: consumeUsageBatch,
 } satisfies ExportedHandler<Env>;

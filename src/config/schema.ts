@@ -3,6 +3,7 @@ import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../
 import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
+import { PriceSchema } from "../usage/pricing";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -121,6 +122,13 @@ export const GatewayConfigSchema = z
     cache: CacheOptionsSchema.optional().describe("The workspace's default cache: direct `provider/model` requests and routes without their own `cache`."),
     coalesce: CoalesceOptionsSchema.optional().describe("The workspace's default coalescing (direct requests and routes without their own `coalesce`)."),
     circuitBreaker: CircuitBreakerSchema.prefault({}).describe("Per-target circuit-breaker thresholds (see docs/routing.md)."),
+    pricing: z
+      .record(z.string().regex(/^[A-Za-z0-9_.-]+\/.+$/, "pricing keys are \"<provider name>/<model>\""), PriceSchema)
+      .optional()
+      .describe("Price overrides (USD per 1M tokens) keyed by provider name and model; they win over the built-in table."),
+    logging: z
+      .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
+      .optional(),
   })
   .superRefine((doc, ctx) => {
     for (const issue of routeReferenceIssues(doc.routes, doc.providers)) ctx.addIssue({ code: "custom", ...issue });

@@ -24,6 +24,8 @@ export type CacheStatus = "HIT" | "MISS" | "REFRESH" | "BYPASS";
 export class RequestRecord {
   readonly requestId: string;
   readonly startedAt: number;
+  /** Wall-clock start (ms since the epoch), for the usage event's time. */
+  readonly startedAtMs = Date.now();
   upstreamMs = 0;
   attempts: AttemptRecord[] = [];
   workspaceId: string | undefined;
@@ -43,6 +45,14 @@ export class RequestRecord {
   errorType: string | undefined;
   /** Set once the response headers are ready: the gateway's own time up to then, excluding upstream waits. */
   overheadMs = 0;
+  /** Streams: the provider's final usage report arrived; without it the usage event carries an estimate. */
+  finalUsageSeen = false;
+  /** Characters of the prompt and of the streamed completion: the estimate's basis when the final usage is missing. */
+  promptChars = 0;
+  completionChars = 0;
+  /** Prompt and completion text, only when the workspace turned on `logging.bodies` (src/usage/bodies.ts). */
+  bodies: { request: string; response: string; truncated: boolean } | undefined;
+  #endedMs: number | undefined;
 
   readonly #settlers: ((record: RequestRecord) => Promise<void> | void)[] = [];
   #resolveFinished!: () => void;
@@ -58,8 +68,14 @@ export class RequestRecord {
     this.#settlers.push(settler);
   }
 
+  /** The client has its whole response (or left): total latency stops here even if settling drains on. */
+  markEnded(): void {
+    this.#endedMs ??= performance.now() - this.startedAt;
+  }
+
   finish(outcome: RequestOutcome, errorType?: string): void {
     if (this.outcome) return;
+    this.markEnded();
     this.outcome = outcome;
     this.errorType = errorType;
     this.#resolveFinished();
@@ -77,6 +93,6 @@ export class RequestRecord {
   }
 
   get totalMs(): number {
-    return performance.now() - this.startedAt;
+    return this.#endedMs ?? performance.now() - this.startedAt;
   }
 }

@@ -5,6 +5,7 @@ import type { StreamRenderer } from "../dialects/stream-renderer";
 import { SSE_HEADERS } from "../lib/sse";
 import type { ChatRequest, ChatResult, StreamEvent } from "../schema/internal";
 import type { AppEnv } from "../types";
+import { observeResult, observeStreamEvent } from "../usage/observe";
 import { renderEventStream, type StreamHooks } from "./stream";
 
 /**
@@ -36,6 +37,7 @@ export function answeredHeaders(c: Context<AppEnv>): Record<string, string> {
 export function respondWithResult(c: Context<AppEnv>, result: ChatResult, headers: Record<string, string> = {}): Response {
   const record = c.var.record;
   record.usage = { ...result.usage };
+  observeResult(record, result);
   record.finish("success");
   return c.json(renderResult(c, result), 200, { ...answeredHeaders(c), ...headers });
 }
@@ -59,7 +61,12 @@ export function respondWithEvents(
       onEvent: (event) => {
         if (record.firstByteMs === undefined) record.firstByteMs = record.totalMs;
         if (event.type === "start" || event.type === "usage") mergeUsage(record.usage, event.usage);
+        observeStreamEvent(record, event);
         hooks.onEvent?.(event);
+      },
+      onCancel: () => {
+        record.markEnded();
+        hooks.onCancel?.();
       },
       onEnd: (end) => {
         hooks.onEnd?.(end);

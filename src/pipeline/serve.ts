@@ -4,6 +4,7 @@ import { base64Encode } from "../lib/crypto";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
+import { observeRequest } from "../usage/observe";
 import { attemptChat, attemptEmbeddings } from "./attempt";
 import { estimatePromptTokens, estimateTextTokens } from "../routing/estimate";
 import { serveCachedChat } from "./cached";
@@ -27,6 +28,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promi
   const record = c.var.record;
   record.stream = request.stream;
   const scope = scopeOf(c);
+  observeRequest(record, scope.config, request);
   const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), request.metadata, request.maxTokens));
   await admitRequest(c, plan.attempts.map((a) => a.target), chatDemand(request));
   const callUpstream = async () => (await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, record, control))).value;

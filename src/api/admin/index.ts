@@ -3,7 +3,8 @@ import type { AppEnv } from "../../types";
 import { credentialsAdminApi } from "./credentials";
 import { keysAdminApi } from "./keys";
 import { openAPIAdminApi } from "./openapi";
+import { usageAdminApi } from "./usage";
 import { workspacesAdminApi } from "./workspaces";
 
 /** Everything under /admin (behind adminAuth); `openapi.ts` lists each endpoint for the generated document. */
-export const adminApi = new Hono<AppEnv>().route("/", workspacesAdminApi).route("/", keysAdminApi).route("/", credentialsAdminApi).route("/", openAPIAdminApi);
+export const adminApi = new Hono<AppEnv>().route("/", workspacesAdminApi).route("/", keysAdminApi).route("/", credentialsAdminApi).route("/workspaces", usageAdminApi).route("/", openAPIAdminApi);
