@@ -1,5 +1,5 @@
 import { DurableObject } from "cloudflare:workers";
-import { z } from "zod";
+import * as z from "zod";
 import { CLOSED, applyOutcome, type CircuitOutcome, type CircuitSnapshot } from "../src/routing/circuit";
 import { CircuitBreakerSchema, type CircuitBreakerSettings } from "../src/routing/schema";
 

@@ -1,5 +1,5 @@
 import type { Context } from "hono";
-import type { z } from "zod";
+import type * as z from "zod";
 import { formatPath } from "../config/validate";
 import { GatewayError, badRequest } from "../lib/errors";
 import type { AppEnv } from "../types";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ChatResult, Usage } from "../schema/internal";
 
 /** The stored form of a cached answer. Entries come back from KV and the Cache API as foreign data: parsed, never cast. */

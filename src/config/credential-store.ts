@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { MasterKeyring } from "../lib/master-keys";
 import { TtlCache } from "../lib/ttl-cache";
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { GatewayConfigSchema } from "./schema";
 
 /** The config document's JSON Schema, generated from the zod schema (what a user writes: defaults optional). */

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { GatewayConfigSchema, type GatewayConfig } from "./schema";
 
 export type ConfigIssue = { path: string; message: string };

@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import { badRequest } from "../lib/errors";
 import { sseFrame } from "../lib/sse";
 import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, StreamEvent, TextPart, Usage } from "../schema/internal";

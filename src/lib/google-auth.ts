@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { base64Decode, base64UrlEncode } from "./crypto";
 import { GatewayError } from "./errors";
 

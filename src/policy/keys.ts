@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { sha256Hex, timingSafeEqualStrings } from "../lib/crypto";
 import { randomId } from "../lib/ids";
 import { TtlCache } from "../lib/ttl-cache";

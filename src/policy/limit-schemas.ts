@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Limits shared by gateway keys (their records) and workspaces (the `limits` of their config document). */
 export const RateLimitSchema = z

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { DEFAULT_WORKSPACE, configKvKey, forgetWorkspaceConfig } from "../config/store";
 
 export const WorkspaceSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });

@@ -1,5 +1,5 @@
 import { AwsClient } from "aws4fetch";
-import type { z } from "zod";
+import type * as z from "zod";
 import type { ProviderConfig } from "../config/schema";
 import { GatewayError, badRequest } from "../lib/errors";
 import { decodeEventStream, frameJson, type EventStreamFrame } from "../lib/event-stream";

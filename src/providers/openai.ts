@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type * as z from "zod";
 import type { ProviderConfig } from "../config/schema";
 import { GatewayError } from "../lib/errors";
 import { decodeSSE } from "../lib/sse";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * The OpenAI-compatible family as data. Each row is one provider that speaks OpenAI's Chat Completions wire

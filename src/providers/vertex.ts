@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { ProviderConfig } from "../config/schema";
 import { GatewayError } from "../lib/errors";
 import { googleAccessToken, parseServiceAccountKey } from "../lib/google-auth";

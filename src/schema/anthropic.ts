@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** Anthropic Messages API shapes: what clients send to /v1/messages and what the Anthropic API returns. */
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Amazon Bedrock Runtime response shapes: Converse, ConverseStream event payloads, Titan text embeddings

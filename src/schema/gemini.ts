@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * What the Gemini API (and Vertex AI's Gemini models) return: GenerateContentResponse (whole or as SSE chunks),

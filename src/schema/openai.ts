@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** OpenAI Chat Completions and Embeddings request shapes as clients send them (unknown fields are tolerated). */
 

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
 import type { RequestRecord } from "../pipeline/record";
 import { accountedUsage } from "./observe";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Reading usage back from D1: totals and groups for a workspace over a time window. Latency percentiles are

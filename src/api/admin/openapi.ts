@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { GatewayConfigSchema } from "../../config/schema";
 import type { AppEnv } from "../../types";
 import { UsageReportSchema } from "../../usage/query";

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { CredentialNameSchema } from "../../config/credential-store";
 import { KeyPolicySchema } from "../../policy/keys";
 import { BudgetSchema, RateLimitSchema } from "../../policy/limit-schemas";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { badRequest, notFound } from "../../lib/errors";
 import { getWorkspace } from "../../policy/workspaces";
 import type { AppEnv } from "../../types";

@@ -1,5 +1,5 @@
 import { Hono } from "hono";
-import { z } from "zod";
+import * as z from "zod";
 import { deleteWorkspaceCredentials } from "../../config/credential-store";
 import { DEFAULT_WORKSPACE, loadWorkspaceConfig, saveWorkspaceConfig } from "../../config/store";
 import { parseConfig } from "../../config/validate";
