@@ -1,0 +1,163 @@
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, totalmem } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { benchCases } from "./bench/cases.ts";
+import { runLoad, type LoadStats } from "./bench/load.ts";
+import { descendantRss, stopChildren } from "./bench/processes.ts";
+import { printRatios, printTable, ratios, type CaseResult } from "./bench/report.ts";
+import { ROUTE, startTargets } from "./bench/targets.ts";
+
+/**
+ * `npm run bench`: one run on this machine of every case against the same fixed-latency upstream, printed as a
+ * table with the ratios the performance targets are stated in, and written to bench-results/<time>.json.
+ *
+ *   --smoke            a few seconds per run, for CI (never asserts timings)
+ *   --soak <seconds>   the always-on path under load for that long: memory (RSS) and latency drift per window
+ *   --duration <s>     throughput phase per case (default 5); --latency-duration <s> (default 3)
+ *   --connections <n>  throughput concurrency (default 50); --latency-ms <ms> upstream latency (default 5)
+ *   --only a,c,g       only these cases (by letter); --no-portkey; --out <file>
+ */
+const { values } = parseArgs({
+  options: {
+    smoke: { type: "boolean", default: false },
+    soak: { type: "string" },
+    duration: { type: "string", default: "5" },
+    "latency-duration": { type: "string", default: "3" },
+    connections: { type: "string", default: "50" },
+    "latency-ms": { type: "string", default: "5" },
+    only: { type: "string" },
+    "no-portkey": { type: "boolean", default: false },
+    out: { type: "string" },
+  },
+});
+
+const smoke = values.smoke;
+const connections = smoke ? 4 : Number(values.connections);
+const throughputMs = smoke ? 400 : Number(values.duration) * 1000;
+const latencyMs = smoke ? 300 : Number(values["latency-duration"]) * 1000;
+const warmupMs = smoke ? 100 : 1_000;
+const only = values.only?.split(",").map((s) => s.trim().toLowerCase());
+const soakSeconds = values.soak === undefined ? undefined : Number(values.soak);
+
+const version = (pkg: string) => {
+  try {
+    return (JSON.parse(readFileSync(join("node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+};
+
+const machine = () => ({
+  cpu: cpus()[0]?.model ?? "unknown",
+  cores: cpus().length,
+  memoryGiB: Math.round(totalmem() / 2 ** 30),
+  loadavg: loadavg().map((l) => Number(l.toFixed(2))),
+  node: process.version,
+  workerd: version("workerd"),
+  miniflare: version("miniflare"),
+  portkey: version("@portkey-ai/gateway"),
+});
+
+function writeResults(kind: string, data: unknown): string {
+  const file = values.out ?? join("bench-results", `${kind}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
+  mkdirSync(join(file, ".."), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(data, null, 2)}\n`);
+  return file;
+}
+
+async function runCases(): Promise<void> {
+  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: !values["no-portkey"] && (!only || only.includes("g")) });
+  try {
+    const runId = Date.now().toString(36);
+    const results: CaseResult[] = [];
+    console.log(`switchyard bench${smoke ? " (smoke)" : ""}: upstream latency ${values["latency-ms"]} ms, ${connections} connections, ${throughputMs / 1000} s + ${latencyMs / 1000} s per case; key limits ${targets.keyLimits}`);
+    for (const benchCase of benchCases(targets, runId)) {
+      if (only && !only.includes(benchCase.id[0]!)) continue;
+      const result: CaseResult = { id: benchCase.id, label: benchCase.label, ...(benchCase.note ? { note: benchCase.note } : {}) };
+      results.push(result);
+      if (benchCase.skipped || !benchCase.load) {
+        result.skipped = benchCase.skipped ?? "n/a";
+        continue;
+      }
+      const shape = await benchCase.load();
+      if (benchCase.phases.includes("throughput")) result.throughput = await runLoad({ ...shape, connections, durationMs: throughputMs, warmupMs });
+      if (benchCase.phases.includes("latency")) result.latency = await runLoad({ ...shape, connections: 1, durationMs: latencyMs, warmupMs: warmupMs / 2 });
+      process.stdout.write(".");
+    }
+    console.log("\n");
+    printTable(results, connections);
+    const list = ratios(results);
+    printRatios(list);
+    const file = writeResults(smoke ? "smoke" : "bench", {
+      kind: smoke ? "smoke" : "bench",
+      at: new Date().toISOString(),
+      command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
+      machine: machine(),
+      settings: { connections, throughputMs, latencyMs, warmupMs, upstreamLatencyMs: Number(values["latency-ms"]), keyLimits: targets.keyLimits, cachedRoute: targets.cachedRoute ?? null },
+      results,
+      ratios: list,
+    });
+    console.log(`\nresults: ${file} (one run on a shared machine: compare ratios, not absolute figures)`);
+    const failed = results.filter((r) => !r.skipped && ((r.throughput?.requests ?? 1) === 0 || (r.latency?.requests ?? 1) === 0));
+    if (failed.length) {
+      console.error(`no successful requests in: ${failed.map((r) => r.id).join(", ")}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await targets.dispose();
+  }
+}
+
+/** The always-on path under steady load: per-window throughput, latency and the runtime's resident memory. */
+async function runSoak(seconds: number): Promise<void> {
+  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false });
+  try {
+    const windowMs = Math.max(5_000, Math.round((seconds * 1000) / 30));
+    const windows: { atS: number; rps: number; p50: number; p99: number; rssMiB: Record<string, number> }[] = [];
+    const startedAt = performance.now();
+    console.log(`switchyard soak: always-on path, ${connections} connections, ${seconds} s, a line every ${windowMs / 1000} s; key limits ${targets.keyLimits}`);
+    console.log("    t s    req/s   p50 ms   p99 ms   RSS MiB (workerd / launcher)");
+    const rssNow = () => {
+      const rss = descendantRss(targets.gatewayChild.process.pid!);
+      return Object.fromEntries(Object.entries(rss).map(([name, bytes]) => [name, Number((bytes / 2 ** 20).toFixed(1))]));
+    };
+    const onWindow = (stats: LoadStats) => {
+      const entry = { atS: Math.round((performance.now() - startedAt) / 1000), rps: Math.round(stats.rps), p50: stats.latencyMs.p50, p99: stats.latencyMs.p99, rssMiB: rssNow() };
+      windows.push(entry);
+      const rss = `${entry.rssMiB.workerd ?? "-"} / ${entry.rssMiB.node ?? "-"}`;
+      console.log(`${String(entry.atS).padStart(7)} ${String(entry.rps).padStart(8)} ${entry.p50.toFixed(2).padStart(8)} ${entry.p99.toFixed(2).padStart(8)}   ${rss}`);
+    };
+    const total = await runLoad({
+      origin: targets.gateway,
+      path: "/v1/chat/completions",
+      headers: { "content-type": "application/json", authorization: `Bearer ${targets.key}` },
+      body: JSON.stringify({ model: ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
+      connections,
+      durationMs: seconds * 1000,
+      window: { ms: windowMs, onWindow },
+    });
+    // Warm-up: the first tenth of the run (at least one window) — JIT, isolate caches, allocator arenas.
+    const warm = windows.slice(Math.max(1, Math.floor(windows.length / 10)));
+    const first = warm.slice(0, 3);
+    const last = warm.slice(-3);
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+    const rssOf = (w: (typeof windows)[number]) => w.rssMiB.workerd ?? 0;
+    const rssGrowth = warm.length >= 2 ? (rssOf(warm[warm.length - 1]!) - rssOf(warm[0]!)) / Math.max(1, rssOf(warm[0]!)) : Number.NaN;
+    const p99Drift = mean(last.map((w) => w.p99)) / Math.max(0.001, mean(first.map((w) => w.p99)));
+    console.log(`\ntotal: ${Math.round(total.rps)} req/s, p50 ${total.latencyMs.p50.toFixed(2)} ms, p99 ${total.latencyMs.p99.toFixed(2)} ms, errors ${total.errors}`);
+    console.log(`workerd RSS after warm-up → end: ${warm[0] ? rssOf(warm[0]) : "-"} → ${warm.at(-1) ? rssOf(warm.at(-1)!) : "-"} MiB (${(rssGrowth * 100).toFixed(1)}%; target <= 10%)`);
+    console.log(`p99, last 3 windows / first 3 after warm-up: ${p99Drift.toFixed(2)}x (target: flat)`);
+    const file = writeResults("soak", { kind: "soak", at: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(" ")}`, machine: machine(), seconds, connections, keyLimits: targets.keyLimits, total, windows, rssGrowth, p99Drift });
+    console.log(`results: ${file}`);
+  } finally {
+    await targets.dispose();
+  }
+}
+
+try {
+  if (soakSeconds !== undefined) await runSoak(smoke ? 6 : soakSeconds);
+  else await runCases();
+} finally {
+  await stopChildren();
+}

@@ -1,0 +1,101 @@
+import type { LoadOptions } from "./load.ts";
+import { CACHED_ROUTE, PORTKEY_HEADERS, ROUTE, type Targets } from "./targets.ts";
+
+/** One measured configuration: where the requests go and what they look like. */
+export type BenchCase = {
+  id: string;
+  label: string;
+  /** Why the case did not run, when it could not ("n/a (feature missing)"). */
+  skipped?: string;
+  note?: string;
+  /** Measured at 50 connections (throughput) and at 1 (added latency), or only at 1 for streaming TTFB. */
+  phases: ("throughput" | "latency")[];
+  /** Prepares the case (e.g. primes the cache) and returns the request shape. */
+  load?: () => Promise<Omit<LoadOptions, "connections" | "durationMs" | "warmupMs">>;
+};
+
+const JSON_HEADERS = { "content-type": "application/json" };
+const chatBody = (model: string, content = "Say hello.", stream = false) =>
+  JSON.stringify({ model, messages: [{ role: "user", content }], ...(stream ? { stream: true } : {}) });
+
+export function benchCases(t: Targets, runId: string): BenchCase[] {
+  const gatewayHeaders = { ...JSON_HEADERS, authorization: `Bearer ${t.key}` };
+  const gatewayChat = (body: LoadOptions["body"], extra: Partial<LoadOptions> = {}) => async () => ({
+    origin: t.gateway,
+    path: "/v1/chat/completions",
+    headers: gatewayHeaders,
+    body,
+    ...extra,
+  });
+  const cacheMissing = t.cachedRoute ? undefined : "n/a (feature missing: this build's config does not accept routes.*.cache)";
+
+  return [
+    {
+      id: "a-direct",
+      label: "(a) direct to the simulator",
+      phases: ["throughput", "latency"],
+      load: async () => ({ origin: t.upstream, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini") }),
+    },
+    {
+      id: "b-passthrough",
+      label: "(b) bare pass-through Worker",
+      phases: ["throughput", "latency"],
+      load: async () => ({ origin: t.passthrough, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini") }),
+    },
+    {
+      id: "c-always-on",
+      label: "(c) Switchyard always-on path",
+      note: t.keyLimits === "on" ? "key auth + rate limit + budget + usage events" : "key auth + usage events; key limits not in this build (admin API refused rateLimit/budget)",
+      phases: ["throughput", "latency"],
+      load: gatewayChat(chatBody(ROUTE)),
+    },
+    {
+      id: "d-cache-miss",
+      label: "(d) cache miss (lookup + write)",
+      ...(cacheMissing ? { skipped: cacheMissing } : {}),
+      phases: ["throughput", "latency"],
+      load: gatewayChat((sequence) => chatBody(CACHED_ROUTE, `Say hello ${runId}-${sequence}.`), { countHeader: "x-switchyard-cache" }),
+    },
+    {
+      id: "e-cache-hit",
+      label: "(e) cache hit",
+      ...(cacheMissing ? { skipped: cacheMissing } : {}),
+      phases: ["throughput", "latency"],
+      load: async () => {
+        const body = chatBody(CACHED_ROUTE, `Say hello ${runId} (cached).`);
+        await primeCache(t.gateway, gatewayHeaders, body);
+        return { origin: t.gateway, path: "/v1/chat/completions", headers: gatewayHeaders, body, countHeader: "x-switchyard-cache" };
+      },
+    },
+    {
+      id: "f-stream-direct",
+      label: "(f) stream TTFB, direct",
+      phases: ["latency"],
+      load: async () => ({ origin: t.upstream, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini", "Say hello.", true) }),
+    },
+    {
+      id: "f-stream-gateway",
+      label: "(f) stream TTFB, Switchyard",
+      phases: ["latency"],
+      load: gatewayChat(chatBody(ROUTE, "Say hello.", true)),
+    },
+    {
+      id: "g-portkey",
+      label: "(g) Portkey gateway (Node)",
+      ...(t.portkey ? {} : { skipped: "skipped (--no-portkey)" }),
+      phases: ["throughput", "latency"],
+      load: async () => ({ origin: t.portkey!, path: "/v1/chat/completions", headers: { ...JSON_HEADERS, ...PORTKEY_HEADERS(t.upstream) }, body: chatBody("gpt-4o-mini") }),
+    },
+  ];
+}
+
+/** Sends the request until the gateway answers it from the cache (the write happens after the first response). */
+async function primeCache(gateway: string, headers: Record<string, string>, body: string): Promise<void> {
+  const deadline = Date.now() + 5_000;
+  while (Date.now() < deadline) {
+    const response = await fetch(`${gateway}/v1/chat/completions`, { method: "POST", headers, body });
+    await response.arrayBuffer();
+    if (response.headers.get("x-switchyard-cache")?.toUpperCase() === "HIT") return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
