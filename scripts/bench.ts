@@ -5,6 +5,7 @@ import { parseArgs } from "node:util";
 import { benchCases } from "./bench/cases.ts";
 import { runLoad, type LoadStats } from "./bench/load.ts";
 import { descendantRss, stopChildren } from "./bench/processes.ts";
+import { profileWorker, summarise } from "./bench/profile.ts";
 import { printRatios, printTable, ratios, type CaseResult } from "./bench/report.ts";
 import { ROUTE, startTargets } from "./bench/targets.ts";
 
@@ -17,6 +18,7 @@ import { ROUTE, startTargets } from "./bench/targets.ts";
  *   --duration <s>     throughput phase per case (default 5); --latency-duration <s> (default 3)
  *   --connections <n>  throughput concurrency (default 50); --latency-ms <ms> upstream latency (default 5)
  *   --only a,c,g       only these cases (by letter); --no-portkey; --out <file>
+ *   --profile          a CPU profile of the Worker on the always-on path (bench-results/*.cpuprofile + summary)
  */
 const { values } = parseArgs({
   options: {
@@ -29,6 +31,7 @@ const { values } = parseArgs({
     only: { type: "string" },
     "no-portkey": { type: "boolean", default: false },
     out: { type: "string" },
+    profile: { type: "boolean", default: false },
   },
 });
 
@@ -155,8 +158,41 @@ async function runSoak(seconds: number): Promise<void> {
   }
 }
 
+/** The always-on path under load with workerd's inspector attached: where the Worker's CPU time goes. */
+async function runProfile(): Promise<void> {
+  const inspectorPort = 20_000 + Math.floor(Math.random() * 20_000);
+  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false, inspectorPort });
+  try {
+    const load = {
+      origin: targets.gateway,
+      path: "/v1/chat/completions",
+      headers: { "content-type": "application/json", authorization: `Bearer ${targets.key}` },
+      body: JSON.stringify({ model: ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
+      connections,
+    };
+    await runLoad({ ...load, durationMs: warmupMs });
+    let stats: LoadStats | undefined;
+    const profile = await profileWorker(inspectorPort, "switchyard", async () => {
+      stats = await runLoad({ ...load, durationMs: throughputMs });
+    });
+    const file = writeResults("profile", profile).replace(/\.json$/, ".cpuprofile");
+    writeFileSync(file, JSON.stringify(profile));
+    const summary = summarise(profile, readFileSync(".switchyard/build/worker.js", "utf8"));
+    console.log(`profile of the always-on path: ${stats ? Math.round(stats.rps) : "?"} req/s under the profiler, ${summary.total} samples (100 µs), key limits ${targets.keyLimits}`);
+    const pct = (n: number) => `${((n / Math.max(1, summary.total)) * 100).toFixed(1)}%`.padStart(6);
+    console.log("\nself time by origin:");
+    for (const [name, hits] of summary.byOrigin) console.log(`  ${pct(hits)}  ${name}`);
+    console.log("\nself time by function:");
+    for (const [name, hits] of summary.byFunction) console.log(`  ${pct(hits)}  ${name}`);
+    console.log(`\nprofile: ${file} (open in Chrome DevTools or https://www.speedscope.app)`);
+  } finally {
+    await targets.dispose();
+  }
+}
+
 try {
-  if (soakSeconds !== undefined) await runSoak(smoke ? 6 : soakSeconds);
+  if (values.profile) await runProfile();
+  else if (soakSeconds !== undefined) await runSoak(smoke ? 6 : soakSeconds);
   else await runCases();
 } finally {
   await stopChildren();

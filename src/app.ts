@@ -20,7 +20,7 @@ const ALLOWED_METHODS: Record<string, string[]> = {
 };
 
 function errorResponse(c: Context<AppEnv>, error: GatewayError): Response {
-  const dialect = c.var.dialect ?? "openai";
+  const dialect = c.get("dialect") ?? "openai";
   return c.json(error.bodyFor(dialect), error.status as 400, error.headers);
 }
 

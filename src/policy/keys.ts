@@ -34,6 +34,12 @@ const workspaceKeysPrefix = (workspaceId: string) => `ws-key:${workspaceId}:`;
 
 const keyCache = new TtlCache<KeyRecord | null>({ ttlMs: KEY_CACHE_TTL_MS, maxEntries: 10_000 });
 
+/**
+ * Digests of recently presented keys. A digest never goes stale (revocation acts on `keyCache`), so a client
+ * sending the same key saves a SHA-256 per request; unknown strings are never memoised.
+ */
+const digestMemo = new TtlCache<string>({ ttlMs: 60_000, maxEntries: 10_000 });
+
 export async function createKey(env: Env, workspaceId: string, name: string): Promise<{ record: KeyRecord; key: string }> {
   const key = randomId(KEY_PREFIX, KEY_RANDOM_CHARS);
   const record: KeyRecord = { id: randomId("key_", 16), workspaceId, name, hash: await sha256Hex(key), createdAt: new Date().toISOString() };
@@ -69,7 +75,7 @@ export async function revokeKey(env: Env, workspaceId: string, keyId: string): P
 /** The key's record, or null when the key is unknown or revoked. */
 export async function verifyKey(env: Env, presented: string): Promise<KeyRecord | null> {
   if (!presented.startsWith(KEY_PREFIX) || presented.length !== KEY_PREFIX.length + KEY_RANDOM_CHARS) return null;
-  const hash = await sha256Hex(presented);
+  const hash = digestMemo.get(presented) ?? (await sha256Hex(presented));
   const cached = keyCache.get(hash);
   const record =
     cached !== undefined
@@ -81,5 +87,7 @@ export async function verifyKey(env: Env, presented: string): Promise<KeyRecord 
           return parsed;
         })();
   // The lookup is by hash; the final comparison is constant-time so the match itself leaks no timing.
-  return record && timingSafeEqualStrings(record.hash, hash) ? record : null;
+  if (!record || !timingSafeEqualStrings(record.hash, hash)) return null;
+  digestMemo.set(presented, hash);
+  return record;
 }
