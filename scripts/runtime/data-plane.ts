@@ -56,6 +56,8 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     name: config.name ?? "switchyard",
     modules: true,
     scriptPath,
+    // Module names are paths relative to this root; workerd refuses names that climb out of it ("..").
+    modulesRoot: buildDir,
     bindings: {
       ...(workerOptions.bindings ?? {}),
       DEFAULT_WORKSPACE_CONFIG: options.defaultWorkspaceConfig,
