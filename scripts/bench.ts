@@ -2,9 +2,9 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { benchCases } from "./bench/cases.ts";
-import { runLoad, type LoadStats } from "./bench/load.ts";
-import { descendantRss, stopChildren } from "./bench/processes.ts";
+import { benchCases, type BenchCase } from "./bench/cases.ts";
+import { LoadTarget, Tally, type LoadStats } from "./bench/load.ts";
+import { descendantRss, stopChildren, treeCpuMs } from "./bench/processes.ts";
 import { profileWorker, summarise } from "./bench/profile.ts";
 import { printRatios, printTable, ratios, type CaseResult } from "./bench/report.ts";
 import { ROUTE, startTargets } from "./bench/targets.ts";
@@ -17,6 +17,7 @@ import { ROUTE, startTargets } from "./bench/targets.ts";
  *   --soak <seconds>   the always-on path under load for that long: memory (RSS) and latency drift per window
  *   --duration <s>     throughput phase per case (default 5); --latency-duration <s> (default 3)
  *   --connections <n>  throughput concurrency (default 50); --latency-ms <ms> upstream latency (default 5)
+ *   --rounds <n>       interleaved rounds the case durations are split into (default 5)
  *   --only a,c,g       only these cases (by letter); --no-portkey; --out <file>
  *   --profile          a CPU profile of the Worker on the always-on path (bench-results/*.cpuprofile + summary)
  */
@@ -27,6 +28,7 @@ const { values } = parseArgs({
     duration: { type: "string", default: "5" },
     "latency-duration": { type: "string", default: "3" },
     connections: { type: "string", default: "50" },
+    rounds: { type: "string", default: "5" },
     "latency-ms": { type: "string", default: "5" },
     only: { type: "string" },
     "no-portkey": { type: "boolean", default: false },
@@ -69,25 +71,57 @@ function writeResults(kind: string, data: unknown): string {
   return file;
 }
 
+/**
+ * Every case, interleaved: `rounds` slices of each case in turn rather than one long block per case, so the
+ * background load of a shared machine falls on all cases alike. CPU time of the serving process (tree) per
+ * request is read from /proc around each throughput slice: it is far less sensitive to that load than req/s.
+ */
 async function runCases(): Promise<void> {
   const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: !values["no-portkey"] && (!only || only.includes("g")) });
+  const loads: LoadTarget[] = [];
   try {
     const runId = Date.now().toString(36);
-    const results: CaseResult[] = [];
-    console.log(`switchyard bench${smoke ? " (smoke)" : ""}: upstream latency ${values["latency-ms"]} ms, ${connections} connections, ${throughputMs / 1000} s + ${latencyMs / 1000} s per case; key limits ${targets.keyLimits}`);
+    const rounds = smoke ? 1 : Number(values.rounds);
+    console.log(`switchyard bench${smoke ? " (smoke)" : ""}: upstream latency ${values["latency-ms"]} ms; ${connections} connections for ${throughputMs / 1000} s and 1 for ${latencyMs / 1000} s per case, in ${rounds} interleaved rounds; key limits ${targets.keyLimits}`);
+    const planned: { benchCase: BenchCase; result: CaseResult; throughput?: LoadTarget; latency?: LoadTarget; tallies: { throughput: Tally; latency: Tally }; cpuMs: number }[] = [];
     for (const benchCase of benchCases(targets, runId)) {
       if (only && !only.includes(benchCase.id[0]!)) continue;
-      const result: CaseResult = { id: benchCase.id, label: benchCase.label, ...(benchCase.note ? { note: benchCase.note } : {}) };
-      results.push(result);
+      const result: CaseResult = { id: benchCase.id, label: benchCase.label, server: benchCase.server, ...(benchCase.note ? { note: benchCase.note } : {}) };
       if (benchCase.skipped || !benchCase.load) {
-        result.skipped = benchCase.skipped ?? "n/a";
+        planned.push({ benchCase, result: { ...result, skipped: benchCase.skipped ?? "n/a" }, tallies: { throughput: new Tally(), latency: new Tally() }, cpuMs: 0 });
         continue;
       }
       const shape = await benchCase.load();
-      if (benchCase.phases.includes("throughput")) result.throughput = await runLoad({ ...shape, connections, durationMs: throughputMs, warmupMs });
-      if (benchCase.phases.includes("latency")) result.latency = await runLoad({ ...shape, connections: 1, durationMs: latencyMs, warmupMs: warmupMs / 2 });
+      const entry = { benchCase, result, tallies: { throughput: new Tally(), latency: new Tally() }, cpuMs: 0 } as (typeof planned)[number];
+      if (benchCase.phases.includes("throughput")) loads.push((entry.throughput = new LoadTarget(shape, connections)));
+      if (benchCase.phases.includes("latency")) loads.push((entry.latency = new LoadTarget(shape, 1)));
+      planned.push(entry);
+    }
+    const active = planned.filter((p) => !p.result.skipped);
+    // Warm-up (JIT, connections, isolate caches), not counted.
+    for (const p of active) await (p.throughput ?? p.latency)!.run(0, warmupMs);
+    for (let round = 0; round < rounds; round++) {
+      for (const p of active) {
+        if (!p.throughput) continue;
+        const pid = targets.pids[p.benchCase.server];
+        const before = pid ? treeCpuMs(pid) : 0;
+        p.tallies.throughput.add(await p.throughput.run(throughputMs / rounds));
+        p.cpuMs += pid ? treeCpuMs(pid) - before : 0;
+      }
+      for (const p of active) if (p.latency) p.tallies.latency.add(await p.latency.run(latencyMs / rounds));
       process.stdout.write(".");
     }
+    const results = planned.map((p) => {
+      if (p.result.skipped) return p.result;
+      const out: CaseResult = { ...p.result };
+      if (p.throughput) {
+        out.throughput = p.tallies.throughput.stats();
+        const served = out.throughput.requests + out.throughput.errors;
+        if (targets.pids[p.benchCase.server] && served > 0) out.cpuMsPerRequest = p.cpuMs / served;
+      }
+      if (p.latency) out.latency = p.tallies.latency.stats();
+      return out;
+    });
     console.log("\n");
     printTable(results, connections);
     const list = ratios(results);
@@ -97,7 +131,7 @@ async function runCases(): Promise<void> {
       at: new Date().toISOString(),
       command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
       machine: machine(),
-      settings: { connections, throughputMs, latencyMs, warmupMs, upstreamLatencyMs: Number(values["latency-ms"]), keyLimits: targets.keyLimits, cachedRoute: targets.cachedRoute ?? null },
+      settings: { connections, throughputMs, latencyMs, warmupMs, rounds, upstreamLatencyMs: Number(values["latency-ms"]), keyLimits: targets.keyLimits, cachedRoute: targets.cachedRoute ?? null },
       results,
       ratios: list,
     });
@@ -108,6 +142,7 @@ async function runCases(): Promise<void> {
       process.exitCode = 1;
     }
   } finally {
+    await Promise.all(loads.map((load) => load.close()));
     await targets.dispose();
   }
 }
@@ -131,15 +166,17 @@ async function runSoak(seconds: number): Promise<void> {
       const rss = `${entry.rssMiB.workerd ?? "-"} / ${entry.rssMiB.node ?? "-"}`;
       console.log(`${String(entry.atS).padStart(7)} ${String(entry.rps).padStart(8)} ${entry.p50.toFixed(2).padStart(8)} ${entry.p99.toFixed(2).padStart(8)}   ${rss}`);
     };
-    const total = await runLoad({
-      origin: targets.gateway,
-      path: "/v1/chat/completions",
-      headers: { "content-type": "application/json", authorization: `Bearer ${targets.key}` },
-      body: JSON.stringify({ model: ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
+    const load = new LoadTarget(
+      {
+        origin: targets.gateway,
+        path: "/v1/chat/completions",
+        headers: { "content-type": "application/json", authorization: `Bearer ${targets.key}` },
+        body: JSON.stringify({ model: ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
+      },
       connections,
-      durationMs: seconds * 1000,
-      window: { ms: windowMs, onWindow },
-    });
+    );
+    const total = (await load.run(seconds * 1000, 0, { ms: windowMs, onWindow })).stats();
+    await load.close();
     // Warm-up: the first tenth of the run (at least one window) — JIT, isolate caches, allocator arenas.
     const warm = windows.slice(Math.max(1, Math.floor(windows.length / 10)));
     const first = warm.slice(0, 3);
@@ -163,18 +200,21 @@ async function runProfile(): Promise<void> {
   const inspectorPort = 20_000 + Math.floor(Math.random() * 20_000);
   const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false, inspectorPort });
   try {
-    const load = {
-      origin: targets.gateway,
-      path: "/v1/chat/completions",
-      headers: { "content-type": "application/json", authorization: `Bearer ${targets.key}` },
-      body: JSON.stringify({ model: ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
+    const load = new LoadTarget(
+      {
+        origin: targets.gateway,
+        path: "/v1/chat/completions",
+        headers: { "content-type": "application/json", authorization: `Bearer ${targets.key}` },
+        body: JSON.stringify({ model: ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
+      },
       connections,
-    };
-    await runLoad({ ...load, durationMs: warmupMs });
+    );
+    await load.run(0, warmupMs);
     let stats: LoadStats | undefined;
     const profile = await profileWorker(inspectorPort, "switchyard", async () => {
-      stats = await runLoad({ ...load, durationMs: throughputMs });
+      stats = (await load.run(throughputMs)).stats();
     });
+    await load.close();
     const file = writeResults("profile", profile).replace(/\.json$/, ".cpuprofile");
     writeFileSync(file, JSON.stringify(profile));
     const summary = summarise(profile, readFileSync(".switchyard/build/worker.js", "utf8"));

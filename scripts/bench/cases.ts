@@ -1,4 +1,4 @@
-import type { LoadOptions } from "./load.ts";
+import type { RequestShape } from "./load.ts";
 import { CACHED_ROUTE, PORTKEY_HEADERS, ROUTE, type Targets } from "./targets.ts";
 
 /** One measured configuration: where the requests go and what they look like. */
@@ -10,8 +10,10 @@ export type BenchCase = {
   note?: string;
   /** Measured at 50 connections (throughput) and at 1 (added latency), or only at 1 for streaming TTFB. */
   phases: ("throughput" | "latency")[];
+  /** Which process serves the case (its CPU time per request is reported). */
+  server: keyof Targets["pids"];
   /** Prepares the case (e.g. primes the cache) and returns the request shape. */
-  load?: () => Promise<Omit<LoadOptions, "connections" | "durationMs" | "warmupMs">>;
+  load?: () => Promise<RequestShape>;
 };
 
 const JSON_HEADERS = { "content-type": "application/json" };
@@ -20,7 +22,7 @@ const chatBody = (model: string, content = "Say hello.", stream = false) =>
 
 export function benchCases(t: Targets, runId: string): BenchCase[] {
   const gatewayHeaders = { ...JSON_HEADERS, authorization: `Bearer ${t.key}` };
-  const gatewayChat = (body: LoadOptions["body"], extra: Partial<LoadOptions> = {}) => async () => ({
+  const gatewayChat = (body: RequestShape["body"], extra: Partial<RequestShape> = {}) => async (): Promise<RequestShape> => ({
     origin: t.gateway,
     path: "/v1/chat/completions",
     headers: gatewayHeaders,
@@ -32,18 +34,21 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
   return [
     {
       id: "a-direct",
+      server: "upstream",
       label: "(a) direct to the simulator",
       phases: ["throughput", "latency"],
       load: async () => ({ origin: t.upstream, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini") }),
     },
     {
       id: "b-passthrough",
+      server: "passthrough",
       label: "(b) bare pass-through Worker",
       phases: ["throughput", "latency"],
       load: async () => ({ origin: t.passthrough, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini") }),
     },
     {
       id: "c-always-on",
+      server: "gateway",
       label: "(c) Switchyard always-on path",
       note: t.keyLimits === "on" ? "key auth + rate limit + budget + usage events" : "key auth + usage events; key limits not in this build (admin API refused rateLimit/budget)",
       phases: ["throughput", "latency"],
@@ -51,13 +56,15 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
     },
     {
       id: "d-cache-miss",
+      server: "gateway",
       label: "(d) cache miss (lookup + write)",
       ...(cacheMissing ? { skipped: cacheMissing } : {}),
       phases: ["throughput", "latency"],
-      load: gatewayChat((sequence) => chatBody(CACHED_ROUTE, `Say hello ${runId}-${sequence}.`), { countHeader: "x-switchyard-cache" }),
+      load: gatewayChat((sequence: number) => chatBody(CACHED_ROUTE, `Say hello ${runId}-${sequence}.`), { countHeader: "x-switchyard-cache" }),
     },
     {
       id: "e-cache-hit",
+      server: "gateway",
       label: "(e) cache hit",
       ...(cacheMissing ? { skipped: cacheMissing } : {}),
       phases: ["throughput", "latency"],
@@ -69,18 +76,21 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
     },
     {
       id: "f-stream-direct",
+      server: "upstream",
       label: "(f) stream TTFB, direct",
       phases: ["latency"],
       load: async () => ({ origin: t.upstream, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini", "Say hello.", true) }),
     },
     {
       id: "f-stream-gateway",
+      server: "gateway",
       label: "(f) stream TTFB, Switchyard",
       phases: ["latency"],
       load: gatewayChat(chatBody(ROUTE, "Say hello.", true)),
     },
     {
       id: "g-portkey",
+      server: "portkey",
       label: "(g) Portkey gateway (Node)",
       ...(t.portkey ? {} : { skipped: "skipped (--no-portkey)" }),
       phases: ["throughput", "latency"],

@@ -4,23 +4,18 @@ import { Pool } from "undici";
  * The load generator: N connections, each sending its next request as soon as the previous response has been
  * read completely (closed loop), over undici's pool — the HTTP client Node's own fetch is built on. Latency is
  * measured per request with sub-millisecond resolution, from sending to the last body byte; for streams also to
- * the first body byte (time to first token).
+ * the first body byte (time to first token). A `LoadTarget` keeps its connections between runs, so the benchmark
+ * can interleave short slices of every case (background load then spreads over all cases alike).
  */
-export type LoadOptions = {
+export type RequestShape = {
   origin: string;
   path: string;
   method?: "GET" | "POST";
   headers?: Record<string, string>;
   /** The request body; a function gives every request its own (cache misses). */
   body?: string | ((sequence: number) => string);
-  connections: number;
-  durationMs: number;
-  /** Requests in this first stretch are sent but not counted (JIT, connection set-up, isolate caches). */
-  warmupMs?: number;
   /** Counts the values of this response header (e.g. `x-switchyard-cache`). */
   countHeader?: string;
-  /** Called with the figures of each window of this length (soak mode). */
-  window?: { ms: number; onWindow: (stats: LoadStats) => void };
 };
 
 export type Percentiles = { p50: number; p90: number; p99: number; mean: number; max: number };
@@ -47,24 +42,35 @@ export function percentiles(samples: number[]): Percentiles {
   return { p50: at(0.5), p90: at(0.9), p99: at(0.99), mean: sum / sorted.length, max: sorted[sorted.length - 1]! };
 }
 
-class Tally {
+/** Raw figures of one or more runs; merged before percentiles are taken. */
+export class Tally {
   latencies: number[] = [];
   firstBytes: number[] = [];
   errors = 0;
   statuses: Record<string, number> = {};
   headerCounts: Record<string, number> = {};
   firstError: string | undefined;
-  startedAt = performance.now();
+  durationMs = 0;
+
+  add(other: Tally): this {
+    for (const value of other.latencies) this.latencies.push(value);
+    for (const value of other.firstBytes) this.firstBytes.push(value);
+    this.errors += other.errors;
+    for (const [key, n] of Object.entries(other.statuses)) this.statuses[key] = (this.statuses[key] ?? 0) + n;
+    for (const [key, n] of Object.entries(other.headerCounts)) this.headerCounts[key] = (this.headerCounts[key] ?? 0) + n;
+    this.firstError ??= other.firstError;
+    this.durationMs += other.durationMs;
+    return this;
+  }
 
   stats(): LoadStats {
-    const durationMs = performance.now() - this.startedAt;
     const requests = this.latencies.length;
     return {
       requests,
       errors: this.errors,
       statuses: this.statuses,
-      durationMs,
-      rps: (requests / durationMs) * 1000,
+      durationMs: this.durationMs,
+      rps: this.durationMs > 0 ? (requests / this.durationMs) * 1000 : 0,
       latencyMs: percentiles(this.latencies),
       firstByteMs: percentiles(this.firstBytes),
       headerCounts: this.headerCounts,
@@ -73,70 +79,88 @@ class Tally {
   }
 }
 
-export async function runLoad(options: LoadOptions): Promise<LoadStats> {
-  const pool = new Pool(options.origin, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
-  const warmupEnds = performance.now() + (options.warmupMs ?? 0);
-  const endsAt = warmupEnds + options.durationMs;
-  let total: Tally | undefined;
-  let window: Tally | undefined;
-  let sequence = 0;
-  const headerName = options.countHeader?.toLowerCase();
+export class LoadTarget {
+  readonly #shape: RequestShape;
+  readonly #connections: number;
+  readonly #pool: Pool;
+  #sequence = 0;
 
-  const one = async () => {
-    const body = typeof options.body === "function" ? options.body(sequence++) : options.body;
-    const sentAt = performance.now();
-    let firstByteAt: number | undefined;
-    const response = await pool.request({ path: options.path, method: options.method ?? (body === undefined ? "GET" : "POST"), headers: options.headers, body });
-    for await (const _part of response.body) firstByteAt ??= performance.now();
-    const doneAt = performance.now();
-    const tallies = [total, window].filter((t): t is Tally => t !== undefined);
-    for (const tally of tallies) {
-      if (response.statusCode >= 400) {
-        tally.statuses[response.statusCode] = (tally.statuses[response.statusCode] ?? 0) + 1;
-        tally.errors++;
-        continue;
-      }
-      tally.latencies.push(doneAt - sentAt);
-      if (firstByteAt !== undefined) tally.firstBytes.push(firstByteAt - sentAt);
-      if (headerName) {
-        const value = String(response.headers[headerName] ?? "(none)");
-        tally.headerCounts[value] = (tally.headerCounts[value] ?? 0) + 1;
-      }
-    }
-  };
+  constructor(shape: RequestShape, connections: number) {
+    this.#shape = shape;
+    this.#connections = connections;
+    this.#pool = new Pool(shape.origin, { connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  }
 
-  const timers: NodeJS.Timeout[] = [];
-  const startCounting = () => {
-    total = new Tally();
-    if (options.window) {
-      window = new Tally();
-      const { ms, onWindow } = options.window;
+  /**
+   * Runs the closed loop for `durationMs` after `warmupMs` (sent, not counted). `window` reports each window of
+   * that length as it ends (soak mode).
+   */
+  async run(durationMs: number, warmupMs = 0, window?: { ms: number; onWindow: (stats: LoadStats) => void }): Promise<Tally> {
+    const shape = this.#shape;
+    const headerName = shape.countHeader?.toLowerCase();
+    const countFrom = performance.now() + warmupMs;
+    const endsAt = countFrom + durationMs;
+    const total = new Tally();
+    let current: Tally | undefined;
+    let windowStartedAt = countFrom;
+    const timers: NodeJS.Timeout[] = [];
+    if (window) {
       timers.push(
-        setInterval(() => {
-          const finished = window!;
-          window = new Tally();
-          onWindow(finished.stats());
-        }, ms),
+        setTimeout(() => {
+          current = new Tally();
+          windowStartedAt = performance.now();
+          timers.push(
+            setInterval(() => {
+              const finished = current!;
+              finished.durationMs = performance.now() - windowStartedAt;
+              current = new Tally();
+              windowStartedAt = performance.now();
+              window.onWindow(finished.stats());
+            }, window.ms),
+          );
+        }, warmupMs),
       );
     }
-  };
-  if (options.warmupMs) timers.push(setTimeout(startCounting, options.warmupMs));
-  else startCounting();
 
-  const loop = async () => {
-    while (performance.now() < endsAt) {
-      try {
-        await one();
-      } catch (error) {
-        if (total) {
+    const one = async () => {
+      const body = typeof shape.body === "function" ? shape.body(this.#sequence++) : shape.body;
+      const sentAt = performance.now();
+      let firstByteAt: number | undefined;
+      const response = await this.#pool.request({ path: shape.path, method: shape.method ?? (body === undefined ? "GET" : "POST"), headers: shape.headers, body });
+      for await (const _part of response.body) firstByteAt ??= performance.now();
+      const doneAt = performance.now();
+      if (sentAt < countFrom) return;
+      for (const tally of current ? [total, current] : [total]) {
+        if (response.statusCode >= 400) {
+          tally.statuses[response.statusCode] = (tally.statuses[response.statusCode] ?? 0) + 1;
+          tally.errors++;
+          continue;
+        }
+        tally.latencies.push(doneAt - sentAt);
+        if (firstByteAt !== undefined) tally.firstBytes.push(firstByteAt - sentAt);
+        if (headerName) {
+          const value = String(response.headers[headerName] ?? "(none)");
+          tally.headerCounts[value] = (tally.headerCounts[value] ?? 0) + 1;
+        }
+      }
+    };
+    const loop = async () => {
+      while (performance.now() < endsAt) {
+        try {
+          await one();
+        } catch (error) {
           total.errors++;
           total.firstError ??= error instanceof Error ? error.message : String(error);
         }
       }
-    }
-  };
-  await Promise.all(Array.from({ length: options.connections }, loop));
-  for (const timer of timers) clearTimeout(timer);
-  await pool.close();
-  return (total ?? new Tally()).stats();
+    };
+    await Promise.all(Array.from({ length: this.#connections }, loop));
+    for (const timer of timers) clearTimeout(timer);
+    total.durationMs = Math.max(0, performance.now() - countFrom);
+    return total;
+  }
+
+  close(): Promise<void> {
+    return this.#pool.close();
+  }
 }

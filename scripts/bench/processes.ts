@@ -84,27 +84,9 @@ export async function stopChildren(): Promise<void> {
   );
 }
 
-/** Resident memory (bytes) of each process below `rootPid` by command name, read from /proc (Linux only). */
+/** Resident memory (bytes) of `rootPid` and each process below it, summed by command name (Linux only). */
 export function descendantRss(rootPid: number): Record<string, number> {
-  const parentOf = new Map<number, number>();
-  const nameOf = new Map<number, string>();
-  let entries: string[];
-  try {
-    entries = readdirSync("/proc");
-  } catch {
-    return {};
-  }
-  for (const entry of entries) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
-      const close = stat.lastIndexOf(")");
-      nameOf.set(Number(entry), stat.slice(stat.indexOf("(") + 1, close));
-      parentOf.set(Number(entry), Number(stat.slice(close + 2).split(" ")[1]));
-    } catch {
-      // The process ended while we looked.
-    }
-  }
+  const { parentOf, nameOf } = processTable();
   const isBelow = (pid: number): boolean => {
     for (let current = parentOf.get(pid); current !== undefined && current > 1; current = parentOf.get(current)) if (current === rootPid) return true;
     return false;
@@ -113,10 +95,58 @@ export function descendantRss(rootPid: number): Record<string, number> {
   for (const pid of [rootPid, ...[...parentOf.keys()].filter(isBelow)]) {
     try {
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-      if (match) out[nameOf.get(pid) ?? String(pid)] = (out[nameOf.get(pid) ?? String(pid)] ?? 0) + Number(match[1]) * 1024;
+      const name = nameOf.get(pid) ?? String(pid);
+      if (match) out[name] = (out[name] ?? 0) + Number(match[1]) * 1024;
     } catch {
       // Gone.
     }
   }
   return out;
+}
+
+function processTable(): { parentOf: Map<number, number>; nameOf: Map<number, string>; cpuTicks: Map<number, number> } {
+  const parentOf = new Map<number, number>();
+  const nameOf = new Map<number, string>();
+  const cpuTicks = new Map<number, number>();
+  let entries: string[] = [];
+  try {
+    entries = readdirSync("/proc");
+  } catch {
+    // Not Linux: no process figures.
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const close = stat.lastIndexOf(")");
+      const fields = stat.slice(close + 2).split(" ");
+      const pid = Number(entry);
+      nameOf.set(pid, stat.slice(stat.indexOf("(") + 1, close));
+      parentOf.set(pid, Number(fields[1]));
+      // Fields 14 and 15 of /proc/<pid>/stat (utime, stime), counted from the state field (3) here.
+      cpuTicks.set(pid, Number(fields[11]) + Number(fields[12]));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return { parentOf, nameOf, cpuTicks };
+}
+
+/** CPU time (user + system, ms) used so far by `pid` and every process below it. Linux only; 0 elsewhere. */
+export function treeCpuMs(pid: number): number {
+  const { parentOf, cpuTicks } = processTable();
+  let ticks = 0;
+  for (const [candidate, value] of cpuTicks) {
+    let current: number | undefined = candidate;
+    while (current !== undefined && current > 1 && current !== pid) current = parentOf.get(current);
+    if (current === pid) ticks += value;
+  }
+  // USER_HZ is 100 on every Linux the benchmark is meant for.
+  return ticks * 10;
+}
+
+/** Direct children of `pid` with this command name (e.g. the workerd a Miniflare instance of this process started). */
+export function childrenNamed(pid: number, name: string): number[] {
+  const { parentOf, nameOf } = processTable();
+  return [...parentOf].filter(([child, parent]) => parent === pid && nameOf.get(child) === name).map(([child]) => child);
 }

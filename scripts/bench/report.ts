@@ -5,6 +5,10 @@ export type CaseResult = {
   label: string;
   note?: string;
   skipped?: string;
+  /** The process serving the case. */
+  server?: string;
+  /** CPU time (user + system) of the serving process tree per request during the throughput phase. */
+  cpuMsPerRequest?: number;
   throughput?: LoadStats;
   latency?: LoadStats;
 };
@@ -30,8 +34,11 @@ export function ratios(results: CaseResult[]): Ratio[] {
     const value = a - b;
     out.push({ name, value: `${value >= 0 ? "+" : ""}${value.toFixed(3)} ms`, target, met: ok(value) });
   };
+  const cpu = (id: string) => byId(results, id)?.cpuMsPerRequest;
   ratio("always-on req/s vs Portkey", rps("c-always-on"), rps("g-portkey"), ">= 5x", (v) => v >= 5);
+  ratio("Portkey CPU/req vs always-on CPU/req", cpu("g-portkey"), cpu("c-always-on"), ">= 5x (same, noise-robust)", (v) => v >= 5);
   ratio("always-on req/s vs pass-through Worker", rps("c-always-on"), rps("b-passthrough"), ">= 70%", (v) => v >= 0.7, "%");
+  ratio("pass-through CPU/req vs always-on CPU/req", cpu("b-passthrough"), cpu("c-always-on"), ">= 70% (same, noise-robust)", (v) => v >= 0.7, "%");
   ratio("pass-through Worker req/s vs direct", rps("b-passthrough"), rps("a-direct"), "(platform floor)", () => true, "%");
   delta("added latency, 1 connection, p50 (c - a)", p50("c-always-on"), p50("a-direct"), "<= 0.5 ms", (v) => v <= 0.5);
   delta("stream TTFB added, p50 (f gateway - f direct)", ttfb("f-stream-gateway"), ttfb("f-stream-direct"), "<= 1 ms", (v) => v <= 1);
@@ -41,10 +48,10 @@ export function ratios(results: CaseResult[]): Ratio[] {
 }
 
 export function printTable(results: CaseResult[], connections: number): void {
-  const rows: string[][] = [["case", `req/s @${connections}`, "p50 ms", "p99 ms", "p50 ms @1", "p99 ms @1", "TTFB p50 @1", "errors", "note"]];
+  const rows: string[][] = [["case", `req/s @${connections}`, "p50 ms", "p99 ms", "CPU ms/req", "req/s/core", "p50 ms @1", "p99 ms @1", "TTFB p50 @1", "errors", "note"]];
   for (const r of results) {
     if (r.skipped) {
-      rows.push([r.label, "-", "-", "-", "-", "-", "-", "-", r.skipped]);
+      rows.push([r.label, "-", "-", "-", "-", "-", "-", "-", "-", "-", r.skipped]);
       continue;
     }
     const t = r.throughput;
@@ -59,6 +66,8 @@ export function printTable(results: CaseResult[], connections: number): void {
       fmt(t?.rps, 0),
       fmt(t?.latencyMs.p50),
       fmt(t?.latencyMs.p99),
+      fmt(r.cpuMsPerRequest, 3),
+      r.cpuMsPerRequest ? fmt(1000 / r.cpuMsPerRequest, 0) : "-",
       fmt(l?.latencyMs.p50, 3),
       fmt(l?.latencyMs.p99, 3),
       r.id.startsWith("f-") ? fmt(l?.firstByteMs.p50, 3) : "-",
@@ -77,6 +86,6 @@ export function printRatios(list: Ratio[]): void {
   console.log("");
   for (const r of list) {
     const verdict = r.met === null ? "n/a" : r.met ? "met" : "MISSED";
-    console.log(`${r.name.padEnd(48)} ${r.value.padStart(12)}   target ${r.target.padEnd(32)} ${verdict}`);
+    console.log(`${r.name.padEnd(48)} ${r.value.padStart(12)}   target ${r.target.padEnd(38)} ${verdict}`);
   }
 }

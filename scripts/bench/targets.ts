@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseConfig } from "../../src/config/validate.ts";
 import { startPassthrough } from "./passthrough.ts";
-import { startChild, waitForHttp, waitForOutput, type Child } from "./processes.ts";
+import { childrenNamed, startChild, waitForHttp, waitForOutput, type Child } from "./processes.ts";
 
 /** The processes one benchmark run talks to, each on its own loopback port. */
 export type Targets = {
@@ -12,6 +12,8 @@ export type Targets = {
   gateway: string;
   gatewayChild: Child;
   portkey: string | undefined;
+  /** The process (tree) serving each target, for CPU per request. */
+  pids: { upstream: number; passthrough: number | undefined; gateway: number; portkey: number | undefined };
   /** The gateway key the run created, and whether it carries limits (rate limit and budget). */
   key: string;
   keyLimits: "on" | "unsupported";
@@ -87,9 +89,10 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
   const gateway = gatewayMatch[1]!;
 
   let portkey: string | undefined;
+  let portkeyPid: number | undefined;
   if (options.withPortkey) {
     const port = 20_000 + Math.floor(Math.random() * 20_000);
-    startChild("portkey", process.execPath, [resolve("node_modules/@portkey-ai/gateway/build/start-server.js"), `--port=${port}`, "--headless"], { NODE_ENV: "production" });
+    portkeyPid = startChild("portkey", process.execPath, [resolve("node_modules/@portkey-ai/gateway/build/start-server.js"), `--port=${port}`, "--headless"], { NODE_ENV: "production" }).process.pid;
     portkey = `http://127.0.0.1:${port}`;
     await waitForHttp(`${portkey}/`);
   }
@@ -101,6 +104,8 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
     gateway,
     gatewayChild,
     portkey,
+    // The pass-through Worker's workerd is this process's own child; the gateway's is its launcher's.
+    pids: { upstream: upstreamChild.process.pid!, passthrough: childrenNamed(process.pid, "workerd")[0], gateway: gatewayChild.process.pid!, portkey: portkeyPid },
     key,
     keyLimits: limits,
     cachedRoute,
