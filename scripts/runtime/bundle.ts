@@ -1,6 +1,6 @@
 import { mkdirSync } from "node:fs";
 import { dirname } from "node:path";
-import { build } from "esbuild";
+import { build, stop } from "esbuild";
 
 /**
  * Bundles the Worker into one ES module for workerd: the same shape `wrangler deploy` uploads (workerd resolves
@@ -22,5 +22,7 @@ export async function bundleWorker(options: { entry: string; outfile: string; de
     sourcemap: "linked",
     logLevel: "warning",
   });
+  // esbuild keeps a service process for further builds; the data plane builds once, so free its memory.
+  await stop();
   return options.outfile;
 }
