@@ -64,6 +64,8 @@ const machine = () => ({
   portkey: version("@portkey-ai/gateway"),
 });
 
+const lastLines = (text: string, count = 20) => text.trimEnd().split("\n").slice(-count).join("\n");
+
 function writeResults(kind: string, data: unknown): string {
   const file = values.out ?? join("bench-results", `${kind}-${new Date().toISOString().replace(/[:.]/g, "-")}.json`);
   mkdirSync(join(file, ".."), { recursive: true });
@@ -136,6 +138,7 @@ async function runCases(): Promise<void> {
       ratios: list,
     });
     console.log(`\nresults: ${file} (one run on a shared machine: compare ratios, not absolute figures)`);
+    if (results.some((r) => (r.throughput?.errors ?? 0) + (r.latency?.errors ?? 0) > 0)) console.log(`\nthe gateway's last output lines:\n${lastLines(targets.gatewayChild.output())}`);
     const failed = results.filter((r) => !r.skipped && ((r.throughput?.requests ?? 1) === 0 || (r.latency?.requests ?? 1) === 0));
     if (failed.length) {
       console.error(`no successful requests in: ${failed.map((r) => r.id).join(", ")}`);
@@ -185,6 +188,7 @@ async function runSoak(seconds: number): Promise<void> {
     const rssOf = (w: (typeof windows)[number]) => w.rssMiB.workerd ?? 0;
     const rssGrowth = warm.length >= 2 ? (rssOf(warm[warm.length - 1]!) - rssOf(warm[0]!)) / Math.max(1, rssOf(warm[0]!)) : Number.NaN;
     const p99Drift = mean(last.map((w) => w.p99)) / Math.max(0.001, mean(first.map((w) => w.p99)));
+    if (total.errors > 0) console.log(`\nthe gateway's last output lines:\n${lastLines(targets.gatewayChild.output())}`);
     console.log(`\ntotal: ${Math.round(total.rps)} req/s, p50 ${total.latencyMs.p50.toFixed(2)} ms, p99 ${total.latencyMs.p99.toFixed(2)} ms, errors ${total.errors}`);
     console.log(`workerd RSS after warm-up → end: ${warm[0] ? rssOf(warm[0]) : "-"} → ${warm.at(-1) ? rssOf(warm.at(-1)!) : "-"} MiB (${(rssGrowth * 100).toFixed(1)}%; target <= 10%)`);
     console.log(`p99, last 3 windows / first 3 after warm-up: ${p99Drift.toFixed(2)}x (target: flat)`);

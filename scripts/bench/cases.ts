@@ -82,6 +82,13 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
       load: async () => ({ origin: t.upstream, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini", "Say hello.", true) }),
     },
     {
+      id: "f-stream-passthrough",
+      server: "passthrough",
+      label: "(f) stream TTFB, pass-through",
+      phases: ["latency"],
+      load: async () => ({ origin: t.passthrough, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini", "Say hello.", true) }),
+    },
+    {
       id: "f-stream-gateway",
       server: "gateway",
       label: "(f) stream TTFB, Switchyard",

@@ -41,7 +41,9 @@ export function ratios(results: CaseResult[]): Ratio[] {
   ratio("pass-through CPU/req vs always-on CPU/req", cpu("b-passthrough"), cpu("c-always-on"), ">= 70% (same, noise-robust)", (v) => v >= 0.7, "%");
   ratio("pass-through Worker req/s vs direct", rps("b-passthrough"), rps("a-direct"), "(platform floor)", () => true, "%");
   delta("added latency, 1 connection, p50 (c - a)", p50("c-always-on"), p50("a-direct"), "<= 0.5 ms", (v) => v <= 0.5);
+  delta("pass-through floor, 1 connection, p50 (b - a)", p50("b-passthrough"), p50("a-direct"), "(platform floor)", () => true);
   delta("stream TTFB added, p50 (f gateway - f direct)", ttfb("f-stream-gateway"), ttfb("f-stream-direct"), "<= 1 ms", (v) => v <= 1);
+  delta("stream TTFB, pass-through floor (f pass-through - f direct)", ttfb("f-stream-passthrough"), ttfb("f-stream-direct"), "(platform floor)", () => true);
   delta("cache hit p50 vs direct p50 (e - a)", p50("e-cache-hit"), p50("a-direct"), "< 0 ms", (v) => v < 0);
   ratio("cache miss req/s vs always-on", rps("d-cache-miss"), rps("c-always-on"), "(KV write cost of the runtime)", () => true, "%");
   return out;
@@ -86,6 +88,6 @@ export function printRatios(list: Ratio[]): void {
   console.log("");
   for (const r of list) {
     const verdict = r.met === null ? "n/a" : r.met ? "met" : "MISSED";
-    console.log(`${r.name.padEnd(48)} ${r.value.padStart(12)}   target ${r.target.padEnd(38)} ${verdict}`);
+    console.log(`${r.name.padEnd(62)} ${r.value.padStart(12)}   target ${r.target.padEnd(38)} ${verdict}`);
   }
 }
