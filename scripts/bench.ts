@@ -15,6 +15,7 @@ import { ROUTE, startTargets } from "./bench/targets.ts";
  *
  *   --smoke            a few seconds per run, for CI (never asserts timings)
  *   --soak <seconds>   the always-on path under load for that long: memory (RSS) and latency drift per window
+ *                      (`--soak-case b`: the bare pass-through Worker instead, the runtime's own memory curve)
  *   --duration <s>     throughput phase per case (default 5); --latency-duration <s> (default 3)
  *   --connections <n>  throughput concurrency (default 50); --latency-ms <ms> upstream latency (default 5)
  *   --rounds <n>       interleaved rounds the case durations are split into (default 5)
@@ -34,6 +35,7 @@ const { values } = parseArgs({
     "no-portkey": { type: "boolean", default: false },
     out: { type: "string" },
     profile: { type: "boolean", default: false },
+    "soak-case": { type: "string", default: "c" },
   },
 });
 
@@ -150,17 +152,22 @@ async function runCases(): Promise<void> {
   }
 }
 
-/** The always-on path under steady load: per-window throughput, latency and the runtime's resident memory. */
+/**
+ * The always-on path (or, with `--soak-case b`, the bare pass-through Worker: the runtime's own curve) under steady
+ * load: per-window throughput, latency and the resident memory of the serving workerd.
+ */
 async function runSoak(seconds: number): Promise<void> {
   const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false });
   try {
     const windowMs = Math.max(5_000, Math.round((seconds * 1000) / 30));
     const windows: { atS: number; rps: number; p50: number; p99: number; rssMiB: Record<string, number> }[] = [];
     const startedAt = performance.now();
-    console.log(`switchyard soak: always-on path, ${connections} connections, ${seconds} s, a line every ${windowMs / 1000} s; key limits ${targets.keyLimits}`);
+    const passthrough = values["soak-case"] === "b";
+    const servingPid = passthrough ? targets.pids.passthrough! : targets.gatewayChild.process.pid!;
+    console.log(`switchyard soak: ${passthrough ? "bare pass-through Worker" : "always-on path"}, ${connections} connections, ${seconds} s, a line every ${windowMs / 1000} s; key limits ${targets.keyLimits}`);
     console.log("    t s    req/s   p50 ms   p99 ms   RSS MiB (workerd / launcher)");
     const rssNow = () => {
-      const rss = descendantRss(targets.gatewayChild.process.pid!);
+      const rss = descendantRss(servingPid);
       return Object.fromEntries(Object.entries(rss).map(([name, bytes]) => [name, Number((bytes / 2 ** 20).toFixed(1))]));
     };
     const onWindow = (stats: LoadStats) => {
@@ -171,10 +178,10 @@ async function runSoak(seconds: number): Promise<void> {
     };
     const load = new LoadTarget(
       {
-        origin: targets.gateway,
+        origin: passthrough ? targets.passthrough : targets.gateway,
         path: "/v1/chat/completions",
         headers: { "content-type": "application/json", authorization: `Bearer ${targets.key}` },
-        body: JSON.stringify({ model: ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
+        body: JSON.stringify({ model: passthrough ? "gpt-4o-mini" : ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
       },
       connections,
     );
@@ -192,7 +199,7 @@ async function runSoak(seconds: number): Promise<void> {
     console.log(`\ntotal: ${Math.round(total.rps)} req/s, p50 ${total.latencyMs.p50.toFixed(2)} ms, p99 ${total.latencyMs.p99.toFixed(2)} ms, errors ${total.errors}`);
     console.log(`workerd RSS after warm-up → end: ${warm[0] ? rssOf(warm[0]) : "-"} → ${warm.at(-1) ? rssOf(warm.at(-1)!) : "-"} MiB (${(rssGrowth * 100).toFixed(1)}%; target <= 10%)`);
     console.log(`p99, last 3 windows / first 3 after warm-up: ${p99Drift.toFixed(2)}x (target: flat)`);
-    const file = writeResults("soak", { kind: "soak", at: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(" ")}`, machine: machine(), seconds, connections, keyLimits: targets.keyLimits, total, windows, rssGrowth, p99Drift });
+    const file = writeResults("soak", { kind: "soak", case: passthrough ? "b-passthrough" : "c-always-on", at: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(" ")}`, machine: machine(), seconds, connections, keyLimits: targets.keyLimits, total, windows, rssGrowth, p99Drift });
     console.log(`results: ${file}`);
   } finally {
     await targets.dispose();
