@@ -47,6 +47,14 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
       load: async () => ({ origin: t.passthrough, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini") }),
     },
     {
+      id: "b-json-round-trip",
+      server: "passthrough",
+      label: "(b') JSON round-trip Worker",
+      note: "parse + new upstream request + parse + serialise, nothing else: the floor for a gateway that reads usage",
+      phases: ["throughput", "latency"],
+      load: async () => ({ origin: t.jsonRoundTrip, path: "/v1/chat/completions", headers: JSON_HEADERS, body: chatBody("gpt-4o-mini") }),
+    },
+    {
       id: "c-always-on",
       server: "gateway",
       label: "(c) Switchyard always-on path",

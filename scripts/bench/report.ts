@@ -39,6 +39,7 @@ export function ratios(results: CaseResult[]): Ratio[] {
   ratio("Portkey CPU/req vs always-on CPU/req", cpu("g-portkey"), cpu("c-always-on"), ">= 5x (same, noise-robust)", (v) => v >= 5);
   ratio("always-on req/s vs pass-through Worker", rps("c-always-on"), rps("b-passthrough"), ">= 70%", (v) => v >= 0.7, "%");
   ratio("pass-through CPU/req vs always-on CPU/req", cpu("b-passthrough"), cpu("c-always-on"), ">= 70% (same, noise-robust)", (v) => v >= 0.7, "%");
+  ratio("always-on CPU/req vs JSON round-trip Worker CPU/req", cpu("b-json-round-trip"), cpu("c-always-on"), "(share of the JSON floor)", () => true, "%");
   ratio("pass-through Worker req/s vs direct", rps("b-passthrough"), rps("a-direct"), "(platform floor)", () => true, "%");
   delta("added latency, 1 connection, p50 (c - a)", p50("c-always-on"), p50("a-direct"), "<= 0.5 ms", (v) => v <= 0.5);
   delta("pass-through floor, 1 connection, p50 (b - a)", p50("b-passthrough"), p50("a-direct"), "(platform floor)", () => true);

@@ -9,6 +9,8 @@ import { childrenNamed, startChild, waitForHttp, waitForOutput, type Child } fro
 export type Targets = {
   upstream: string;
   passthrough: string;
+  /** A Worker that only parses and re-serialises the JSON bodies (the floor for a gateway that reads usage). */
+  jsonRoundTrip: string;
   gateway: string;
   gatewayChild: Child;
   portkey: string | undefined;
@@ -101,6 +103,7 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
   return {
     upstream,
     passthrough: passthrough.url.origin,
+    jsonRoundTrip: passthrough.jsonUrl.origin,
     gateway,
     gatewayChild,
     portkey,
