@@ -102,8 +102,17 @@ async function runCases(): Promise<void> {
       planned.push(entry);
     }
     const active = planned.filter((p) => !p.result.skipped);
-    // Warm-up (JIT, connections, isolate caches), not counted.
-    for (const p of active) await (p.throughput ?? p.latency)!.run(0, warmupMs);
+    // Warm-up (JIT, connections, isolate caches), not counted: at least `warmupMs` and, up to 5 s, at least
+    // 2,000 requests, so a slow target (Node) gets as many requests to optimise its code as a fast one.
+    for (const p of active) {
+      const load = (p.throughput ?? p.latency)!;
+      const startedAt = performance.now();
+      let sent = 0;
+      while (performance.now() - startedAt < warmupMs || (!smoke && sent < 2_000 && performance.now() - startedAt < 5_000)) {
+        const tally = await load.run(Math.min(500, warmupMs));
+        sent += tally.latencies.length + tally.errors;
+      }
+    }
     for (let round = 0; round < rounds; round++) {
       for (const p of active) {
         if (!p.throughput) continue;
