@@ -58,7 +58,10 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
       id: "c-always-on",
       server: "gateway",
       label: "(c) Switchyard always-on path",
-      note: t.keyLimits === "on" ? "key auth + rate limit + budget + usage events" : "key auth + usage events; key limits not in this build (admin API refused rateLimit/budget)",
+      note:
+        t.keyLimits === "on"
+          ? "key auth + rate limit + budget on the key, and usage events if this build emits them"
+          : "key auth, and usage events if this build emits them; no key limits (this build's admin API refused rateLimit/budget)",
       phases: ["throughput", "latency"],
       load: gatewayChat(chatBody(ROUTE)),
     },
