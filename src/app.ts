@@ -23,7 +23,7 @@ const ALLOWED_METHODS: Record<string, string[]> = {
 };
 
 function errorResponse(c: Context<AppEnv>, error: GatewayError): Response {
-  const dialect = c.var.dialect ?? "openai";
+  const dialect = c.get("dialect") ?? "openai";
   return c.json(error.bodyFor(dialect), error.status as 400, error.headers);
 }
 
@@ -60,6 +60,6 @@ app.onError((error, c) => {
     return errorResponse(c, new GatewayError({ status: error.status, message: error.message || "Request rejected." }));
   }
   // An unexpected failure: log what helps (never request bodies or secrets) and answer without details.
-  console.error(JSON.stringify({ level: "error", requestId: c.var.requestId, error: error instanceof Error ? error.name : "unknown", message: error instanceof Error ? error.message : String(error) }));
-  return errorResponse(c, new GatewayError({ status: 500, type: "api_error", code: "internal_error", message: `The gateway failed to handle this request (request id ${c.var.requestId}).` }));
+  console.error(JSON.stringify({ level: "error", requestId: c.get("requestId"), error: error instanceof Error ? error.name : "unknown", message: error instanceof Error ? error.message : String(error) }));
+  return errorResponse(c, new GatewayError({ status: 500, type: "api_error", code: "internal_error", message: `The gateway failed to handle this request (request id ${c.get("requestId")}).` }));
 });

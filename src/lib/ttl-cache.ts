@@ -35,19 +35,17 @@ export class TtlCache<V> {
     this.#entries.delete(key);
   }
 
-  /** Reads through: returns the cached value or loads, caches and returns it. Concurrent loads share one promise. */
+  /**
+   * Reads through: returns the cached value or loads, caches and returns it. Each request that misses loads for
+   * itself: workerd ties I/O to the request that started it, so a load shared with concurrent requests fails them
+   * ("Cannot perform I/O on behalf of a different request") or leaves them hanging when the first request ends.
+   * Under load that was one 500 in a few hundred requests each time the entry expired (docs/performance.md).
+   */
   async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
-    let pending = this.#pending.get(key);
-    if (!pending) {
-      pending = load().finally(() => this.#pending.delete(key));
-      this.#pending.set(key, pending);
-    }
-    const value = await pending;
+    const value = await load();
     this.set(key, value);
     return value;
   }
-
-  readonly #pending = new Map<string, Promise<V>>();
 }

@@ -27,7 +27,7 @@ type CachedScope = {
 
 /** The response headers this layer adds: the cache status on cache-enabled requests, and whether it was coalesced. */
 function cacheHeaders(c: Context<AppEnv>): Record<string, string> {
-  const record = c.var.record;
+  const record = c.get("record");
   const headers: Record<string, string> = {};
   if (record.cacheStatus) headers[CACHE_HEADER] = record.cacheStatus;
   if (record.coalesced) headers[COALESCED_HEADER] = "true";
@@ -44,7 +44,7 @@ function withCacheHeaders(c: Context<AppEnv>, error: unknown): unknown {
 
 /** A stored or shared answer, rendered for this request: JSON, or replayed as the stream the client would get. */
 function serveComplete(c: Context<AppEnv>, request: ChatRequest, result: ChatResult, target: AnsweringTarget): Response {
-  c.var.record.answeredBy = { provider: target.provider, model: target.model };
+  c.get("record").answeredBy = { provider: target.provider, model: target.model };
   if (!request.stream) return respondWithResult(c, result, cacheHeaders(c));
   return respondWithEvents(c, request, [], streamOf(eventsOfResult(result)).getReader(), {}, cacheHeaders(c), target.provider);
 }
@@ -59,8 +59,8 @@ function storable(result: ChatResult, cache: NonNullable<CachePolicy["cache"]>):
  * and store a complete answer after the client has it. Cache and coalescing failures only ever cost a miss.
  */
 export async function serveCachedChat(c: Context<AppEnv>, request: ChatRequest, primary: Target, policy: CachePolicy, callUpstream: () => Promise<ChatSuccess>): Promise<Response> {
-  const record = c.var.record;
-  const workspaceId = c.var.workspaceId;
+  const record = c.get("record");
+  const workspaceId = c.get("workspaceId");
   const hash = await cacheKeyFor(workspaceId, primary, request, { includeUser: policy.cache?.includeUser ?? false });
   const scope: CachedScope = { c, request, policy, workspaceId, hash, store: new ResponseStore(c.env.CACHE_KV) };
   if (policy.cache) record.cacheStatus = policy.cache.status;
@@ -96,7 +96,7 @@ export async function serveCachedChat(c: Context<AppEnv>, request: ChatRequest, 
  * in a way an own attempt may not, went silent, or the flight was lost — and nothing was sent to the client yet.
  */
 async function follow(c: Context<AppEnv>, request: ChatRequest, follower: FlightFollower): Promise<Response | undefined> {
-  const record = c.var.record;
+  const record = c.get("record");
   const outcome = request.stream ? await follower.head() : await follower.outcome();
   if (outcome.kind === "abandoned") return undefined;
   if (outcome.kind === "end") {
@@ -115,7 +115,7 @@ async function follow(c: Context<AppEnv>, request: ChatRequest, follower: Flight
 /** Calls upstream (as the flight's leader when there is one), answers, and stores a complete answer afterwards. */
 async function serveMiss(scope: CachedScope, callUpstream: () => Promise<ChatSuccess>, publisher: FlightPublisher | undefined): Promise<Response> {
   const { c, request, policy } = scope;
-  const record = c.var.record;
+  const record = c.get("record");
   let success: ChatSuccess;
   try {
     success = await callUpstream();

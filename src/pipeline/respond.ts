@@ -14,17 +14,17 @@ import { renderEventStream, type StreamHooks } from "./stream";
  */
 
 function renderResult(c: Context<AppEnv>, result: ChatResult): unknown {
-  return c.var.dialect === "anthropic" ? renderAnthropicMessage(result) : renderOpenAIChat(result);
+  return c.get("dialect") === "anthropic" ? renderAnthropicMessage(result) : renderOpenAIChat(result);
 }
 
 function rendererFor(c: Context<AppEnv>, request: ChatRequest): StreamRenderer {
-  return c.var.dialect === "anthropic"
+  return c.get("dialect") === "anthropic"
     ? new AnthropicMessagesStreamRenderer({ fallbackModel: request.model })
     : new OpenAIChatStreamRenderer({ includeUsage: request.includeUsage, fallbackModel: request.model });
 }
 
 export function answeredHeaders(c: Context<AppEnv>): Record<string, string> {
-  const record = c.var.record;
+  const record = c.get("record");
   const headers: Record<string, string> = { "x-switchyard-attempts": String(record.attempts.length) };
   if (record.answeredBy) {
     headers["x-switchyard-provider"] = record.answeredBy.provider;
@@ -35,7 +35,7 @@ export function answeredHeaders(c: Context<AppEnv>): Record<string, string> {
 
 /** A complete result as the client's dialect's JSON body. */
 export function respondWithResult(c: Context<AppEnv>, result: ChatResult, headers: Record<string, string> = {}): Response {
-  const record = c.var.record;
+  const record = c.get("record");
   record.usage = { ...result.usage };
   observeResult(record, result);
   record.finish("success");
@@ -52,7 +52,7 @@ export function respondWithEvents(
   headers: Record<string, string> = {},
   provider?: string,
 ): Response {
-  const record = c.var.record;
+  const record = c.get("record");
   const body = renderEventStream(
     head,
     rest,

@@ -11,8 +11,10 @@ import { serveCachedChat } from "./cached";
 import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
 import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
+// `c.get(name)` rather than `c.get("name")` on the request path: Hono builds a new object of every variable on each
+// `c.var` access (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
 const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
-  newExecutionScope({ env: c.env, workspaceId: c.var.workspaceId, config: c.var.config, record: c.var.record, clientSignal: c.req.raw.signal });
+  newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), record: c.get("record"), clientSignal: c.req.raw.signal });
 
 /** What routing may look at: the model, headers, metadata and the prompt's estimated size. */
 const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number, metadata?: Record<string, string>, maxTokens?: number): RoutingRequest => ({
@@ -25,7 +27,7 @@ const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number,
 
 /** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
 export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
-  const record = c.var.record;
+  const record = c.get("record");
   record.stream = request.stream;
   const scope = scopeOf(c);
   observeRequest(record, scope.config, request);
@@ -44,7 +46,7 @@ function float32Base64(vector: readonly number[]): string {
 }
 
 export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsRequest): Promise<Response> {
-  const record = c.var.record;
+  const record = c.get("record");
   record.operation = "embeddings";
   const scope = scopeOf(c);
   const plan = planTargets(scope, routingRequest(c, request.model, estimateTextTokens(request.input)));

@@ -60,8 +60,9 @@ export const gatewayKeyAuth = () =>
     c.set("key", key);
     c.set("workspaceId", key.workspaceId);
     c.set("config", config);
-    c.var.record.workspaceId = key.workspaceId;
-    c.var.record.keyId = key.id;
+    const record = c.get("record");
+    record.workspaceId = key.workspaceId;
+    record.keyId = key.id;
     await next();
   });
 

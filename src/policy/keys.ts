@@ -46,6 +46,12 @@ const workspaceKeysPrefix = (workspaceId: string) => `ws-key:${workspaceId}:`;
 
 const keyCache = new TtlCache<KeyRecord | null>({ ttlMs: KEY_CACHE_TTL_MS, maxEntries: 10_000 });
 
+/**
+ * Digests of recently presented keys. A digest never goes stale (revocation acts on `keyCache`), so a client
+ * sending the same key saves a SHA-256 per request; unknown strings are never memoised.
+ */
+const digestMemo = new TtlCache<string>({ ttlMs: 60_000, maxEntries: 10_000 });
+
 async function storeKey(env: Env, record: KeyRecord): Promise<void> {
   const value = JSON.stringify(record);
   await Promise.all([env.GATEWAY_KV.put(keyByHashKv(record.hash), value), env.GATEWAY_KV.put(workspaceKeyKv(record.workspaceId, record.id), value)]);
@@ -107,7 +113,7 @@ export async function revokeKey(env: Env, workspaceId: string, keyId: string): P
 /** The key's record, or null when the key is unknown or revoked. */
 export async function verifyKey(env: Env, presented: string): Promise<KeyRecord | null> {
   if (!presented.startsWith(KEY_PREFIX) || presented.length !== KEY_PREFIX.length + KEY_RANDOM_CHARS) return null;
-  const hash = await sha256Hex(presented);
+  const hash = digestMemo.get(presented) ?? (await sha256Hex(presented));
   const cached = keyCache.get(hash);
   const record =
     cached !== undefined
@@ -119,5 +125,7 @@ export async function verifyKey(env: Env, presented: string): Promise<KeyRecord 
           return parsed;
         })();
   // The lookup is by hash; the final comparison is constant-time so the match itself leaks no timing.
-  return record && timingSafeEqualStrings(record.hash, hash) ? record : null;
+  if (!record || !timingSafeEqualStrings(record.hash, hash)) return null;
+  digestMemo.set(presented, hash);
+  return record;
 }

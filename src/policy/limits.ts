@@ -137,14 +137,14 @@ function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<st
  * request's maximum cost. Settlement (real tokens, real cost) runs after the response through `record.onSettle`.
  */
 export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], demand: Demand): Promise<void> {
-  const key = c.var.key;
+  const key = c.get("key");
   if (key.routes && !key.routes.includes(demand.model)) {
     throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${demand.model}" is not one of them.` });
   }
-  const config = c.var.config;
-  const plan = admissionPlan(c.var.workspaceId, config, key);
+  const config = c.get("config");
+  const plan = admissionPlan(c.get("workspaceId"), config, key);
   if (!plan) return;
-  const record = c.var.record;
+  const record = c.get("record");
   const limiter = c.env.KEY_LIMITER.getByName(plan.limiter);
   // Not the request id: clients may choose that one, and a repeated id must not overwrite a counted request.
   const admissionId = crypto.randomUUID();
@@ -171,6 +171,6 @@ export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[
 export const rateLimitHeaders = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     await next();
-    const headers = c.var.limitHeaders;
+    const headers = c.get("limitHeaders");
     if (headers) for (const [name, value] of Object.entries(headers)) if (!c.res.headers.has(name)) c.res.headers.set(name, value);
   });

@@ -14,9 +14,9 @@ export const usageRecording = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     if (c.req.method === "POST") {
       const { env } = c;
-      const record = c.var.record;
-      const workspaceId = c.var.workspaceId;
-      const config = c.var.config;
+      const record = c.get("record");
+      const workspaceId = c.get("workspaceId");
+      const config = c.get("config");
       // A client-chosen x-request-id is kept for correlation but is not trusted to be unique.
       const clientRequestId = c.req.header("x-request-id") === record.requestId ? record.requestId : null;
       const identity = { requestId: clientRequestId === null ? record.requestId : newRequestId(), clientRequestId };

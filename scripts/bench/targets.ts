@@ -1,0 +1,125 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { parseConfig } from "../../src/config/validate.ts";
+import { startPassthrough } from "./passthrough.ts";
+import { childrenNamed, startChild, waitForHttp, waitForOutput, type Child } from "./processes.ts";
+
+/** The processes one benchmark run talks to, each on its own loopback port. */
+export type Targets = {
+  upstream: string;
+  passthrough: string;
+  /** A Worker that only parses and re-serialises the JSON bodies (the floor for a gateway that reads usage). */
+  jsonRoundTrip: string;
+  gateway: string;
+  gatewayChild: Child;
+  portkey: string | undefined;
+  /** The process (tree) serving each target, for CPU per request. */
+  pids: { upstream: number; passthrough: number | undefined; gateway: number; portkey: number | undefined };
+  /** The gateway key the run created, and whether it carries limits (rate limit and budget). */
+  key: string;
+  keyLimits: "on" | "unsupported";
+  /** The route with `cache` on, when this build's config accepts the field. */
+  cachedRoute: string | undefined;
+  dispose: () => Promise<void>;
+};
+
+const ADMIN_TOKEN = "bench-admin-token";
+const PROVIDER_KEY = "sk-sim-bench";
+const TSX = ["--import", "tsx"];
+
+export const ROUTE = "bench";
+export const CACHED_ROUTE = "bench-cached";
+
+/** The gateway config of a run; the cache route is added only when the config schema accepts it. */
+function benchConfig(upstream: string): { document: unknown; cachedRoute: string | undefined } {
+  const target = { provider: "sim", model: "gpt-4o-mini" };
+  const base = {
+    providers: { sim: { type: "openai", baseURL: `${upstream}/v1`, apiKey: { env: "OPENAI_API_KEY" } } },
+    routes: { [ROUTE]: { strategy: "single", target } } as Record<string, unknown>,
+  };
+  const withCache = { ...base, routes: { ...base.routes, [CACHED_ROUTE]: { strategy: "single", target, cache: { mode: "exact", ttl: 600 } } } };
+  return parseConfig(withCache).ok ? { document: withCache, cachedRoute: CACHED_ROUTE } : { document: base, cachedRoute: undefined };
+}
+
+async function admin(gateway: string, path: string, body: unknown): Promise<Response> {
+  return fetch(`${gateway}${path}`, { method: "POST", headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/**
+ * A key for the always-on path: with a rate limit and a budget high enough never to refuse, so admission runs on
+ * every request; without them (and said so in the report) when this build's admin API does not take limits yet.
+ */
+async function createBenchKey(gateway: string): Promise<{ key: string; limits: "on" | "unsupported" }> {
+  const limited = await admin(gateway, "/admin/workspaces/default/keys", {
+    name: "bench",
+    rateLimit: { rpm: 100_000_000, tpm: 100_000_000_000 },
+    budget: { usd: 1_000_000_000, period: "month" },
+  });
+  if (limited.status === 201) return { key: ((await limited.json()) as { key: string }).key, limits: "on" };
+  await limited.arrayBuffer();
+  const plain = await admin(gateway, "/admin/workspaces/default/keys", { name: "bench" });
+  if (plain.status !== 201) throw new Error(`could not create a gateway key: HTTP ${plain.status} ${await plain.text()}`);
+  return { key: ((await plain.json()) as { key: string }).key, limits: "unsupported" };
+}
+
+export async function startTargets(options: { latencyMs: number; chunks: number; withPortkey: boolean; inspectorPort?: number }): Promise<Targets> {
+  const work = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
+  const disposers: (() => Promise<void>)[] = [];
+
+  const upstreamChild = startChild("upstream", process.execPath, [...TSX, resolve("scripts/bench/upstream.ts"), "--port", "0", "--latency-ms", String(options.latencyMs), "--chunks", String(options.chunks)]);
+  const upstreamPort = (await waitForOutput(upstreamChild, /listening (\d+)/))[1];
+  const upstream = `http://127.0.0.1:${upstreamPort}`;
+
+  const { document, cachedRoute } = benchConfig(upstream);
+  const configFile = join(work, "switchyard.config.json");
+  writeFileSync(configFile, JSON.stringify(document));
+  const envFile = join(work, "bench.env");
+  writeFileSync(envFile, `ADMIN_TOKEN=${ADMIN_TOKEN}\nOPENAI_API_KEY=${PROVIDER_KEY}\n`);
+
+  const gatewayChild = startChild(
+    "gateway",
+    process.execPath,
+    [...TSX, resolve("scripts/start.ts"), "--port", "0", "--data-dir", join(work, "data"), "--env-file", envFile, ...(options.inspectorPort ? ["--inspector-port", String(options.inspectorPort)] : [])],
+    { SWITCHYARD_CONFIG: configFile },
+  );
+  const [passthrough, gatewayMatch] = await Promise.all([
+    startPassthrough(upstream, "2026-04-01"),
+    waitForOutput(gatewayChild, /switchyard listening on (http:\/\/\S+)/),
+  ]);
+  disposers.push(passthrough.dispose);
+  const gateway = gatewayMatch[1]!;
+
+  let portkey: string | undefined;
+  let portkeyPid: number | undefined;
+  if (options.withPortkey) {
+    const port = 20_000 + Math.floor(Math.random() * 20_000);
+    portkeyPid = startChild("portkey", process.execPath, [resolve("node_modules/@portkey-ai/gateway/build/start-server.js"), `--port=${port}`, "--headless"], { NODE_ENV: "production" }).process.pid;
+    portkey = `http://127.0.0.1:${port}`;
+    await waitForHttp(`${portkey}/`);
+  }
+
+  const { key, limits } = await createBenchKey(gateway);
+  return {
+    upstream,
+    passthrough: passthrough.url.origin,
+    jsonRoundTrip: passthrough.jsonUrl.origin,
+    gateway,
+    gatewayChild,
+    portkey,
+    // The pass-through Worker's workerd is this process's own child; the gateway's is its launcher's.
+    pids: { upstream: upstreamChild.process.pid!, passthrough: childrenNamed(process.pid, "workerd")[0], gateway: gatewayChild.process.pid!, portkey: portkeyPid },
+    key,
+    keyLimits: limits,
+    cachedRoute,
+    dispose: async () => {
+      for (const dispose of disposers) await dispose();
+    },
+  };
+}
+
+export const PORTKEY_HEADERS = (upstream: string) => ({
+  "x-portkey-provider": "openai",
+  "x-portkey-custom-host": `${upstream}/v1`,
+  authorization: `Bearer ${PROVIDER_KEY}`,
+});

@@ -1,0 +1,52 @@
+import { parseArgs } from "node:util";
+import { configPath, loadConfigDocument } from "./config-source.ts";
+import { startDataPlane } from "./runtime/data-plane.ts";
+
+/**
+ * `npm start [-- --port 8787 --host 127.0.0.1 --data-dir .switchyard/data --env-file secrets.env]`: the self-hosted data plane. The
+ * gateway on workerd (Miniflare's API, every binding of wrangler.toml, state persisted in the data directory),
+ * the `default` workspace configured from SWITCHYARD_CONFIG or ./switchyard.config.json, secrets from .dev.vars
+ * or the `--env-file`s (plus the process environment with CLOUDFLARE_INCLUDE_PROCESS_ENV=true) — wrangler's
+ * own rules, as in `npm run dev`.
+ */
+const { values } = parseArgs({
+  options: {
+    port: { type: "string", default: process.env.PORT ?? "8787" },
+    host: { type: "string", default: process.env.SWITCHYARD_HOST ?? "127.0.0.1" },
+    "data-dir": { type: "string", default: process.env.SWITCHYARD_DATA_DIR ?? ".switchyard/data" },
+    "env-file": { type: "string", multiple: true },
+    "inspector-port": { type: "string" },
+    verbose: { type: "boolean", default: false },
+  },
+});
+
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65535) {
+  console.error(`switchyard: --port must be a port number, not "${values.port}"`);
+  process.exit(1);
+}
+
+const path = configPath();
+const document = loadConfigDocument(path);
+const plane = await startDataPlane({
+  port,
+  host: values.host,
+  dataDir: values["data-dir"],
+  defaultWorkspaceConfig: document,
+  verbose: values.verbose,
+  ...(values["env-file"] ? { envFiles: values["env-file"] } : {}),
+  ...(values["inspector-port"] ? { inspectorPort: Number(values["inspector-port"]) } : {}),
+});
+for (const migration of plane.migrations) console.log(`switchyard: applied D1 migration ${migration}`);
+console.log(`switchyard: config ${path}`);
+console.log(`switchyard: data ${values["data-dir"]}`);
+console.log(`switchyard listening on ${plane.url.origin}`);
+
+let stopping = false;
+for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  process.on(signal, () => {
+    if (stopping) return;
+    stopping = true;
+    plane.dispose().finally(() => process.exit(0));
+  });
+}
