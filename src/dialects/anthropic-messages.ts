@@ -4,6 +4,7 @@ import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, S
 import { emptyUsage } from "../schema/internal";
 import { mergeUsage } from "./openai-chat";
 import type { StreamRenderer } from "./stream-renderer";
+import { parseToolArguments } from "../lib/tool-arguments";
 
 /** The Anthropic Messages dialect as the gateway's clients speak it on /v1/messages. */
 
@@ -88,18 +89,11 @@ export function usageToAnthropic(usage: Usage) {
   };
 }
 
-function parseArguments(text: string): unknown {
-  try {
-    return text.trim() === "" ? {} : JSON.parse(text);
-  } catch {
-    return {};
-  }
-}
 
 export function renderAnthropicMessage(result: ChatResult) {
   const content: Record<string, unknown>[] = [];
   if (result.text !== "" || result.toolCalls.length === 0) content.push({ type: "text", text: result.text });
-  for (const call of result.toolCalls) content.push({ type: "tool_use", id: call.id, name: call.name, input: parseArguments(call.arguments) });
+  for (const call of result.toolCalls) content.push({ type: "tool_use", id: call.id, name: call.name, input: parseToolArguments(call.arguments) });
   return {
     id: result.id,
     type: "message",

@@ -11,6 +11,7 @@ import {
 import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, StreamEvent, ToolCall, Usage } from "../schema/internal";
 import { jsonRequest } from "./openai";
 import type { ProviderAdapter, UpstreamErrorInfo, UpstreamTarget } from "./types";
+import { parseToolArguments } from "../lib/tool-arguments";
 
 /**
  * The Anthropic Messages wire format. The translation functions are shared with Vertex AI's and Bedrock's
@@ -31,13 +32,6 @@ const partToAnthropic = (part: ContentPart): AnthropicBlock =>
         source: part.source.kind === "url" ? { type: "url", url: part.source.url } : { type: "base64", media_type: part.source.mediaType, data: part.source.data },
       };
 
-function parseArguments(text: string): unknown {
-  try {
-    return text.trim() === "" ? {} : JSON.parse(text);
-  } catch {
-    return {};
-  }
-}
 
 function blocksOf(message: Exclude<ChatMessage, { role: "system" }>): AnthropicBlock[] {
   switch (message.role) {
@@ -46,7 +40,7 @@ function blocksOf(message: Exclude<ChatMessage, { role: "system" }>): AnthropicB
     case "assistant":
       return [
         ...message.content.filter((p) => p.text !== "").map(partToAnthropic),
-        ...message.toolCalls.map((call) => ({ type: "tool_use", id: call.id, name: call.name, input: parseArguments(call.arguments) })),
+        ...message.toolCalls.map((call) => ({ type: "tool_use", id: call.id, name: call.name, input: parseToolArguments(call.arguments) })),
       ];
     case "tool":
       return [

@@ -14,6 +14,7 @@ import {
 import type { ChatMessage, ChatRequest, ChatResult, ContentPart, EmbeddingsResult, FinishReason, StreamEvent, ToolCall, Usage } from "../schema/internal";
 import { jsonInstruction } from "./anthropic";
 import type { ProviderAdapter, UpstreamErrorInfo, UpstreamTarget } from "./types";
+import { parseToolArguments } from "../lib/tool-arguments";
 
 /**
  * Amazon Bedrock through its model-agnostic Converse / ConverseStream APIs (one translation for Claude, Nova,
@@ -42,13 +43,6 @@ function partToBedrock(part: ContentPart): Block | undefined {
 
 const blocksOfParts = (parts: readonly ContentPart[]): Block[] => parts.map(partToBedrock).filter((b): b is Block => b !== undefined);
 
-function parseArguments(text: string): unknown {
-  try {
-    return text.trim() === "" ? {} : JSON.parse(text);
-  } catch {
-    return {};
-  }
-}
 
 function blocksOf(message: Exclude<ChatMessage, { role: "system" }>): Block[] {
   switch (message.role) {
@@ -57,7 +51,7 @@ function blocksOf(message: Exclude<ChatMessage, { role: "system" }>): Block[] {
     case "assistant":
       return [
         ...blocksOfParts(message.content),
-        ...message.toolCalls.map((call) => ({ toolUse: { toolUseId: call.id, name: call.name, input: parseArguments(call.arguments) } })),
+        ...message.toolCalls.map((call) => ({ toolUse: { toolUseId: call.id, name: call.name, input: parseToolArguments(call.arguments) } })),
       ];
     case "tool": {
       const content = blocksOfParts(message.content);

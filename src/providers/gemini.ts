@@ -5,6 +5,7 @@ import { GeminiBatchEmbedResponseSchema, GeminiResponseSchema, GoogleErrorBodySc
 import type { ChatMessage, ChatRequest, ChatResult, ContentPart, EmbeddingsRequest, EmbeddingsResult, FinishReason, StreamEvent, ToolCall, Usage } from "../schema/internal";
 import { jsonRequest } from "./openai";
 import type { ProviderAdapter, UpstreamErrorInfo } from "./types";
+import { parseToolArguments } from "../lib/tool-arguments";
 
 /**
  * The Gemini wire format (generateContent, streamGenerateContent, batchEmbedContents). The translation functions
@@ -29,13 +30,10 @@ const partToGemini = (part: ContentPart): GeminiPart =>
       ? { inlineData: { mimeType: part.source.mediaType, data: part.source.data } }
       : { fileData: { mimeType: mimeTypeOfURL(part.source.url), fileUri: part.source.url } };
 
+/** Gemini's functionCall.args must be an object: anything else is wrapped. */
 function parseArguments(text: string): Record<string, unknown> {
-  try {
-    const value: unknown = text.trim() === "" ? {} : JSON.parse(text);
-    return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
-  } catch {
-    return {};
-  }
+  const value = parseToolArguments(text);
+  return typeof value === "object" && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : { value };
 }
 
 /** A tool result as functionResponse.response, which must be an object: `output` (or `error`) as Google suggests. */

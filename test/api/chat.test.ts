@@ -6,6 +6,23 @@ const weatherTool = {
   function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
 };
 
+/** Reads a response body that must fail (never end cleanly); returns what arrived before it failed. */
+async function readUntilFailure(res: Response): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  await expect(
+    (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+      }
+    })(),
+  ).rejects.toThrow();
+  return text;
+}
+
 describe("POST /v1/chat/completions with the official OpenAI SDK", () => {
   it("answers through a route", async () => {
     const ws = await newWorkspace();
@@ -178,32 +195,12 @@ describe("POST /v1/chat/completions with the official OpenAI SDK", () => {
     const ws = await newWorkspace();
     await scriptFaults(ws.scenario, [{ dropAfterEvents: 2, drop: "abort", chunkDelayMs: 10 }, { dropAfterEvents: 2, drop: "truncate" }]);
     const res = await callGateway(ws.key, "/v1/chat/completions", { model: "openai/gpt-4o-mini", stream: true, messages: [{ role: "user", content: "Hi you" }] });
-    const reader = res.body!.getReader();
-    let text = "";
-    await expect(
-      (async () => {
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) return;
-          text += new TextDecoder().decode(value);
-        }
-      })(),
-    ).rejects.toThrow();
+    const text = await readUntilFailure(res);
     expect(text).toContain('"error"');
     expect(text).not.toContain("[DONE]");
 
     const anthropic = await callGateway(ws.key, "/v1/messages", { model: "openai/gpt-4o-mini", max_tokens: 10, stream: true, messages: [{ role: "user", content: "Hi you" }] });
-    const body = anthropic.body!.getReader();
-    let anthropicText = "";
-    await expect(
-      (async () => {
-        for (;;) {
-          const { done, value } = await body.read();
-          if (done) return;
-          anthropicText += new TextDecoder().decode(value);
-        }
-      })(),
-    ).rejects.toThrow();
+    const anthropicText = await readUntilFailure(anthropic);
     expect(anthropicText).toContain("event: error");
     expect(anthropicText).not.toContain("message_stop");
   });
