@@ -65,7 +65,49 @@ export function periodResetMs(period: BudgetPeriod, now: number): number | null 
   return null;
 }
 
-type EventRow = { at: number; tokens: number };
+type EventRow = { id: string; at: number; tokens: number };
+
+/**
+ * One scope's requests inside the rate window, held in memory in admission order with a running token sum, so
+ * admission costs O(requests leaving the window) instead of a read of the whole window. SQLite stays the record
+ * (the window is rebuilt from it after the object restarts); only this object writes either.
+ */
+class ScopeWindow {
+  readonly events: EventRow[] = [];
+  readonly byId = new Map<string, EventRow>();
+  tokens = 0;
+
+  constructor(rows: EventRow[]) {
+    for (const row of rows) this.add(row);
+  }
+
+  add(row: EventRow): void {
+    // Admission times only go forward in production; injected test clocks may not, so keep the order exact.
+    let index = this.events.length;
+    while (index > 0 && this.events[index - 1]!.at > row.at) index--;
+    this.events.splice(index, 0, row);
+    this.byId.set(row.id, row);
+    this.tokens += row.tokens;
+  }
+
+  evictUpTo(cutoff: number): void {
+    let count = 0;
+    while (count < this.events.length && this.events[count]!.at <= cutoff) {
+      const row = this.events[count]!;
+      this.byId.delete(row.id);
+      this.tokens -= row.tokens;
+      count++;
+    }
+    if (count > 0) this.events.splice(0, count);
+  }
+
+  setTokens(id: string, tokens: number): void {
+    const row = this.byId.get(id);
+    if (!row) return;
+    this.tokens += tokens - row.tokens;
+    row.tokens = tokens;
+  }
+}
 
 /**
  * Rate limits and budgets, one instance per key (`key:<keyId>`) or, when the workspace has limits of its own, one
@@ -76,6 +118,7 @@ type EventRow = { at: number; tokens: number };
  */
 export class KeyLimiter extends DurableObject<Env> {
   readonly #sql: SqlStorage;
+  readonly #windows = new Map<string, ScopeWindow>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -97,7 +140,6 @@ export class KeyLimiter extends DurableObject<Env> {
   /** Admits a request against every scope's rpm, tpm and budget in one step; records it only when all pass. */
   admit(input: AdmitInput): AdmitResult {
     const now = input.now ?? Date.now();
-    this.#sql.exec(`DELETE FROM kl_events WHERE at <= ?`, now - RATE_WINDOW_MS);
     this.#sql.exec(`DELETE FROM kl_reservations WHERE at <= ?`, now - RESERVATION_TTL_MS);
     const states: ScopeState[] = [];
     let refusal: Refusal | undefined;
@@ -110,6 +152,9 @@ export class KeyLimiter extends DurableObject<Env> {
     for (const limits of input.scopes) {
       if (limits.rpm !== undefined || limits.tpm !== undefined) {
         this.#sql.exec(`INSERT OR REPLACE INTO kl_events (scope, request_id, at, tokens) VALUES (?, ?, ?, ?)`, limits.scope, input.requestId, now, input.estimatedTokens);
+        const window = this.#window(limits.scope, now);
+        if (window.byId.has(input.requestId)) window.setTokens(input.requestId, input.estimatedTokens);
+        else window.add({ id: input.requestId, at: now, tokens: input.estimatedTokens });
       }
       if (limits.budget) {
         this.#sql.exec(
@@ -130,7 +175,8 @@ export class KeyLimiter extends DurableObject<Env> {
     const { scope } = limits;
     const state: ScopeState = { scope };
     let refused: Refusal | undefined;
-    const events = limits.rpm !== undefined || limits.tpm !== undefined ? this.#windowEvents(scope) : [];
+    const window = limits.rpm !== undefined || limits.tpm !== undefined ? this.#window(scope, now) : undefined;
+    const events = window?.events ?? [];
     if (limits.rpm !== undefined) {
       const admitted = events.length < limits.rpm;
       // Admitted: the window next frees a slot when its oldest request leaves (this one, if it is alone).
@@ -141,7 +187,7 @@ export class KeyLimiter extends DurableObject<Env> {
       if (!admitted) refused = { scope, reason: "requests", retryAfterMs: resetMs };
     }
     if (limits.tpm !== undefined) {
-      const used = events.reduce((sum, e) => sum + e.tokens, 0);
+      const used = window?.tokens ?? 0;
       const admitted = used + input.estimatedTokens <= limits.tpm;
       const resetMs = this.#tokensFreeIn(events, used, admitted ? 0 : input.estimatedTokens, limits.tpm, now);
       state.tokens = { limit: limits.tpm, remaining: Math.max(0, limits.tpm - used - (admitted ? input.estimatedTokens : 0)), resetMs };
@@ -161,7 +207,16 @@ export class KeyLimiter extends DurableObject<Env> {
 
   /** Replaces a request's estimate with its real token count and its reservations with its real cost, in every scope. */
   settle(input: SettleInput): void {
-    this.#sql.exec(`UPDATE kl_events SET tokens = ? WHERE request_id = ?`, Math.max(0, Math.round(input.tokens)), input.requestId);
+    const tokens = Math.max(0, Math.round(input.tokens));
+    let updated = false;
+    for (const [scope, window] of this.#windows) {
+      if (!window.byId.has(input.requestId)) continue;
+      window.setTokens(input.requestId, tokens);
+      this.#sql.exec(`UPDATE kl_events SET tokens = ? WHERE scope = ? AND request_id = ?`, tokens, scope, input.requestId);
+      updated = true;
+    }
+    // The object restarted since admission (its windows are rebuilt lazily): find the request by id instead.
+    if (!updated) this.#sql.exec(`UPDATE kl_events SET tokens = ? WHERE request_id = ?`, tokens, input.requestId);
     const reservations = this.#sql.exec<{ scope: string; period_key: string }>(`SELECT scope, period_key FROM kl_reservations WHERE request_id = ?`, input.requestId).toArray();
     this.#sql.exec(`DELETE FROM kl_reservations WHERE request_id = ?`, input.requestId);
     if (input.costUsd <= 0) return;
@@ -175,19 +230,24 @@ export class KeyLimiter extends DurableObject<Env> {
     }
   }
 
+  /** Settles several requests in one call (the gateway batches settlements per limiter). */
+  settleMany(inputs: SettleInput[]): void {
+    for (const input of inputs) this.settle(input);
+  }
+
   /** Drops everything this limiter holds (its key was revoked or its workspace deleted; ids are never reused). */
   async forget(): Promise<void> {
+    this.#windows.clear();
     await this.ctx.storage.deleteAll();
   }
 
   /** What the limiter holds for one scope right now (for the admin API and tests). */
   snapshot(scope: string, now: number = Date.now()): LimiterSnapshot {
-    this.#sql.exec(`DELETE FROM kl_events WHERE at <= ?`, now - RATE_WINDOW_MS);
-    const events = this.#windowEvents(scope);
+    const window = this.#window(scope, now);
     const reservations = this.#sql.exec<{ n: number; usd: number | null }>(`SELECT COUNT(*) AS n, SUM(usd) AS usd FROM kl_reservations WHERE scope = ?`, scope).one();
     return {
-      requestsInWindow: events.length,
-      tokensInWindow: events.reduce((sum, e) => sum + e.tokens, 0),
+      requestsInWindow: window.events.length,
+      tokensInWindow: window.tokens,
       reservations: reservations.n,
       reservedUsd: reservations.usd ?? 0,
       spend: this.#sql
@@ -197,9 +257,22 @@ export class KeyLimiter extends DurableObject<Env> {
     };
   }
 
-  /** The scope's requests still inside the window (older ones were deleted at the start of the call). */
-  #windowEvents(scope: string): EventRow[] {
-    return this.#sql.exec<EventRow>(`SELECT at, tokens FROM kl_events WHERE scope = ? ORDER BY at, request_id`, scope).toArray();
+  /** The scope's requests inside the window at `now`; those that left it are dropped from memory and storage. */
+  #window(scope: string, now: number): ScopeWindow {
+    const cutoff = now - RATE_WINDOW_MS;
+    let window = this.#windows.get(scope);
+    if (!window) {
+      const rows = this.#sql.exec<{ id: string; at: number; tokens: number }>(`SELECT request_id AS id, at, tokens FROM kl_events WHERE scope = ? AND at > ? ORDER BY at, request_id`, scope, cutoff).toArray();
+      window = new ScopeWindow(rows);
+      this.#windows.set(scope, window);
+      this.#sql.exec(`DELETE FROM kl_events WHERE scope = ? AND at <= ?`, scope, cutoff);
+    }
+    const oldest = window.events[0];
+    if (oldest && oldest.at <= cutoff) {
+      window.evictUpTo(cutoff);
+      this.#sql.exec(`DELETE FROM kl_events WHERE scope = ? AND at <= ?`, scope, cutoff);
+    }
+    return window;
   }
 
   /** When enough tokens leave the window for `needed` more to fit (the window length if they never can). */

@@ -8,6 +8,7 @@ import { estimateChatPromptTokens, estimateEmbeddingsTokens } from "../usage/est
 import { costOf, priceOf, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
 import type { KeyRecord } from "./keys";
+import { queueSettlement } from "./settlement";
 import type { Budget, RateLimit } from "./limit-schemas";
 
 /**
@@ -163,7 +164,7 @@ export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[
     const usage = settled.usage;
     const tokens = servedUpstream ? usage.promptTokens + usage.completionTokens : 0;
     const cost = servedUpstream ? (costOf(usage, priceFor(config, settled.answeredBy!)) ?? 0) : 0;
-    await limiter.settle({ requestId: admissionId, tokens, costUsd: cost });
+    await queueSettlement(c.env, plan.limiter, { requestId: admissionId, tokens, costUsd: cost });
   });
 }
 
