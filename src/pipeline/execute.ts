@@ -5,7 +5,7 @@ import { planDirect, planRoute, type Plan, type PlanInput, type PlannedAttempt }
 import { defaultRandom, type RandomSource } from "../routing/random";
 import { resolveModel } from "../routing/resolve";
 import { circuitVerdict, nextStep, type FailureFacts } from "../routing/retry";
-import { priceOf } from "../usage/pricing";
+import { priceOfTarget } from "../usage/pricing";
 import { CircuitView } from "./circuits";
 import { AttemptTimer, pause, type AttemptControl } from "./deadline";
 import type { RequestRecord } from "./record";
@@ -40,7 +40,7 @@ export function planTargets(scope: ExecutionScope, request: RoutingRequest): Pla
     facts: request,
     random: scope.random,
     health: (target) => scope.circuits.health(target),
-    price: (target) => priceOf(config.providers[target.provider]?.type ?? target.provider, target.model, undefined, target.provider),
+    price: (target) => priceOfTarget(config, target.provider, target.model),
   };
   const resolved = resolveModel(config, request.model);
   if (resolved.kind === "direct") return planDirect(resolved.target, input);

@@ -5,7 +5,7 @@ import type { GatewayConfig, Target } from "../config/schema";
 import { GatewayError } from "../lib/errors";
 import { emptyUsage, type ChatRequest, type EmbeddingsRequest, type Usage } from "../schema/internal";
 import { estimateChatPromptTokens, estimateEmbeddingsTokens } from "../usage/estimate";
-import { costOf, priceOf, type Price } from "../usage/pricing";
+import { costOf, priceOfTarget, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
 import type { KeyRecord } from "./keys";
 import { queueSettlement } from "./settlement";
@@ -53,8 +53,7 @@ export function admissionPlan(workspaceId: string, config: GatewayConfig, key: K
 }
 
 function priceFor(config: GatewayConfig, target: Target): Price | null {
-  const provider = config.providers[target.provider];
-  return provider ? priceOf(provider.type, target.model, undefined, target.provider) : null;
+  return priceOfTarget(config, target.provider, target.model);
 }
 
 /** The most the request can cost on any target of its plan (a fallback may answer); throws when one is unpriced. */

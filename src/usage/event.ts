@@ -2,7 +2,7 @@ import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
 import type { RequestRecord } from "../pipeline/record";
 import { accountedUsage } from "./observe";
-import { costOf, priceOf } from "./pricing";
+import { costOf, priceOfTarget } from "./pricing";
 
 /**
  * One usage event per /v1 request: the Queue message the gateway sends after the response and the consumer
@@ -69,8 +69,7 @@ export type UsageEvent = z.infer<typeof UsageEventSchema>;
 export function requestCost(config: GatewayConfig | undefined, record: RequestRecord, usage = accountedUsage(record).usage): number | null {
   const answered = record.answeredBy;
   if (!answered) return 0;
-  const providerType = config?.providers[answered.provider]?.type ?? answered.provider;
-  return costOf(usage, priceOf(providerType, answered.model, config?.pricing, answered.provider));
+  return costOf(usage, priceOfTarget(config, answered.provider, answered.model));
 }
 
 export type EventIdentity = { requestId: string; clientRequestId: string | null };

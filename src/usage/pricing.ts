@@ -1,5 +1,5 @@
 import * as z from "zod";
-import type { ProviderConfig } from "../config/schema";
+import type { GatewayConfig, ProviderConfig } from "../config/schema";
 import type { Usage } from "../schema/internal";
 
 /**
@@ -149,4 +149,14 @@ export function costOf(usage: Usage, price: Price | null): number | null {
     visibleCompletion * price.output +
     usage.reasoningTokens * (price.reasoning ?? price.output);
   return micro / 1_000_000;
+}
+
+/**
+ * The price of one provider's model in a workspace: its `pricing` override first, then the table row for the
+ * provider's type (or, for the OpenAI-compatible family, its preset). Usage cost, budget reservations and the
+ * `cost` routing strategy all price through here, so they always agree.
+ */
+export function priceOfTarget(config: GatewayConfig | undefined, providerName: string, model: string): Price | null {
+  const provider = config?.providers[providerName];
+  return priceOf(provider ? priceKeyOf(provider) : providerName, model, config?.pricing, providerName);
 }
