@@ -12,6 +12,7 @@ import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, S
 import { jsonRequest } from "./openai";
 import type { ProviderAdapter, UpstreamErrorInfo, UpstreamTarget } from "./types";
 import { parseToolArguments } from "../lib/tool-arguments";
+import { alternatingTurns } from "./turns";
 
 /**
  * The Anthropic Messages wire format. The translation functions are shared with Vertex AI's and Bedrock's
@@ -68,15 +69,7 @@ export function chatRequestToAnthropic(request: ChatRequest, model: string | und
   const instruction = jsonInstruction(request);
   if (instruction) systemText.push(instruction);
 
-  const messages: { role: "user" | "assistant"; content: AnthropicBlock[] }[] = [];
-  for (const message of request.messages) {
-    if (message.role === "system") continue;
-    const role = message.role === "assistant" ? "assistant" : "user";
-    const last = messages.at(-1);
-    // Anthropic wants alternating turns: tool results and consecutive user parts merge into one user turn.
-    if (last && last.role === role) last.content.push(...blocksOf(message));
-    else messages.push({ role, content: blocksOf(message) });
-  }
+  const messages = alternatingTurns(request.messages, blocksOf);
 
   const body: Record<string, unknown> = { messages, max_tokens: request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS };
   if (model !== undefined) body.model = model;

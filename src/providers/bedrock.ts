@@ -15,6 +15,7 @@ import type { ChatMessage, ChatRequest, ChatResult, ContentPart, EmbeddingsResul
 import { jsonInstruction } from "./anthropic";
 import type { ProviderAdapter, UpstreamErrorInfo, UpstreamTarget } from "./types";
 import { parseToolArguments } from "../lib/tool-arguments";
+import { alternatingTurns } from "./turns";
 
 /**
  * Amazon Bedrock through its model-agnostic Converse / ConverseStream APIs (one translation for Claude, Nova,
@@ -75,15 +76,7 @@ export function chatRequestToConverse(request: ChatRequest): Record<string, unkn
   const instruction = jsonInstruction(request);
   if (instruction) system.push({ text: instruction });
 
-  const messages: { role: "user" | "assistant"; content: Block[] }[] = [];
-  for (const message of request.messages) {
-    if (message.role === "system") continue;
-    const role = message.role === "assistant" ? "assistant" : "user";
-    const last = messages.at(-1);
-    // Converse wants alternating turns: tool results and consecutive user parts merge into one user turn.
-    if (last && last.role === role) last.content.push(...blocksOf(message));
-    else messages.push({ role, content: blocksOf(message) });
-  }
+  const messages = alternatingTurns(request.messages, blocksOf);
   const hasToolBlocks = messages.some((m) => m.content.some((b) => "toolUse" in b || "toolResult" in b));
 
   const inferenceConfig: Record<string, unknown> = {};
