@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { withoutTrailingSlash } from "../http";
 
 /**
  * The OpenAI-compatible family as data. Each row is one provider that speaks OpenAI's Chat Completions wire
@@ -49,7 +50,7 @@ export type Supports = z.infer<typeof SupportsSchema>;
 
 export const PresetSchema = z.strictObject({
   label: z.string(),
-  baseURL: z.url(),
+  baseURL: z.url().overwrite(withoutTrailingSlash),
   auth: AuthStyleSchema,
   /** The server refuses requests without a key (local servers do not). */
   requiresKey: z.boolean(),
