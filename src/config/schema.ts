@@ -1,5 +1,4 @@
 import * as z from "zod";
-import { withoutTrailingSlash } from "../providers/http";
 import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/openai-compatible/presets";
 import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
@@ -16,7 +15,10 @@ export const SecretRefSchema = z
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
 // Normalised once here (no trailing slash), so adapters append their paths as they are.
-const baseURL = z.url({ protocol: /^https?$/ }).overwrite(withoutTrailingSlash).describe("The provider's base URL, following its own SDK's convention.");
+const baseURL = z
+  .url({ protocol: /^https?$/ })
+  .overwrite((url) => url.replace(/\/+$/, ""))
+  .describe("The provider's base URL, following its own SDK's convention.");
 
 export const OpenAIProviderSchema = z.strictObject({
   type: z.literal("openai"),

@@ -15,6 +15,3 @@ export function invalidUpstream(provider: string, detail: string): GatewayError 
 
 /** The provider's error text when its body is not in its documented error shape. */
 export const rawErrorMessage = (status: number, bodyText: string): string => bodyText.slice(0, 500) || `HTTP ${status}`;
-
-/** One base URL form for every provider: the path an adapter appends starts with `/`. */
-export const withoutTrailingSlash = (url: string): string => url.replace(/\/+$/, "");

@@ -1,5 +1,4 @@
 import * as z from "zod";
-import { withoutTrailingSlash } from "../http";
 
 /**
  * The OpenAI-compatible family as data. Each row is one provider that speaks OpenAI's Chat Completions wire
@@ -50,7 +49,8 @@ export type Supports = z.infer<typeof SupportsSchema>;
 
 export const PresetSchema = z.strictObject({
   label: z.string(),
-  baseURL: z.url().overwrite(withoutTrailingSlash),
+  // Adapters append paths to base URLs as they are (the config schema strips a workspace's trailing slash).
+  baseURL: z.url().refine((url) => !url.endsWith("/"), "a preset's baseURL has no trailing slash"),
   auth: AuthStyleSchema,
   /** The server refuses requests without a key (local servers do not). */
   requiresKey: z.boolean(),
