@@ -8,7 +8,7 @@ import { embeddingsApi } from "./api/embeddings";
 import { messagesApi } from "./api/messages";
 import { modelsApi } from "./api/models";
 import { GatewayError } from "./lib/errors";
-import { requestContext } from "./lib/request-context";
+import { requestContext } from "./pipeline/request-context";
 import { adminAuth, gatewayKeyAuth } from "./policy/auth";
 import { rateLimitHeaders } from "./policy/limits";
 import type { AppEnv } from "./types";

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/presets";
+import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/openai-compatible/presets";
 import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
@@ -14,7 +14,11 @@ export const SecretRefSchema = z
   .describe("Where a secret comes from; never the secret itself.");
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
-const baseURL = z.url({ protocol: /^https?$/ }).describe("The provider's base URL, following its own SDK's convention.");
+// Normalised once here (no trailing slash), so adapters append their paths as they are.
+const baseURL = z
+  .url({ protocol: /^https?$/ })
+  .overwrite((url) => url.replace(/\/+$/, ""))
+  .describe("The provider's base URL, following its own SDK's convention.");
 
 export const OpenAIProviderSchema = z.strictObject({
   type: z.literal("openai"),

@@ -1,7 +1,6 @@
+import type { AttemptOutcome } from "../routing/retry";
 import type { Usage } from "../schema/internal";
 import { emptyUsage } from "../schema/internal";
-
-export type AttemptOutcome = "success" | "http_error" | "timeout" | "network" | "stream_error" | "skipped";
 
 export type AttemptRecord = {
   provider: string;

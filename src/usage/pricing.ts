@@ -1,5 +1,4 @@
 import * as z from "zod";
-import type { GatewayConfig, ProviderConfig } from "../config/schema";
 import type { Usage } from "../schema/internal";
 
 /**
@@ -129,11 +128,19 @@ export function priceOf(providerType: string, model: string, overrides?: Record<
 }
 
 /**
+ * What pricing reads of a provider's config (a `ProviderConfig` is one). The config schema is assembled from this
+ * module's PriceSchema, so pricing names the shape it needs instead of importing the config's types.
+ */
+export type PricedProvider = { type: string; preset?: string | undefined };
+/** What pricing reads of a workspace's config (a `GatewayConfig` is one). */
+export type PricedWorkspace = { providers: Record<string, PricedProvider>; pricing?: Record<string, Price> | undefined };
+
+/**
  * The provider key of a config in the price table: its type, except for the OpenAI-compatible family, whose
  * models are priced per preset (`groq/llama-3.3-70b-versatile`); a compatible server without a preset is unpriced
  * unless the workspace overrides it.
  */
-export function priceKeyOf(config: ProviderConfig): string {
+export function priceKeyOf(config: PricedProvider): string {
   return config.type === "openai-compatible" ? (config.preset ?? "openai-compatible") : config.type;
 }
 
@@ -156,7 +163,7 @@ export function costOf(usage: Usage, price: Price | null): number | null {
  * provider's type (or, for the OpenAI-compatible family, its preset). Usage cost, budget reservations and the
  * `cost` routing strategy all price through here, so they always agree.
  */
-export function priceOfTarget(config: GatewayConfig | undefined, providerName: string, model: string): Price | null {
+export function priceOfTarget(config: PricedWorkspace | undefined, providerName: string, model: string): Price | null {
   const provider = config?.providers[providerName];
   return priceOf(provider ? priceKeyOf(provider) : providerName, model, config?.pricing, providerName);
 }

@@ -1,7 +1,10 @@
-import type { ProviderConfig } from "../config/schema";
-import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
-import { chatRequestToOpenAI, jsonRequest, parseOpenAIChatResponse, parseOpenAIChatStream, parseOpenAIEmbeddingsResponse, parseOpenAIError } from "./openai";
-import type { ProviderAdapter, UpstreamTarget } from "./types";
+import type { ProviderConfig } from "../../config/schema";
+import { jsonRequest } from "../http";
+import { chatRequestToOpenAI, parseOpenAIChatResponse } from "../openai/chat";
+import { embeddingsRequestToOpenAI, parseOpenAIEmbeddingsResponse } from "../openai/embeddings";
+import { parseOpenAIError } from "../openai/errors";
+import { parseOpenAIChatStream } from "../openai/stream";
+import type { ProviderAdapter, UpstreamTarget } from "../types";
 
 /**
  * Azure OpenAI: OpenAI's wire format at Azure's URLs with an `api-key` header. With `apiStyle: "deployments"`
@@ -13,9 +16,8 @@ type AzureConfig = Extract<ProviderConfig, { type: "azure" }>;
 
 function urlFor(target: UpstreamTarget<AzureConfig>, operation: "chat/completions" | "embeddings"): string {
   const { config } = target;
-  const origin = config.baseURL.replace(/\/+$/, "");
-  if (config.apiStyle === "v1") return `${origin}/openai/v1/${operation}`;
-  return `${origin}/openai/deployments/${encodeURIComponent(target.model)}/${operation}?api-version=${encodeURIComponent(config.apiVersion)}`;
+  if (config.apiStyle === "v1") return `${config.baseURL}/openai/v1/${operation}`;
+  return `${config.baseURL}/openai/deployments/${encodeURIComponent(target.model)}/${operation}?api-version=${encodeURIComponent(config.apiVersion)}`;
 }
 
 /** The deployments API takes the model from the URL; the body's `model` is left out there. */
@@ -29,15 +31,14 @@ const headersOf = async (target: UpstreamTarget<AzureConfig>) => ({ "api-key": a
 export const azureAdapter: ProviderAdapter<AzureConfig> = {
   type: "azure",
   supports: { chat: true, stream: true, tools: true, embeddings: true, vision: true },
-  async buildChatRequest(request: ChatRequest, target) {
+  async buildChatRequest(request, target) {
     const body = withoutModelForDeployments(chatRequestToOpenAI(request, target.model), target.config);
     return jsonRequest(urlFor(target, "chat/completions"), await headersOf(target), body);
   },
   parseChatResponse: (body, target) => parseOpenAIChatResponse(body, target.providerName),
   parseChatStream: (body, target) => parseOpenAIChatStream(body, target.providerName),
-  async buildEmbeddingsRequest(request: EmbeddingsRequest, target) {
-    const body = { model: target.model, input: request.input, encoding_format: "float", ...(request.dimensions ? { dimensions: request.dimensions } : {}), ...(request.user ? { user: request.user } : {}) };
-    return jsonRequest(urlFor(target, "embeddings"), await headersOf(target), withoutModelForDeployments(body, target.config));
+  async buildEmbeddingsRequest(request, target) {
+    return jsonRequest(urlFor(target, "embeddings"), await headersOf(target), withoutModelForDeployments(embeddingsRequestToOpenAI(request, target.model), target.config));
   },
   parseEmbeddingsResponse: (body, target) => parseOpenAIEmbeddingsResponse(body, target.providerName),
   parseError: parseOpenAIError,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { chatRequestToConverse, finishReasonFromBedrock, usageFromBedrock } from "../../src/providers/bedrock";
-import type { ChatRequest } from "../../src/schema/internal";
+import { chatRequestToConverse, finishReasonFromBedrock, usageFromBedrock } from "./chat";
+import type { ChatRequest } from "../../schema/internal";
 
 const base: ChatRequest = { model: "aws/x", messages: [], stream: false, includeUsage: false };
 const tool = { name: "lookup", parameters: { type: "object", properties: {} } };

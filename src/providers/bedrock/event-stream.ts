@@ -1,6 +1,6 @@
 import { EventStreamCodec } from "@smithy/eventstream-codec";
 import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
-import { GatewayError } from "./errors";
+import { GatewayError } from "../../lib/errors";
 
 /**
  * AWS event-stream binary framing (application/vnd.amazon.eventstream), used by Bedrock's streaming APIs.

@@ -1,6 +1,6 @@
 import * as z from "zod";
-import { base64Decode, base64UrlEncode } from "./crypto";
-import { GatewayError } from "./errors";
+import { base64Decode, base64UrlEncode } from "../../lib/crypto";
+import { GatewayError } from "../../lib/errors";
 
 /**
  * Google's OAuth 2.0 service-account flow (RFC 7523 JWT bearer grant): sign an RS256 assertion with the key's

@@ -1,22 +1,13 @@
 import type * as z from "zod";
-import type { ProviderConfig } from "../config/schema";
-import { GatewayError } from "../lib/errors";
-import { decodeSSE } from "../lib/sse";
-import {
-  AnthropicErrorBodySchema,
-  AnthropicMessageResponseSchema,
-  AnthropicStreamEventSchema,
-  type AnthropicUsageSchema,
-} from "../schema/anthropic";
-import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, StreamEvent, ToolCall, Usage } from "../schema/internal";
-import { jsonRequest } from "./openai";
-import type { ProviderAdapter, UpstreamErrorInfo, UpstreamTarget } from "./types";
-import { parseToolArguments } from "../lib/tool-arguments";
-import { alternatingTurns } from "./turns";
+import { parseToolArguments } from "../../lib/tool-arguments";
+import { AnthropicMessageResponseSchema, type AnthropicUsageSchema } from "../../schema/anthropic";
+import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, ToolCall, Usage } from "../../schema/internal";
+import { invalidUpstream } from "../http";
+import { alternatingTurns } from "../turns";
 
 /**
  * The Anthropic Messages wire format. The translation functions are shared with Vertex AI's and Bedrock's
- * Claude paths; the adapter at the bottom adds Anthropic's URL and headers.
+ * Claude paths.
  */
 
 type AnthropicUsage = z.infer<typeof AnthropicUsageSchema>;
@@ -32,7 +23,6 @@ const partToAnthropic = (part: ContentPart): AnthropicBlock =>
         type: "image",
         source: part.source.kind === "url" ? { type: "url", url: part.source.url } : { type: "base64", media_type: part.source.mediaType, data: part.source.data },
       };
-
 
 function blocksOf(message: Exclude<ChatMessage, { role: "system" }>): AnthropicBlock[] {
   switch (message.role) {
@@ -125,10 +115,6 @@ export function finishReasonFromAnthropic(reason: string | null | undefined): Fi
   }
 }
 
-function invalidUpstream(provider: string, detail: string): GatewayError {
-  return new GatewayError({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider, message: `${provider}: invalid response from upstream (${detail})` });
-}
-
 export function parseAnthropicChatResponse(body: unknown, providerName: string): ChatResult {
   const parsed = AnthropicMessageResponseSchema.safeParse(body);
   if (!parsed.success) throw invalidUpstream(providerName, parsed.error.issues[0]?.message ?? "unexpected shape");
@@ -152,96 +138,3 @@ export function parseAnthropicChatResponse(body: unknown, providerName: string):
     usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, ...usageFromAnthropic(response.usage) },
   };
 }
-
-/** Anthropic stream events (already decoded from SSE, or from another framing) → internal events. */
-export function anthropicEventsToInternal(providerName: string): TransformStream<unknown, StreamEvent> {
-  const toolIndexByBlock = new Map<number, number>();
-  let stopReason: string | null | undefined;
-  let stopSequence: string | null | undefined;
-  return new TransformStream({
-    transform(json, controller) {
-      const parsed = AnthropicStreamEventSchema.safeParse(json);
-      if (!parsed.success) return; // unknown event types are skipped, as Anthropic's versioning policy asks
-      const event = parsed.data;
-      switch (event.type) {
-        case "message_start":
-          controller.enqueue({ type: "start", id: event.message.id, model: event.message.model, usage: usageFromAnthropic(event.message.usage) });
-          break;
-        case "content_block_start":
-          if (event.content_block.type === "tool_use") {
-            const index = toolIndexByBlock.size;
-            toolIndexByBlock.set(event.index, index);
-            controller.enqueue({ type: "tool_call_start", index, id: event.content_block.id ?? `toolu_${index}`, name: event.content_block.name ?? "" });
-          } else if (event.content_block.type === "text" && event.content_block.text) {
-            controller.enqueue({ type: "text", delta: event.content_block.text });
-          }
-          break;
-        case "content_block_delta":
-          if (event.delta.type === "text_delta" && event.delta.text) controller.enqueue({ type: "text", delta: event.delta.text });
-          if (event.delta.type === "input_json_delta" && event.delta.partial_json) {
-            const index = toolIndexByBlock.get(event.index);
-            if (index !== undefined) controller.enqueue({ type: "tool_call_delta", index, argumentsDelta: event.delta.partial_json });
-          }
-          break;
-        case "message_delta":
-          stopReason = event.delta.stop_reason;
-          stopSequence = event.delta.stop_sequence;
-          controller.enqueue({ type: "usage", usage: usageFromAnthropic(event.usage) });
-          break;
-        case "message_stop":
-          controller.enqueue({ type: "finish", finishReason: finishReasonFromAnthropic(stopReason), ...(stopSequence ? { stopSequence } : {}) });
-          break;
-        case "error":
-          throw new GatewayError({
-            status: event.error.type === "overloaded_error" ? 529 : 502,
-            type: "upstream_error",
-            code: event.error.type,
-            provider: providerName,
-            message: `${providerName}: ${event.error.message}`,
-          });
-        default:
-          break;
-      }
-    },
-  });
-}
-
-export function parseAnthropicChatStream(body: ReadableStream<Uint8Array>, providerName: string): ReadableStream<StreamEvent> {
-  return decodeSSE(body)
-    .pipeThrough(
-      new TransformStream<{ data: string }, unknown>({
-        transform(message, controller) {
-          try {
-            controller.enqueue(JSON.parse(message.data));
-          } catch {
-            throw invalidUpstream(providerName, "a stream event is not JSON");
-          }
-        },
-      }),
-    )
-    .pipeThrough(anthropicEventsToInternal(providerName));
-}
-
-export function parseAnthropicError(status: number, bodyText: string): UpstreamErrorInfo {
-  try {
-    const parsed = AnthropicErrorBodySchema.safeParse(JSON.parse(bodyText));
-    if (parsed.success && parsed.data.error.message) return { message: parsed.data.error.message, type: parsed.data.error.type ?? undefined, code: parsed.data.error.type ?? null };
-  } catch {
-    // not JSON: fall through to the raw text
-  }
-  return { message: bodyText.slice(0, 500) || `HTTP ${status}` };
-}
-
-type AnthropicConfig = Extract<ProviderConfig, { type: "anthropic" }>;
-
-export const anthropicAdapter: ProviderAdapter<AnthropicConfig> = {
-  type: "anthropic",
-  supports: { chat: true, stream: true, tools: true, embeddings: false, vision: true },
-  async buildChatRequest(request, target: UpstreamTarget<AnthropicConfig>) {
-    const headers = { "x-api-key": await target.secret(target.config.apiKey), "anthropic-version": target.config.version };
-    return jsonRequest(`${target.config.baseURL.replace(/\/+$/, "")}/v1/messages`, headers, chatRequestToAnthropic(request, target.model));
-  },
-  parseChatResponse: (body, target) => parseAnthropicChatResponse(body, target.providerName),
-  parseChatStream: (body, target) => parseAnthropicChatStream(body, target.providerName),
-  parseError: parseAnthropicError,
-};

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { decodeEventStream, encodeEventStreamFrame, frameJson, type EventStreamFrame } from "../../src/lib/event-stream";
-import { GatewayError } from "../../src/lib/errors";
+import { decodeEventStream, encodeEventStreamFrame, frameJson, type EventStreamFrame } from "./event-stream";
+import { GatewayError } from "../../lib/errors";
 
 const encoder = new TextEncoder();
 const frames = [

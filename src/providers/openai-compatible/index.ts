@@ -1,13 +1,17 @@
-import type { ProviderConfig } from "../config/schema";
-import { GatewayError, badRequest } from "../lib/errors";
-import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
-import { chatRequestToOpenAI, jsonRequest, parseOpenAIChatResponse, parseOpenAIChatStream, parseOpenAIEmbeddingsResponse, parseOpenAIError } from "./openai";
+import type { ProviderConfig } from "../../config/schema";
+import { GatewayError, badRequest } from "../../lib/errors";
+import type { ChatRequest } from "../../schema/internal";
+import { jsonRequest } from "../http";
+import { chatRequestToOpenAI, parseOpenAIChatResponse } from "../openai/chat";
+import { embeddingsRequestToOpenAI, parseOpenAIEmbeddingsResponse } from "../openai/embeddings";
+import { parseOpenAIError } from "../openai/errors";
+import { parseOpenAIChatStream } from "../openai/stream";
+import type { ProviderAdapter, UpstreamTarget } from "../types";
 import { DEFAULT_QUIRKS, PRESETS, SUPPORTS_ALL, type AuthStyle, type Quirks, type Supports } from "./presets";
-import type { ProviderAdapter, UpstreamTarget } from "./types";
 
 /**
  * Every OpenAI-compatible provider through one adapter: what differs between them (base URL, auth, quirks,
- * capabilities) is data, from the preset table (presets.ts) and the workspace's own config, never code here.
+ * capabilities) is data, from the preset table (./presets.ts) and the workspace's own config, never code here.
  */
 
 type CompatibleConfig = Extract<ProviderConfig, { type: "openai-compatible" }>;
@@ -19,7 +23,7 @@ export function profileOf(config: CompatibleConfig): CompatibleProfile {
   const preset = config.preset ? PRESETS[config.preset] : undefined;
   return {
     label: preset?.label ?? "OpenAI-compatible server",
-    baseURL: (config.baseURL ?? preset?.baseURL ?? "").replace(/\/+$/, ""),
+    baseURL: config.baseURL ?? preset?.baseURL ?? "",
     auth: preset?.auth ?? { kind: "bearer" },
     quirks: { ...DEFAULT_QUIRKS, ...preset?.quirks, ...config.quirks },
     supports: { ...(preset?.supports ?? SUPPORTS_ALL), ...config.supports },
@@ -65,7 +69,7 @@ export const openAICompatibleAdapter: ProviderAdapter<CompatibleConfig> = {
   type: "openai-compatible",
   // The family as a whole; each preset narrows it (profileOf(config).supports), and requests are checked against that.
   supports: SUPPORTS_ALL,
-  async buildChatRequest(request: ChatRequest, target) {
+  async buildChatRequest(request, target) {
     const profile = profileOf(target.config);
     if (request.stream && !profile.supports.stream) throw unsupported(target, profile, "streaming", "stream");
     if (!profile.supports.vision && request.messages.some((m) => m.role === "user" && m.content.some((p) => p.type === "image"))) {
@@ -75,10 +79,10 @@ export const openAICompatibleAdapter: ProviderAdapter<CompatibleConfig> = {
   },
   parseChatResponse: (body, target) => parseOpenAIChatResponse(body, target.providerName),
   parseChatStream: (body, target) => parseOpenAIChatStream(body, target.providerName),
-  async buildEmbeddingsRequest(request: EmbeddingsRequest, target) {
+  async buildEmbeddingsRequest(request, target) {
     const profile = profileOf(target.config);
     if (!profile.supports.embeddings) throw unsupported(target, profile, "embeddings", "model");
-    const body = { model: target.model, input: request.input, encoding_format: "float", ...(request.dimensions ? { dimensions: request.dimensions } : {}) };
+    const body = embeddingsRequestToOpenAI(request, target.model, { sendUser: false });
     return jsonRequest(`${profile.baseURL}/embeddings`, await headersOf(target, profile.auth), body);
   },
   parseEmbeddingsResponse: (body, target) => parseOpenAIEmbeddingsResponse(body, target.providerName),

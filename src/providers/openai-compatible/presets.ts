@@ -49,7 +49,8 @@ export type Supports = z.infer<typeof SupportsSchema>;
 
 export const PresetSchema = z.strictObject({
   label: z.string(),
-  baseURL: z.url(),
+  // Adapters append paths to base URLs as they are (the config schema strips a workspace's trailing slash).
+  baseURL: z.url().refine((url) => !url.endsWith("/"), "a preset's baseURL has no trailing slash"),
   auth: AuthStyleSchema,
   /** The server refuses requests without a key (local servers do not). */
   requiresKey: z.boolean(),

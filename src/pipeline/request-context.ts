@@ -1,7 +1,7 @@
 import { createMiddleware } from "hono/factory";
-import { RequestRecord } from "../pipeline/record";
+import { RequestRecord } from "./record";
 import type { AppEnv } from "../types";
-import { newRequestId } from "./ids";
+import { newRequestId } from "../lib/ids";
 
 /** A client-sent request id is kept when it is short and printable; anything else is replaced. */
 const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;

@@ -1,0 +1,17 @@
+import { GatewayError } from "../lib/errors";
+
+/**
+ * What every adapter's HTTP side shares: the JSON POST it builds and the error for an upstream answer it cannot
+ * read. Base URLs arrive normalised (no trailing slash) from the config schema, so adapters append paths as-is.
+ */
+
+export const jsonRequest = (url: string, headers: Record<string, string>, body: unknown): Request =>
+  new Request(url, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
+
+/** A 2xx answer (or a stream event) the adapter cannot read: the provider broke its own format. */
+export function invalidUpstream(provider: string, detail: string): GatewayError {
+  return new GatewayError({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider, message: `${provider}: invalid response from upstream (${detail})` });
+}
+
+/** The provider's error text when its body is not in its documented error shape. */
+export const rawErrorMessage = (status: number, bodyText: string): string => bodyText.slice(0, 500) || `HTTP ${status}`;
