@@ -1,11 +1,19 @@
 import { app } from "./app";
+import { consumeExportBatch } from "./export/consumer";
+import { forwardForExport } from "./export/message";
+import { runRetention } from "./usage/retention";
+import { retentionSettingsOf } from "./usage/settings";
 import { consumeUsageBatch } from "./usage/consumer";
 
 export { KeyLimiter } from "../durable-objects/key-limiter";
 export { RequestCoalescer } from "../durable-objects/request-coalescer";
 export { CircuitBreaker } from "../durable-objects/circuit-breaker";
 
+/** The queue the export consumer reads (wrangler.toml); every other batch is usage events. */
+export const EXPORT_QUEUE_NAME = "switchyard-export";
+
 export default {
   fetch: app.fetch,
-  queue: consumeUsageBatch,
+  queue: (batch, env) => (batch.queue === EXPORT_QUEUE_NAME ? consumeExportBatch(batch, env) : consumeUsageBatch(batch, env, (events) => forwardForExport(env, events))),
+  scheduled: (controller, env, ctx) => ctx.waitUntil(runRetention(env.USAGE_DB, retentionSettingsOf(env), controller.scheduledTime)),
 } satisfies ExportedHandler<Env>;

@@ -4,6 +4,10 @@ import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
 import { PriceSchema } from "../usage/pricing";
+import { MetadataKeySchema } from "../schema/metadata";
+
+/** Each declared key multiplies the rollups' rows by its number of values: a few low-cardinality keys only. */
+export const ROLLUP_MAX_METADATA_KEYS = 4;
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -132,6 +136,17 @@ export const GatewayConfigSchema = z
       .describe("Price overrides (USD per 1M tokens) keyed by provider name and model; they win over the built-in table."),
     logging: z
       .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
+      .optional(),
+    usage: z
+      .strictObject({
+        metadataKeys: z
+          .array(MetadataKeySchema)
+          .max(ROLLUP_MAX_METADATA_KEYS)
+          .default([])
+          .describe(
+            "Request metadata keys kept in the hourly and daily usage rollups, so usage can be grouped and filtered by them beyond the raw-event retention. Low-cardinality keys (team, feature, environment), never user or request ids.",
+          ),
+      })
       .optional(),
   })
   .superRefine((doc, ctx) => {

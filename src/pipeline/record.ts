@@ -1,6 +1,7 @@
 import type { AttemptOutcome } from "../routing/retry";
 import type { Usage } from "../schema/internal";
 import { emptyUsage } from "../schema/internal";
+import type { Metadata } from "../schema/metadata";
 
 export type AttemptRecord = {
   provider: string;
@@ -8,6 +9,8 @@ export type AttemptRecord = {
   status: number | null;
   outcome: AttemptOutcome;
   latencyMs: number;
+  /** When the attempt started, ms after the request entered the gateway (for trace spans and request logs). */
+  startMs?: number;
   errorClass?: string;
 };
 
@@ -49,6 +52,9 @@ export class RequestRecord {
   /** Characters of the prompt and of the streamed completion: the estimate's basis when the final usage is missing. */
   promptChars = 0;
   completionChars = 0;
+  /** The client's metadata (x-switchyard-metadata header and body `metadata`) and end user, set once parsed. */
+  metadata: Metadata = {};
+  user: string | undefined;
   /** Prompt and completion text, only when the workspace turned on `logging.bodies` (src/usage/bodies.ts). */
   bodies: { request: string; response: string; truncated: boolean } | undefined;
   #endedMs: number | undefined;

@@ -3,6 +3,7 @@ import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
 import { base64Encode } from "../lib/crypto";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
+import { METADATA_HEADER, mergeMetadata, metadataFromHeader, type Metadata } from "../schema/metadata";
 import type { AppEnv } from "../types";
 import { observeRequest } from "../usage/observe";
 import { attemptChat, attemptEmbeddings } from "./attempt";
@@ -17,21 +18,34 @@ const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
   newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), record: c.get("record"), clientSignal: c.req.raw.signal });
 
 /** What routing may look at: the model, headers, metadata and the prompt's estimated size. */
-const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number, metadata?: Record<string, string>, maxTokens?: number): RoutingRequest => ({
+const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number, metadata: Metadata, maxTokens?: number): RoutingRequest => ({
   model,
   header: (name) => c.req.header(name),
-  metadata: metadata ?? {},
+  metadata,
   promptTokens,
   maxTokens,
 });
+
+/**
+ * The request's metadata (the x-switchyard-metadata header merged with the body's `metadata`) and end user,
+ * decided once: routing conditions, the usage event, request logs and traces all read this value.
+ */
+function tagRequest(c: Context<AppEnv>, bodyMetadata: Metadata | undefined, user: string | undefined): Metadata {
+  const metadata = mergeMetadata(metadataFromHeader(c.req.header(METADATA_HEADER)), bodyMetadata);
+  const record = c.get("record");
+  record.metadata = metadata;
+  record.user = user;
+  return metadata;
+}
 
 /** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
 export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
   const record = c.get("record");
   record.stream = request.stream;
+  const metadata = tagRequest(c, request.metadata, request.user);
   const scope = scopeOf(c);
   observeRequest(record, scope.config, request);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), request.metadata, request.maxTokens));
+  const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), metadata, request.maxTokens));
   await admitRequest(c, plan.attempts.map((a) => a.target), chatDemand(request));
   const callUpstream = async () => (await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, record, control))).value;
   const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, record.route), c.req.raw.headers);
@@ -48,8 +62,9 @@ function float32Base64(vector: readonly number[]): string {
 export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsRequest): Promise<Response> {
   const record = c.get("record");
   record.operation = "embeddings";
+  const metadata = tagRequest(c, undefined, request.user);
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimateTextTokens(request.input)));
+  const plan = planTargets(scope, routingRequest(c, request.model, estimateTextTokens(request.input), metadata));
   await admitRequest(c, plan.attempts.map((a) => a.target), embeddingsDemand(request));
   const { value: result } = await runAttempts(scope, plan, (prepared, control) => attemptEmbeddings(prepared, request, record, control));
   record.usage.promptTokens = result.usage.promptTokens;

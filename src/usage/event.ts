@@ -1,5 +1,6 @@
 import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
+import type { TraceContext } from "../lib/trace-context";
 import type { RequestRecord } from "../pipeline/record";
 import { accountedUsage } from "./observe";
 import { costOf, priceOfTarget } from "./pricing";
@@ -15,7 +16,16 @@ export const AttemptSchema = z.object({
   status: z.number().int().nullable(),
   outcome: z.enum(["success", "http_error", "timeout", "network", "stream_error", "skipped"]),
   latencyMs: z.number().nonnegative(),
+  /** ms after the request entered the gateway (absent on events sent before it was recorded). */
+  startMs: z.number().nonnegative().optional(),
   errorClass: z.string().optional(),
+});
+
+/** The client's W3C trace context (`traceparent`), so exported spans join its trace. */
+export const TraceContextSchema = z.object({
+  traceId: z.string().regex(/^[0-9a-f]{32}$/),
+  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/),
+  sampled: z.boolean(),
 });
 
 export const UsageTokensSchema = z.object({
@@ -57,6 +67,10 @@ export const UsageEventSchema = z.object({
   outcome: z.enum(["success", "error", "aborted"]),
   errorType: z.string().nullable(),
   rescued: z.boolean(),
+  /** The request's metadata (header and body) and end user; defaults keep older queued events readable. */
+  metadata: z.record(z.string(), z.string()).default({}),
+  user: z.string().nullable().default(null),
+  trace: TraceContextSchema.nullable().default(null),
   bodies: z.object({ request: z.string(), response: z.string(), truncated: z.boolean() }).optional(),
 });
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
@@ -72,7 +86,7 @@ export function requestCost(config: GatewayConfig | undefined, record: RequestRe
   return costOf(usage, priceOfTarget(config, answered.provider, answered.model));
 }
 
-export type EventIdentity = { requestId: string; clientRequestId: string | null };
+export type EventIdentity = { requestId: string; clientRequestId: string | null; trace: TraceContext | null };
 
 export function usageEventOf(record: RequestRecord, identity: EventIdentity, workspaceId: string, config: GatewayConfig | undefined): UsageEvent {
   const { usage, estimated } = accountedUsage(record);
@@ -87,7 +101,7 @@ export function usageEventOf(record: RequestRecord, identity: EventIdentity, wor
     keyId: record.keyId ?? null,
     route: record.route ?? null,
     operation: record.operation,
-    attempts: record.attempts.map((a) => ({ ...a, latencyMs: Math.max(0, a.latencyMs) })),
+    attempts: record.attempts.map((a) => ({ ...a, latencyMs: Math.max(0, a.latencyMs), ...(a.startMs !== undefined ? { startMs: Math.max(0, a.startMs) } : {}) })),
     answeredBy: record.answeredBy ?? null,
     usage,
     usageEstimated: estimated,
@@ -104,6 +118,9 @@ export function usageEventOf(record: RequestRecord, identity: EventIdentity, wor
     outcome: record.outcome ?? "error",
     errorType: record.errorType ?? null,
     rescued: record.rescued,
+    metadata: record.metadata,
+    user: record.user ?? null,
+    trace: identity.trace,
     ...(record.bodies ? { bodies: record.bodies } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { newRequestId } from "../lib/ids";
+import { parseTraceparent } from "../lib/trace-context";
 import type { AppEnv } from "../types";
 import { usageEventOf } from "./event";
 import { usageEventSender } from "./sender";
@@ -19,7 +20,7 @@ export const usageRecording = () =>
       const config = c.get("config");
       // A client-chosen x-request-id is kept for correlation but is not trusted to be unique.
       const clientRequestId = c.req.header("x-request-id") === record.requestId ? record.requestId : null;
-      const identity = { requestId: clientRequestId === null ? record.requestId : newRequestId(), clientRequestId };
+      const identity = { requestId: clientRequestId === null ? record.requestId : newRequestId(), clientRequestId, trace: parseTraceparent(c.req.header("traceparent")) };
       record.onSettle(() => usageEventSender.add(env.USAGE_QUEUE, () => usageEventOf(record, identity, workspaceId, config)));
     }
     await next();

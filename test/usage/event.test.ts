@@ -9,7 +9,7 @@ const config = GatewayConfigSchema.parse({
     claude: { type: "anthropic", apiKey: { env: "ANTHROPIC_API_KEY" } },
   },
 });
-const identity = { requestId: "req_test", clientRequestId: null };
+const identity = { requestId: "req_test", clientRequestId: null, trace: null };
 
 function answered(provider: string, model: string, usage: Partial<RequestRecord["usage"]>): RequestRecord {
   const record = new RequestRecord("req_test", performance.now());
