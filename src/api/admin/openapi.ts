@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import * as z from "zod";
 import { GatewayConfigSchema } from "../../config/schema";
 import type { AppEnv } from "../../types";
-import { UsageReportSchema } from "../../usage/query";
+import { LogDetailSchema, LogPageSchema } from "../../usage/logs";
+import { UsageReportSchema } from "../../usage/report";
 import {
   CreateKeySchema,
   CreateWorkspaceSchema,
@@ -36,6 +37,8 @@ const COMPONENTS = {
   CredentialList: listOf(CredentialInfoSchema),
   RotationReport: RotationReportSchema,
   UsageReport: UsageReportSchema,
+  LogPage: LogPageSchema,
+  LogDetail: LogDetailSchema,
   Deleted: DeletedSchema,
   Error: ErrorSchema,
 } satisfies Record<string, z.ZodType>;
@@ -64,7 +67,9 @@ export const ADMIN_OPERATIONS: readonly Operation[] = [
   { method: "get", path: "/workspaces/{id}/credentials", summary: "List stored credentials (names and metadata only)", response: "CredentialList" },
   { method: "put", path: "/workspaces/{id}/credentials/{name}", summary: "Store or replace a provider credential (encrypted)", body: "PutCredential", response: "Credential" },
   { method: "delete", path: "/workspaces/{id}/credentials/{name}", summary: "Delete a stored credential", response: "Deleted" },
-  { method: "get", path: "/workspaces/{id}/usage", summary: "Usage and cost: totals and groups (query: from, to, groupBy=key|route|provider|model|day, keyId)", response: "UsageReport" },
+  { method: "get", path: "/workspaces/{id}/usage", summary: "Usage and cost: totals and groups (query: from, to, groupBy=key|route|provider|model|status|day|user|metadata.<key>, keyId, route, provider, model, status, user, metadata.<key>)", response: "UsageReport" },
+  { method: "get", path: "/workspaces/{id}/logs", summary: "Request logs, newest first (query: from, to, keyId, route, provider, model, status, outcome, cacheStatus, user, metadata.<key>, minLatencyMs, limit, cursor)", response: "LogPage" },
+  { method: "get", path: "/workspaces/{id}/logs/{requestId}", summary: "One request: attempts, timings and (with body logging) bodies", response: "LogDetail" },
   { method: "post", path: "/credentials/rotate", summary: "Re-encrypt every stored credential under the current master key", response: "RotationReport" },
 ];
 
