@@ -18,17 +18,22 @@ export const USER_MAX_CHARS = 256;
 
 export const METADATA_HEADER = "x-switchyard-metadata";
 
+const KEY_PATTERN = new RegExp(`^[A-Za-z0-9_.:-]{1,${METADATA_KEY_MAX_CHARS}}$`);
+const KEY_RULE = `metadata keys are 1-${METADATA_KEY_MAX_CHARS} letters, digits, _ - . or :`;
+
 /**
  * Keys are letters, digits and `_ - . :`, so they read the same in a query string (`groupBy=metadata.team`),
  * a JSON path and a span attribute name.
  */
-export const MetadataKeySchema = z
-  .string()
-  .regex(new RegExp(`^[A-Za-z0-9_.:-]{1,${METADATA_KEY_MAX_CHARS}}$`), `metadata keys are 1-${METADATA_KEY_MAX_CHARS} letters, digits, _ - . or :`);
+export const MetadataKeySchema = z.string().regex(KEY_PATTERN, KEY_RULE);
 
 export const MetadataSchema = z
-  .record(MetadataKeySchema, z.string().max(METADATA_VALUE_MAX_CHARS, `metadata values are at most ${METADATA_VALUE_MAX_CHARS} characters`))
-  .refine((metadata) => Object.keys(metadata).length <= METADATA_MAX_KEYS, `at most ${METADATA_MAX_KEYS} metadata keys`);
+  .record(z.string(), z.string().max(METADATA_VALUE_MAX_CHARS, `metadata values are at most ${METADATA_VALUE_MAX_CHARS} characters`))
+  .superRefine((metadata, ctx) => {
+    const keys = Object.keys(metadata);
+    if (keys.length > METADATA_MAX_KEYS) ctx.addIssue({ code: "custom", message: `at most ${METADATA_MAX_KEYS} metadata keys` });
+    for (const key of keys) if (!KEY_PATTERN.test(key)) ctx.addIssue({ code: "custom", path: [key], message: KEY_RULE });
+  });
 export type Metadata = z.infer<typeof MetadataSchema>;
 
 export const UserSchema = z.string().max(USER_MAX_CHARS, `at most ${USER_MAX_CHARS} characters`);

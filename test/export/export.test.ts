@@ -155,7 +155,7 @@ describe("export consumer", () => {
   });
 
   it("retries a sink's messages when its endpoint refuses, and a message that is not an export", async () => {
-    const result = await deliverExport({ v: 1, sink: "otlp_traces", events: [usageEvent({})] }, { ...env, OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${simulatorOrigin()}/otlp/v1/nowhere` });
+    const result = await deliverExport({ v: 1, sink: "otlp_traces", events: [usageEvent({})] }, Object.assign({}, env, { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: `${simulatorOrigin()}/otlp/v1/nowhere` }));
     expect(result.retryMessages).toHaveLength(1);
     expect((await deliverExport({ hello: "world" })).retryMessages).toHaveLength(1);
   });
