@@ -18,6 +18,7 @@ console.log(`switchyard: config ${path}`);
 // The local usage database (D1) follows migrations/ before the Worker starts; CI=1 skips wrangler's confirmation.
 spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "switchyard-usage", "--local"], { stdio: "inherit", env: { ...process.env, CI: "1" } });
 
-const child = spawn("npx", ["wrangler", "dev", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, ...process.argv.slice(2)], { stdio: "inherit" });
+// wrangler dev never fires cron triggers by itself: --test-scheduled lets `curl localhost:8787/__scheduled` run one.
+const child = spawn("npx", ["wrangler", "dev", "--test-scheduled", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, ...process.argv.slice(2)], { stdio: "inherit" });
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 0)));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));

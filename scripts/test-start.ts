@@ -11,7 +11,8 @@ import { startDataPlane } from "./runtime/data-plane.ts";
  *  1. `npm start` (scripts/start.ts) serves the gateway: a key made through the admin API lists the config's
  *     routes on GET /v1/models, and still does after a restart on the same data directory.
  *  2. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, a SQLite
- *     Durable Object, a Queue with its consumer and D1 (migrations applied once) works, and its state persists.
+ *     Durable Object, a Queue with its consumer, D1 (migrations applied once) and a cron trigger works, and its
+ *     state persists.
  */
 const work = mkdtempSync(join(tmpdir(), "switchyard-start-"));
 const ADMIN = "start-test-admin";
@@ -74,6 +75,11 @@ async function bindingsFromWranglerToml(): Promise<void> {
       rows = await at("/d1?tag=queued");
     }
     assert.deepEqual(rows, [{ body: "queued" }], "the queue consumer wrote the message into the migrated D1 table");
+    assert.deepEqual(plane.crons.map((c) => c.cron), ["*/5 * * * *"], "the cron trigger of wrangler.toml is scheduled");
+    const next = plane.crons[0]!.nextRun();
+    assert.ok(next && next.getTime() > Date.now() && next.getTime() <= Date.now() + 5 * 60_000 && next.getUTCMinutes() % 5 === 0, `next run on the schedule (${next?.toISOString()})`);
+    await plane.runScheduled("*/5 * * * *");
+    assert.deepEqual(await at("/d1?tag=cron%20*%2F5%20*%20*%20*%20*"), [{ body: "cron */5 * * * *" }], "the scheduled handler ran against the same bindings");
   } finally {
     await plane.dispose();
   }
@@ -88,7 +94,7 @@ async function bindingsFromWranglerToml(): Promise<void> {
   } finally {
     await plane.dispose();
   }
-  console.log("ok - vars, env-file secrets, KV, Durable Objects, Queues and D1 come from wrangler.toml; migrations once; state persists");
+  console.log("ok - vars, env-file secrets, KV, Durable Objects, Queues, D1 and cron triggers come from wrangler.toml; migrations once; state persists");
 }
 
 try {

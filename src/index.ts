@@ -1,6 +1,6 @@
 import { app } from "./app";
 import { consumeExportBatch } from "./export/consumer";
-import { forwardForExport } from "./export/message";
+import { EXPORT_QUEUE_NAME, forwardForExport } from "./export/message";
 import { runRetention } from "./usage/retention";
 import { retentionSettingsOf } from "./usage/settings";
 import { consumeUsageBatch } from "./usage/consumer";
@@ -9,9 +9,7 @@ export { KeyLimiter } from "../durable-objects/key-limiter";
 export { RequestCoalescer } from "../durable-objects/request-coalescer";
 export { CircuitBreaker } from "../durable-objects/circuit-breaker";
 
-/** The queue the export consumer reads (wrangler.toml); every other batch is usage events. */
-export const EXPORT_QUEUE_NAME = "switchyard-export";
-
+/** One Worker, two queues (wrangler.toml): the export queue's batches go to the exporters, every other batch is usage events. */
 export default {
   fetch: app.fetch,
   queue: (batch, env) => (batch.queue === EXPORT_QUEUE_NAME ? consumeExportBatch(batch, env) : consumeUsageBatch(batch, env, (events) => forwardForExport(env, events))),

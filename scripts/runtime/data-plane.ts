@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { bundleWorker } from "./bundle.ts";
+import { scheduleCrons, type CronSchedule } from "./cron.ts";
 import { applyD1Migrations } from "./d1-migrations.ts";
 
 export type DataPlaneOptions = {
@@ -26,13 +27,23 @@ export type DataPlaneOptions = {
   verbose?: boolean;
 };
 
-export type DataPlane = { url: URL; mf: Miniflare; migrations: string[]; dispose: () => Promise<void> };
+export type DataPlane = {
+  url: URL;
+  mf: Miniflare;
+  migrations: string[];
+  /** The cron triggers of wrangler.toml, each firing the Worker's `scheduled` handler on its schedule. */
+  crons: CronSchedule[];
+  /** Fires the `scheduled` handler now, as the cron trigger `cron` would. */
+  runScheduled: (cron: string) => Promise<void>;
+  dispose: () => Promise<void>;
+};
 
 /**
  * Runs the gateway on workerd through Miniflare's programmatic API, the fastest local runtime that carries every
  * binding the Worker declares (KV, Durable Objects, Queues with their consumer, D1, Cache API). The client's
  * socket is a direct socket to the Worker (`unsafeDirectSockets`), so requests skip Miniflare's entry worker.
- * Bindings are derived from wrangler.toml by wrangler itself, so new ones work without touching this file.
+ * Bindings are derived from wrangler.toml by wrangler itself, so new ones work without touching this file; its
+ * cron triggers fire the `scheduled` handler on schedule (./cron.ts), which Miniflare alone never does.
  */
 export async function startDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
   const wranglerConfig = resolve(options.wranglerConfig ?? "wrangler.toml");
@@ -73,6 +84,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     defaultPersistRoot: persistRoot,
     // The placeholder `request.cf`: a self-hosted data plane does not call Cloudflare to learn its location.
     cf: false,
+    unsafeTriggerHandlers: true,
     log: new Log(options.verbose ? LogLevel.DEBUG : LogLevel.WARN),
     ...(options.inspectorPort !== undefined ? { inspectorPort: options.inspectorPort } : {}),
     workers: [worker],
@@ -80,5 +92,23 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   await mf.ready;
   const migrations = await applyD1Migrations(mf, config.d1_databases, projectRoot);
   const url = await mf.unsafeGetDirectURL(worker.name);
-  return { url, mf, migrations, dispose: () => mf.dispose() };
+  // Through Miniflare's own (loopback) entry socket, which runs handlers on request (`unsafeTriggerHandlers`).
+  const runScheduled = async (cron: string, scheduledTime = new Date()) => {
+    const query = new URLSearchParams({ cron, time: String(scheduledTime.getTime()) });
+    const response = await mf.dispatchFetch(`http://localhost/cdn-cgi/handler/scheduled?${query}`);
+    const outcome = await response.text();
+    if (!response.ok) throw new Error(`scheduled handler outcome: ${outcome}`);
+  };
+  const crons = scheduleCrons(config.triggers?.crons ?? [], runScheduled);
+  return {
+    url,
+    mf,
+    migrations,
+    crons,
+    runScheduled: (cron) => runScheduled(cron),
+    dispose: async () => {
+      for (const job of crons) job.stop();
+      await mf.dispose();
+    },
+  };
 }

@@ -7,6 +7,9 @@ import { SINKS, enabledSinks, exportSettingsOf, type Sink } from "./settings";
  * events are stored; one message per sink, so a sink that fails is retried (and ends in the dead-letter queue)
  * on its own, without sending the others' data twice.
  */
+/** The export queue's name in wrangler.toml. */
+export const EXPORT_QUEUE_NAME = "switchyard-export";
+
 export const ExportMessageSchema = z.object({ v: z.literal(1), sink: z.enum(SINKS), events: z.array(UsageEventSchema).min(1) });
 export type ExportMessage = z.infer<typeof ExportMessageSchema>;
 
