@@ -24,6 +24,8 @@ export type DataPlaneOptions = {
   inspectorPort?: number;
   /** Overrides or adds bindings (tests and the benchmark); secrets normally come from .dev.vars / the environment. */
   extraBindings?: Record<string, string>;
+  /** More Workers in the same runtime (the usage benchmark's loader), built from the gateway's options so they share its storage. */
+  companions?: (gateway: WorkerOptions) => WorkerOptions[];
   verbose?: boolean;
 };
 
@@ -87,7 +89,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     unsafeTriggerHandlers: true,
     log: new Log(options.verbose ? LogLevel.DEBUG : LogLevel.WARN),
     ...(options.inspectorPort !== undefined ? { inspectorPort: options.inspectorPort } : {}),
-    workers: [worker],
+    workers: [worker, ...(options.companions?.(worker) ?? [])],
   });
   await mf.ready;
   const migrations = await applyD1Migrations(mf, config.d1_databases, projectRoot);
