@@ -24,6 +24,8 @@ export type DataPlaneOptions = {
   inspectorPort?: number;
   /** Overrides or adds bindings (tests and the benchmark); secrets normally come from .dev.vars / the environment. */
   extraBindings?: Record<string, string>;
+  /** Fire wrangler.toml's cron triggers on their schedule (default true; the usage benchmark runs them itself). */
+  crons?: boolean;
   /** More Workers in the same runtime (the usage benchmark's loader), built from the gateway's options so they share its storage. */
   companions?: (gateway: WorkerOptions) => WorkerOptions[];
   verbose?: boolean;
@@ -101,7 +103,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     const outcome = await response.text();
     if (!response.ok) throw new Error(`scheduled handler outcome: ${outcome}`);
   };
-  const crons = scheduleCrons(config.triggers?.crons ?? [], runScheduled);
+  const crons = options.crons === false ? [] : scheduleCrons(config.triggers?.crons ?? [], runScheduled);
   return {
     url,
     mf,

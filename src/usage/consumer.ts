@@ -3,8 +3,6 @@ import { retryDelaySeconds } from "../lib/queue-retry";
 import { UsageEventSchema, type UsageEvent } from "./event";
 import { rollupDimsOf, writeUsageEvents, type StoredEvent } from "./store";
 
-export { retryDelaySeconds };
-
 const logError = (message: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ level: "error", message, ...fields }));
 
 /** Called with the events a batch stored (the export forwarder); a throw retries them (their writes are idempotent). */

@@ -5,8 +5,8 @@
  * percentile read back from the histogram is within about 12% of the exact value; it is also clamped to the
  * group's own minimum and maximum.
  *
- * The migration's triggers compute the bucket in SQL (D1 has no log10) with a CASE over these same bounds;
- * test/usage/rollups.test.ts checks the two agree.
+ * The rollup writer (./rollups.ts) computes the bucket in SQL — D1 has no log10 — with a CASE generated from
+ * these bounds (bucketSql); test/usage/rollups.test.ts checks SQL and bucketOf agree.
  */
 
 /** Upper bounds (ms, exclusive) of buckets 0..50; written out, not computed, so SQL and TS compare equal doubles. */
@@ -37,7 +37,7 @@ export function bucketOf(latencyMs: number): number {
   return low;
 }
 
-/** The SQL CASE expression the migration uses for `column` (kept here to regenerate and to test against). */
+/** The SQL CASE expression that buckets `column` like bucketOf (the migration's backfill used the same). */
 export function bucketSql(column: string): string {
   return `CASE ${UPPER_BOUNDS_MS.map((bound, k) => `WHEN ${column} < ${bound} THEN ${k}`).join(" ")} ELSE ${UPPER_BOUNDS_MS.length} END`;
 }

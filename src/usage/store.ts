@@ -1,9 +1,10 @@
 import type { UsageEvent } from "./event";
+import { withRollups } from "./rollups";
 
 /**
  * Writing usage events to D1 (schema: migrations/, docs/storage.md). Every insert is keyed by the request id and
- * ignores a conflict, so a redelivered event adds nothing. The hourly and daily rollups are kept by a trigger on
- * the insert (migrations/0003_observability.sql): same transaction, and only for rows really inserted.
+ * ignores a conflict, so a redelivered event adds nothing. The hourly and daily rollups are updated in the same
+ * transaction from exactly the rows it inserted (./rollups.ts).
  */
 
 const EVENT_COLUMNS = [
@@ -54,5 +55,5 @@ export function insertStatements(db: D1Database, { event, deliveryAttempts, roll
 /** Writes events in one D1 batch (one transaction: all or nothing, rollups included). */
 export async function writeUsageEvents(db: D1Database, events: readonly StoredEvent[]): Promise<void> {
   if (events.length === 0) return;
-  await db.batch(events.flatMap((stored) => insertStatements(db, stored)));
+  await db.batch(withRollups(db, events.flatMap((stored) => insertStatements(db, stored))));
 }
