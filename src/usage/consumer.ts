@@ -25,7 +25,7 @@ async function declaredKeysOf(env: Env, events: readonly UsageEvent[]): Promise<
 
 /**
  * The `switchyard-usage` Queue consumer: writes each batch of usage events to D1 (the hourly and daily rollups
- * follow in the same transaction, by trigger), then hands the stored events to `afterStore` (the exporters'
+ * in the same transaction, src/usage/rollups.ts), then hands the stored events to `afterStore` (the exporters'
  * queue). The whole batch goes in one transaction; if that fails, each event is written on its own so one bad
  * event cannot hold the others back, and every event that still fails is retried by the Queue (with backoff) —
  * after `max_retries` it lands in the dead-letter queue `switchyard-usage-dlq`. Writes ignore known request ids,
