@@ -1,6 +1,6 @@
 import { GatewayError } from "../lib/errors";
 import { checkDenyPattern } from "./deny-pattern";
-import { charTable, trailingRun, type Matcher, type Span } from "./detectors/span";
+import { charTable, heldFromRun, wordBefore, type Matcher, type Span } from "./detectors/span";
 
 /**
  * Deny lists: words (whole words or phrases, matched literally) and regular expressions (checked when the
@@ -61,15 +61,15 @@ function globalMatches(regex: RegExp, text: string): Span[] {
 export function compileDenyList(list: DenyList): CompiledDenyList {
   const flags = list.caseSensitive ? "g" : "gi";
   const alternatives: string[] = [];
-  let maxLength = 0;
+  let wordsMax = 0;
   let costPerChar = 0;
-  let anyCharacter = false;
-  const wordChars = new Set<string>();
+  let patternMax = 0;
+  const wordChars = new Set<string>(["\u0000"]);
   const words = [...(list.words ?? [])].sort((a, b) => b.length - a.length);
   if (words.length > 0) {
     // Longest first, so a phrase wins over a word it starts with; a word is whole when no word character touches it.
     alternatives.push(`(?<![${WORD_CHAR}])(?:${words.map(escapeRegExp).join("|")})(?![${WORD_CHAR}])`);
-    maxLength = words[0]!.length;
+    wordsMax = words[0]!.length;
     // Literal alternatives: the engine compares at most every word at a position.
     costPerChar += words.length;
     for (const word of words) for (const char of list.caseSensitive ? word : `${word.toLowerCase()}${word.toUpperCase()}`) wordChars.add(char);
@@ -78,18 +78,30 @@ export function compileDenyList(list: DenyList): CompiledDenyList {
     const verdict = checkDenyPattern(pattern);
     if (!verdict.ok) throw new Error(`deny pattern refused: ${verdict.reason}`);
     alternatives.push(`(?:${pattern})`);
-    maxLength = Math.max(maxLength, verdict.maxLength);
+    patternMax = Math.max(patternMax, verdict.maxLength);
     costPerChar += verdict.cost;
-    anyCharacter = true;
   }
   const regex = new RegExp(alternatives.join("|"), flags);
+  const maxLength = Math.max(wordsMax, patternMax);
   const table = charTable(new RegExp(`[${[...wordChars].map(escapeRegExp).join("")}]`));
-  // A pattern may match any characters: hold its longest match less one. Words hold only a run of their characters.
-  const holdsLongest = anyCharacter || [...wordChars].some((c) => c.charCodeAt(0) >= 128);
+  const fold = (text: string) => (list.caseSensitive ? text : text.toLowerCase());
+  const folded = words.map(fold);
+  // A word still arriving, or complete but maybe followed by more word characters ("apollo" → "apollonian").
+  const couldBeWord = (text: string, index: number) => !wordBefore(text, index) && folded.some((word) => word.startsWith(fold(text.slice(index, index + word.length + 1))));
+  const patternHold = patternMax > 0 ? patternMax - 1 : 0;
+  // The character table only knows ASCII; words with other letters look at every position of their longest's length.
+  const asciiWords = words.every((word) => /^[\x00-\x7f]*$/.test(word));
+  const wordHeldFrom = (text: string): number => {
+    if (words.length === 0) return text.length;
+    if (asciiWords) return heldFromRun(text, table, wordsMax + 1, couldBeWord);
+    for (let index = Math.max(0, text.length - wordsMax); index < text.length; index++) if (couldBeWord(text, index)) return index;
+    return text.length;
+  };
   return {
     maxLength,
     costPerChar,
     find: (text) => globalMatches(regex, text),
-    heldFrom: (text) => (holdsLongest ? Math.max(0, text.length - (maxLength - 1)) : trailingRun(text, table, maxLength)),
+    // A pattern may match any characters: it holds its longest match less one. Words hold only a word that may still arrive.
+    heldFrom: (text) => Math.min(patternMax > 0 ? Math.max(0, text.length - patternHold) : text.length, wordHeldFrom(text)),
   };
 }
