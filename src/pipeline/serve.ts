@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
+import { requestGuardFor } from "../guardrails";
+import { logGuardrailOutcome } from "../guardrails/log";
 import { base64Encode } from "../lib/crypto";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
@@ -25,13 +27,29 @@ const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number,
   maxTokens,
 });
 
-/** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
-export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
+/**
+ * The request's guardrails (its key's, route's or workspace's policy) applied to the prompt: a block refuses it
+ * here; redactions give the request every later step sees. The guard stays on the context for the answer.
+ */
+function guardInput(c: Context<AppEnv>, request: ChatRequest): ChatRequest {
   const record = c.get("record");
-  record.stream = request.stream;
+  const guard = requestGuardFor(c.get("config"), c.get("key").id, record.route);
+  if (!guard) return request;
+  record.guardrails = guard.tally;
+  record.onSettle(logGuardrailOutcome);
+  c.set("guard", guard);
+  return guard.checkInput(request);
+}
+
+/** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
+export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<Response> {
+  const record = c.get("record");
+  record.stream = sent.stream;
   const scope = scopeOf(c);
+  const plan = planTargets(scope, routingRequest(c, sent.model, estimatePromptTokens(sent), sent.metadata, sent.maxTokens));
+  // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked request.
+  const request = guardInput(c, sent);
   observeRequest(record, scope.config, request);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), request.metadata, request.maxTokens));
   await admitRequest(c, plan.attempts.map((a) => a.target), chatDemand(request));
   const callUpstream = async () => (await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, record, control))).value;
   const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, record.route), c.req.raw.headers);
