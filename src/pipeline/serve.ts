@@ -33,10 +33,10 @@ const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number,
  */
 function guardInput(c: Context<AppEnv>, request: ChatRequest): ChatRequest {
   const record = c.get("record");
-  const guard = requestGuardFor(c.get("config"), c.get("key").id, record.route);
+  const guard = requestGuardFor(c.get("config").guardrails, c.get("key").id, record.route);
   if (!guard) return request;
   record.guardrails = guard.tally;
-  record.onSettle(logGuardrailOutcome);
+  record.onSettle(() => logGuardrailOutcome(guard.tally, record));
   c.set("guard", guard);
   return guard.checkInput(request);
 }
