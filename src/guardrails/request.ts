@@ -35,15 +35,7 @@ export class RequestGuard {
 
   /** The prompt as the provider may see it; throws the `guardrail` error of a blocking rule. */
   checkInput(request: ChatRequest): ChatRequest {
-    for (const rule of this.policy.input) {
-      if (rule.maxChars === undefined) continue;
-      if (promptChars(request) <= rule.maxChars) continue;
-      if (rule.action === "block") {
-        this.tally.add(rule.name, "blocked");
-        throw blockedBy(rule.name, "input");
-      }
-      this.tally.add(rule.name, "flagged");
-    }
+    this.#checkSize(promptChars(request));
     if (this.#matchRules.length === 0) return request;
     const check = (text: string) => checkText(text, this.#matchRules, "input", this.#context);
     let changed = false;
@@ -53,6 +45,24 @@ export class RequestGuard {
       return checked;
     });
     return changed ? { ...request, messages } : request;
+  }
+
+  /** Embedding inputs as the provider may see them (input rules; there is no answer text to check). */
+  checkTexts(texts: string[]): string[] {
+    this.#checkSize(texts.reduce((sum, text) => sum + text.length, 0));
+    if (this.#matchRules.length === 0) return texts;
+    return texts.map((text) => checkText(text, this.#matchRules, "input", this.#context));
+  }
+
+  #checkSize(chars: number): void {
+    for (const rule of this.policy.input) {
+      if (rule.maxChars === undefined || chars <= rule.maxChars) continue;
+      if (rule.action === "block") {
+        this.tally.add(rule.name, "blocked");
+        throw blockedBy(rule.name, "input");
+      }
+      this.tally.add(rule.name, "flagged");
+    }
   }
 
   /** A complete answer as the client may see it (output rules, then placeholders mapped back). */

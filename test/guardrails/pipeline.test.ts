@@ -243,3 +243,17 @@ describe("the usage API", () => {
     ]);
   });
 });
+
+describe("embeddings", () => {
+  it("input rules apply to what is embedded: redacted before the provider sees it, or refused", async () => {
+    const ws = await newWorkspace(guardedConfig);
+    const ok = await callGateway(ws.key, "/v1/embeddings", { model: "standard", input: ["mail jane@example.com", "plain text"] });
+    expect(ok.status).toBe(200);
+    const [upstream] = await upstreamRequests(ws.scenario);
+    expect(upstream!.body.input).toEqual(["mail [EMAIL_1]", "plain text"]);
+    const refused = await callGateway(ws.key, "/v1/embeddings", { model: "strict", input: "card 4111 1111 1111 1111" });
+    expect(refused.status).toBe(400);
+    expect(await refused.text()).toContain('"no-cards"');
+    expect(await upstreamRequests(ws.scenario)).toHaveLength(1);
+  });
+});
