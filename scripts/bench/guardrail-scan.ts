@@ -6,6 +6,9 @@ import { policyFor } from "../../src/guardrails/compile.ts";
 import { PlaceholderVault } from "../../src/guardrails/placeholders.ts";
 import { GuardrailTally } from "../../src/guardrails/tally.ts";
 import { parseConfig } from "../../src/config/validate.ts";
+import type { StreamRenderer } from "../../src/dialects/stream-renderer.ts";
+import { RequestGuard } from "../../src/guardrails/request.ts";
+import type { ChatRequest, StreamEvent } from "../../src/schema/internal.ts";
 
 /**
  * `npx tsx scripts/bench/guardrail-scan.ts`: the guardrail scanners on their own, on V8 (the engine workerd
@@ -39,6 +42,41 @@ const small = "Say hello.";
 const started = process.hrtime.bigint();
 for (let i = 0; i < 100_000; i++) checkText(small, rules, "input", context());
 console.log(`  all, on "${small}": ${(Number(process.hrtime.bigint() - started) / 100_000 / 1000).toFixed(2)} µs per check`);
+
+// The streaming path of bench case (h): the prompt's input check, then the bench upstream's stream (a start, five
+// text pieces, the finish and usage) rendered through the output checks, against the same stream rendered bare.
+const guarded = parseConfig({
+  providers: {},
+  guardrails: { policies: { all: { input: [{ name: "in", detect: Object.keys(DETECTORS), action: "redact" }], output: [{ name: "out", detect: Object.keys(DETECTORS), action: "redact" }] } }, default: "all" },
+});
+if (!guarded.ok) throw new Error("bench config invalid");
+const policy = policyFor(guarded.config.guardrails, undefined, undefined)!;
+const request: ChatRequest = { model: "bench", messages: [{ role: "user", content: [{ type: "text", text: small }] }], stream: true, includeUsage: false };
+const events: StreamEvent[] = [
+  { type: "start", id: "chatcmpl-bench", model: "gpt-4o-mini" },
+  ...[1, 2, 3, 4, 5].map((n): StreamEvent => ({ type: "text", delta: `token${n} ` })),
+  { type: "finish", finishReason: "stop" },
+  { type: "usage", usage: { promptTokens: 12, completionTokens: 5 } },
+];
+const perStream = (guard: boolean) => {
+  const runs = 50_000;
+  const go = () => {
+    // A stand-in for the dialect renderer (the same for both sides): one SSE frame per event.
+    const renderer: StreamRenderer = { event: (e) => `data: ${JSON.stringify(e)}\n\n`, error: () => "" };
+    if (!guard) return events.map((e) => renderer.event(e)).join("");
+    const requestGuard = new RequestGuard(policy);
+    requestGuard.checkInput(request);
+    const wrapped = requestGuard.guardStream(renderer);
+    return events.map((e) => wrapped.event(e)).join("");
+  };
+  for (let i = 0; i < 5_000; i++) go();
+  const begun = process.hrtime.bigint();
+  for (let i = 0; i < runs; i++) go();
+  return Number(process.hrtime.bigint() - begun) / runs / 1000;
+};
+const bare = perStream(false);
+const withGuard = perStream(true);
+console.log(`  bench stream (input check + 8 events): ${bare.toFixed(2)} µs bare, ${withGuard.toFixed(2)} µs with every detector on input and output (+${(withGuard - bare).toFixed(2)} µs per stream; the first event is never held)`);
 
 /** Accepted patterns chosen to backtrack as much as the checks allow, on input built to make them do it. */
 const HOSTILE: { pattern: string; input: string }[] = [
