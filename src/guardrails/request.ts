@@ -1,6 +1,6 @@
 import type { StreamRenderer } from "../dialects/stream-renderer";
 import type { ChatMessage, ChatRequest, ChatResult, ContentPart, StreamEvent, TextPart, ToolCall } from "../schema/internal";
-import { blockedBy, checkText, StreamTextCheck, type CheckContext, type Side } from "./check";
+import { blockedBy, checkText, StreamTextCheck, type CheckContext } from "./check";
 import type { CompiledPolicy, CompiledRule } from "./compile";
 import { ScanBudget } from "./deny";
 import { PlaceholderVault, StreamRestorer } from "./placeholders";
@@ -200,4 +200,3 @@ class GuardedStreamRenderer implements StreamRenderer {
   }
 }
 
-export type { Side };
