@@ -117,9 +117,9 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
       load: gatewayChat(chatBody(GUARDED_ROUTE)),
     },
     {
-      id: "h-stream-guardrails",
+      id: "i-stream-guardrails",
       server: "gateway",
-      label: "(h) stream TTFB, Switchyard + guardrails",
+      label: "(i) stream TTFB, Switchyard + guardrails",
       ...(guardrailsMissing ? { skipped: guardrailsMissing } : {}),
       phases: ["latency"],
       load: gatewayChat(chatBody(GUARDED_ROUTE, "Say hello.", true)),
