@@ -1,5 +1,6 @@
 import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
+import { GuardrailCountsSchema } from "../guardrails/tally";
 import type { RequestRecord } from "../pipeline/record";
 import { accountedUsage } from "./observe";
 import { costOf, priceOfTarget } from "./pricing";
@@ -58,6 +59,8 @@ export const UsageEventSchema = z.object({
   errorType: z.string().nullable(),
   rescued: z.boolean(),
   bodies: z.object({ request: z.string(), response: z.string(), truncated: z.boolean() }).optional(),
+  /** Per guardrail rule that acted: matches flagged and redacted, and whether it blocked (src/guardrails/). */
+  guardrails: GuardrailCountsSchema.optional(),
 });
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
 
@@ -105,5 +108,6 @@ export function usageEventOf(record: RequestRecord, identity: EventIdentity, wor
     errorType: record.errorType ?? null,
     rescued: record.rescued,
     ...(record.bodies ? { bodies: record.bodies } : {}),
+    ...(record.guardrails && !record.guardrails.empty ? { guardrails: record.guardrails.toJSON() } : {}),
   };
 }
