@@ -1,6 +1,6 @@
 -- The ClickHouse table Switchyard's export writes raw usage events to (CLICKHOUSE_URL, CLICKHOUSE_TABLE): one row
 -- per request, the same fields as D1's usage_events (docs/storage.md), metadata as a Map, bodies only for
--- workspaces with body logging on. ReplacingMergeTree by request id: a batch the export queue retries after a
+-- workspaces with body logging on, guardrail outcomes as JSON ({} when no rule acted). ReplacingMergeTree by request id: a batch the export queue retries after a
 -- partial failure collapses to one row per request (query with FINAL, or GROUP BY request_id, for exact counts
 -- before merges). Needs ClickHouse 22.3 or later (DateTime64, Map, Bool inputs). test/simulators/clickhouse.ts
 -- checks every exported row against the columns below.
@@ -42,7 +42,8 @@ CREATE TABLE IF NOT EXISTS switchyard_usage_events
     parent_span_id Nullable(String),
     request_body Nullable(String),
     response_body Nullable(String),
-    bodies_truncated UInt8
+    bodies_truncated UInt8,
+    guardrails String
 )
 ENGINE = ReplacingMergeTree
 PARTITION BY toYYYYMM(ts)

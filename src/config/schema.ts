@@ -8,6 +8,7 @@ import { MetadataKeySchema } from "../schema/metadata";
 
 /** Each declared key multiplies the rollups' rows by its number of values: a few low-cardinality keys only. */
 export const ROLLUP_MAX_METADATA_KEYS = 4;
+import { GuardrailsSchema, guardrailReferenceIssues } from "../guardrails/schema";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -148,9 +149,11 @@ export const GatewayConfigSchema = z
           ),
       })
       .optional(),
+    guardrails: GuardrailsSchema.optional(),
   })
   .superRefine((doc, ctx) => {
     for (const issue of routeReferenceIssues(doc.routes, doc.providers)) ctx.addIssue({ code: "custom", ...issue });
+    if (doc.guardrails) for (const issue of guardrailReferenceIssues(doc.guardrails, new Set(Object.keys(doc.routes)))) ctx.addIssue({ code: "custom", ...issue });
   });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;

@@ -55,6 +55,7 @@ export function clickhouseRowOf(event: UsageEvent): Record<string, unknown> {
     request_body: event.bodies?.request ?? null,
     response_body: event.bodies?.response ?? null,
     bodies_truncated: flag(event.bodies?.truncated ?? false),
+    guardrails: JSON.stringify(event.guardrails ?? {}),
   };
 }
 

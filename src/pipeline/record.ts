@@ -1,3 +1,4 @@
+import type { GuardrailTally } from "../guardrails/tally";
 import type { AttemptOutcome } from "../routing/retry";
 import type { Usage } from "../schema/internal";
 import { emptyUsage } from "../schema/internal";
@@ -57,6 +58,8 @@ export class RequestRecord {
   user: string | undefined;
   /** Prompt and completion text, only when the workspace turned on `logging.bodies` (src/usage/bodies.ts). */
   bodies: { request: string; response: string; truncated: boolean } | undefined;
+  /** What the request's guardrails did, per rule (src/guardrails/), when its policy has any. */
+  guardrails: GuardrailTally | undefined;
   #endedMs: number | undefined;
 
   readonly #settlers: ((record: RequestRecord) => Promise<void> | void)[] = [];

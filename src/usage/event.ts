@@ -1,6 +1,7 @@
 import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
 import type { TraceContext } from "../lib/trace-context";
+import { GuardrailCountsSchema } from "../guardrails/tally";
 import type { RequestRecord } from "../pipeline/record";
 import { accountedUsage } from "./observe";
 import { costOf, priceOfTarget } from "./pricing";
@@ -72,6 +73,8 @@ export const UsageEventSchema = z.object({
   user: z.string().nullable().default(null),
   trace: TraceContextSchema.nullable().default(null),
   bodies: z.object({ request: z.string(), response: z.string(), truncated: z.boolean() }).optional(),
+  /** Per guardrail rule that acted: matches flagged and redacted, and whether it blocked (src/guardrails/). */
+  guardrails: GuardrailCountsSchema.optional(),
 });
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
 
@@ -122,5 +125,6 @@ export function usageEventOf(record: RequestRecord, identity: EventIdentity, wor
     user: record.user ?? null,
     trace: identity.trace,
     ...(record.bodies ? { bodies: record.bodies } : {}),
+    ...(record.guardrails && !record.guardrails.empty ? { guardrails: record.guardrails.toJSON() } : {}),
   };
 }

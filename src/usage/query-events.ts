@@ -108,7 +108,7 @@ const EMPTY: UsageFigures = figuresOf(
   undefined,
 );
 
-export async function queryEvents(db: D1Database, query: UsageQuery): Promise<UsageReport> {
+export async function queryEvents(db: D1Database, query: UsageQuery): Promise<Omit<UsageReport, "guardrails">> {
   const { where, params } = filterOf(query);
   const statements = [db.prepare(aggregateSql("''", where)).bind(...params), db.prepare(percentileSql("''", where)).bind(...params)];
   if (query.groupBy) {

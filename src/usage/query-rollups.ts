@@ -135,7 +135,7 @@ function figuresOf(a: Accumulator): UsageFigures {
   };
 }
 
-export async function queryRollups(db: D1Database, query: UsageQuery, sources: UsageSources): Promise<UsageReport> {
+export async function queryRollups(db: D1Database, query: UsageQuery, sources: UsageSources): Promise<Omit<UsageReport, "guardrails">> {
   const hourlyFrom = ceilTo(sources.now - sources.hourlyRetentionDays * DAY_MS, HOUR_MS) + HOUR_MS;
   const segments = segmentsOf(query.fromMs, query.toMs, hourlyFrom);
   const statements = segments.map((segment) => {

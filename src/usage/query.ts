@@ -1,7 +1,8 @@
 import { badRequest } from "../lib/errors";
 import { queryEvents } from "./query-events";
 import { queryRollups } from "./query-rollups";
-import { metadataKeyOf, type UsageQuery, type UsageReport, type UsageSources } from "./report";
+import * as z from "zod";
+import { GuardrailFiguresSchema, metadataKeyOf, type GuardrailFigures, type UsageQuery, type UsageReport, type UsageSources } from "./report";
 
 /**
  * Reading usage back: totals and groups for a workspace over a time window, filtered. Answered from the hourly
@@ -20,7 +21,31 @@ function needsOf(query: UsageQuery): { metadataKeys: string[]; user: boolean } {
   return { metadataKeys: [...keys], user: query.groupBy === "user" || query.filters.user !== undefined };
 }
 
+/**
+ * Per guardrail rule over the report's window (usage_guardrails, kept with the raw events): only the time range
+ * and the key filter apply — the rows carry nothing else to filter on. Rules that blocked most come first.
+ */
+async function guardrailFigures(db: D1Database, query: UsageQuery, fromMs: number, toMs: number): Promise<GuardrailFigures[]> {
+  const params: (string | number)[] = [query.workspaceId, fromMs, toMs];
+  let where = "workspace_id = ? AND ts >= ? AND ts < ?";
+  if (query.filters.keyId !== undefined) {
+    where += " AND key_id = ?";
+    params.push(query.filters.keyId);
+  }
+  const { results } = await db
+    .prepare(`SELECT rule, COUNT(*) AS requests, TOTAL(flagged) AS flagged, TOTAL(redacted) AS redacted, TOTAL(blocked) AS blocked
+      FROM usage_guardrails WHERE ${where} GROUP BY rule ORDER BY blocked DESC, flagged DESC, redacted DESC, rule`)
+    .bind(...params)
+    .all();
+  return z.array(GuardrailFiguresSchema).parse(results);
+}
+
 export async function queryUsage(db: D1Database, query: UsageQuery, sources: UsageSources): Promise<UsageReport> {
+  const report = await usageFigures(db, query, sources);
+  return { ...report, guardrails: await guardrailFigures(db, query, Date.parse(report.from), Date.parse(report.to)) };
+}
+
+async function usageFigures(db: D1Database, query: UsageQuery, sources: UsageSources): Promise<Omit<UsageReport, "guardrails">> {
   const needs = needsOf(query);
   const undeclared = needs.metadataKeys.filter((key) => !sources.declaredKeys.includes(key));
   if (undeclared.length === 0 && !needs.user) return queryRollups(db, query, sources);

@@ -51,6 +51,16 @@ export const UsageFiguresSchema = z.object({
   latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }),
 });
 export type UsageFigures = z.infer<typeof UsageFiguresSchema>;
+/** Per guardrail rule over the window: requests it acted on, matches flagged and redacted, requests blocked. */
+export const GuardrailFiguresSchema = z.object({
+  rule: z.string(),
+  requests: z.number(),
+  flagged: z.number(),
+  redacted: z.number(),
+  blocked: z.number(),
+});
+export type GuardrailFigures = z.infer<typeof GuardrailFiguresSchema>;
+
 export const UsageReportSchema = z.object({
   from: z.string().describe("The start of the range the figures cover (rollups: rounded down to the hour, or the day past the hourly retention)."),
   to: z.string(),
@@ -58,6 +68,7 @@ export const UsageReportSchema = z.object({
   source: z.enum(["rollups", "events"]).describe("rollups: percentiles estimated from a histogram (within ~12%); events: exact."),
   totals: UsageFiguresSchema,
   groups: z.array(UsageFiguresSchema.extend({ key: z.string() })),
+  guardrails: z.array(GuardrailFiguresSchema).describe("Per guardrail rule (docs/guardrails.md), from its raw rows: filtered by time and key only, within the raw retention."),
 });
 export type UsageReport = z.infer<typeof UsageReportSchema>;
 export type UsageGroup = UsageReport["groups"][number];
