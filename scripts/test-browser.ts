@@ -7,6 +7,7 @@ import { chromium, type Page } from "playwright-core";
 import { unstable_startWorker } from "wrangler";
 import { TEST_ADMIN_TOKEN, TEST_PROVIDER_KEYS, defaultTestConfig } from "../test/fixtures.ts";
 import { startSimulators } from "../test/simulators/node-server.ts";
+import { ROLLUP_STATEMENTS } from "../src/usage/rollup-sql.ts";
 
 /**
  * `npm run test:browser`: the usage dashboard in a real browser. Starts the provider simulators and the gateway
@@ -26,7 +27,17 @@ function wrangler(args: string[]): void {
   if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
 }
 
-/** Synthetic history for the 13 days before today: spend, errors, rescues and cache hits on several dimensions. */
+const SEEDED_COLUMNS = [
+  "request_id", "client_request_id", "ts", "day", "workspace_id", "key_id", "route", "operation", "provider", "model", "attempts", "attempt_count",
+  "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_estimated", "cost_usd", "cache_status",
+  "saved_tokens", "saved_usd", "coalesced", "stream", "ttfb_ms", "total_ms", "overhead_ms", "status", "outcome", "error_type", "rescued", "delivery_attempts",
+];
+
+/**
+ * Synthetic history for the 13 days before today: spend, errors, rescues and cache hits on several dimensions.
+ * The rows are counted into the hourly and daily rollups by the statements the usage store uses (the dashboard
+ * reads usage from the rollups).
+ */
 function historySql(keyIds: string[]): { sql: string; rows: number } {
   const models = [["openai", "gpt-4o-mini", 0.15, 0.6], ["openai", "gpt-4.1", 2, 8], ["anthropic", "claude-sonnet-4-5", 3, 15]] as const;
   const statements: string[] = [];
@@ -49,10 +60,12 @@ function historySql(keyIds: string[]): { sql: string; rows: number } {
         failed ? 0 : prompt, failed ? 0 : completion, 0, 0, 0, 0, hit ? 0 : cost, hit ? "'HIT'" : "'MISS'", hit ? prompt + completion : 0, hit ? cost : "NULL",
         0, 0, 100, total, 2.5, failed ? 502 : 200, failed ? "'error'" : "'success'", failed ? "'upstream_error'" : "NULL", rescued ? 1 : 0, 1,
       ];
-      statements.push(`INSERT INTO usage_events VALUES (${values.join(", ")});`);
+      statements.push(`INSERT INTO usage_events (${SEEDED_COLUMNS.join(", ")}) VALUES (${values.join(", ")});`);
     }
   }
-  return { sql: statements.join("\n"), rows: statements.length };
+  const seed = (sql: string) => `${sql.replaceAll("?1", "'seed'")};`;
+  const sql = [seed(ROLLUP_STATEMENTS.mark), ...statements, seed(ROLLUP_STATEMENTS.hourly), seed(ROLLUP_STATEMENTS.daily), seed(ROLLUP_STATEMENTS.unmark)].join("\n");
+  return { sql, rows: statements.length };
 }
 
 /**
