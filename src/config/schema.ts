@@ -4,6 +4,7 @@ import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
 import { PriceSchema } from "../usage/pricing";
+import { FilesOptionsSchema } from "../files/options";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -130,6 +131,7 @@ export const GatewayConfigSchema = z
       .record(z.string().regex(/^[A-Za-z0-9_.-]+\/.+$/, "pricing keys are \"<provider name>/<model>\""), PriceSchema)
       .optional()
       .describe("Price overrides (USD per 1M tokens) keyed by provider name and model; they win over the built-in table."),
+    files: FilesOptionsSchema.optional(),
     logging: z
       .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
       .optional(),
