@@ -29,7 +29,8 @@ CREATE TABLE IF NOT EXISTS batches (
   status TEXT NOT NULL,                  -- validating | in_progress | finalizing | completed | failed | expired | cancelling | cancelled
   total INTEGER NOT NULL,
   completed INTEGER NOT NULL DEFAULT 0,
-  failed INTEGER NOT NULL DEFAULT 0,
+  failed INTEGER NOT NULL DEFAULT 0,     -- lines that ended in an error, unprocessed ones included
+  unprocessed INTEGER NOT NULL DEFAULT 0, -- lines never run (the batch was cancelled, expired or failed first)
   output_file_id TEXT,
   error_file_id TEXT,
   errors TEXT,                           -- JSON [{ code, message, param, line }] when the batch failed

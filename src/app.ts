@@ -6,6 +6,8 @@ import { chatApi } from "./api/chat";
 import { dashboardApi } from "./api/dashboard";
 import { embeddingsApi } from "./api/embeddings";
 import { filesApi } from "./api/files";
+import { batchesApi } from "./api/batches";
+import { messageBatchesApi } from "./api/message-batches";
 import { messagesApi } from "./api/messages";
 import { modelsApi } from "./api/models";
 import { GatewayError } from "./lib/errors";
@@ -47,10 +49,12 @@ app.use("/v1/*", rateLimitHeaders());
 // Usage events are per model request; files and batches account for their lines themselves (src/batches/usage.ts).
 for (const path of ["/v1/chat/completions", "/v1/messages", "/v1/embeddings"]) app.use(path, usageRecording());
 app.route("/v1/chat/completions", chatApi);
+app.route("/v1/messages/batches", messageBatchesApi);
 app.route("/v1/messages", messagesApi);
 app.route("/v1/embeddings", embeddingsApi);
 app.route("/v1/models", modelsApi);
 app.route("/v1/files", filesApi);
+app.route("/v1/batches", batchesApi);
 
 app.use("/admin/*", adminAuth());
 app.route("/admin", adminApi);

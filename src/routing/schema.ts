@@ -112,6 +112,7 @@ export const RuleSchema = z.strictObject({
 export type Rule = z.infer<typeof RuleSchema>;
 
 export const BATCH_MODES = ["native", "gateway"] as const;
+export type BatchMode = (typeof BATCH_MODES)[number];
 export const BatchSettingSchema = z
   .strictObject({
     mode: z
