@@ -58,9 +58,11 @@ export const messageBatchesApi = new Hono<AppEnv>()
     } catch (error) {
       await deleteFile(c.env, caller.workspaceId, file.id);
       // Lines of the internal file are the request list's entries: name them as Anthropic's clients know them.
-      if (error instanceof GatewayError && error.param?.startsWith("line ")) {
-        const index = Number(error.param.slice(5)) - 1;
-        throw badRequest(error.message.replace(/^Line (\d+) of the input file/, () => `requests.${index}`), `requests.${index}`, error.code);
+      const line = error instanceof GatewayError ? /^Line (\d+) of the input file: (.*)$/s.exec(error.message) : null;
+      if (error instanceof GatewayError && line) {
+        const field = error.param && !error.param.startsWith("line ") ? `.${error.param.replace(/^body\b/, "params")}` : "";
+        const param = `requests.${Number(line[1]) - 1}${field}`;
+        throw badRequest(`${param}: ${line[2]}`, param, error.code);
       }
       throw error;
     }

@@ -39,8 +39,10 @@ export async function receiveAnthropicRequests(env: Env, workspaceId: string, re
     for (;;) {
       const { done, value } = await reader.read();
       try {
-        if (done) parser.end();
-        else parser.write(value);
+        // The parser ends itself after the root value; ending it again would throw.
+        if (done) {
+          if (!parser.isEnded) parser.end();
+        } else parser.write(value);
       } catch {
         throw badRequest("The request body is not valid JSON.", null, "invalid_json");
       }
