@@ -1,6 +1,7 @@
 import type { ProviderConfig, ProviderType } from "../config/schema";
 import { anthropicBatchApi } from "./anthropic/batch";
 import { azureBatchApi } from "./azure/batch";
+import { geminiBatchApi } from "./gemini/batch";
 import type { ProviderBatchApi } from "./batch";
 import { openAIBatchApi } from "./openai/batch";
 
@@ -11,6 +12,7 @@ const batchApis: BatchRegistry = {
   openai: openAIBatchApi,
   azure: azureBatchApi,
   anthropic: anthropicBatchApi,
+  gemini: geminiBatchApi,
 };
 
 export function batchApiFor<C extends ProviderConfig>(config: C): ProviderBatchApi<C> | undefined {

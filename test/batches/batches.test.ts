@@ -20,11 +20,13 @@ function batchConfig(scenario: string): GatewayConfigInput {
       openai: { type: "openai", baseURL: `${origin}/s/${scenario}/openai/v1`, apiKey: { env: "OPENAI_API_KEY" } },
       anthropic: { type: "anthropic", baseURL: `${origin}/s/${scenario}/anthropic`, apiKey: { env: "ANTHROPIC_API_KEY" } },
       azure: { type: "azure", baseURL: `${origin}/s/${scenario}/azure`, apiKey: { env: "AZURE_API_KEY" } },
+      gemini: { type: "gemini", baseURL: `${origin}/s/${scenario}/gemini`, apiKey: { env: "GEMINI_API_KEY" } },
       compat: { type: "openai-compatible", baseURL: `${origin}/s/${scenario}/compat/v1`, apiKey: { env: "COMPAT_API_KEY" } },
     },
     routes: {
       smart: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" } },
       claude: { strategy: "single", target: { provider: "anthropic", model: "claude-sonnet-4-5" } },
+      flash: { strategy: "single", target: { provider: "gemini", model: "gemini-2.5-flash" } },
       "azure-mini": { strategy: "single", target: { provider: "azure", model: "mini-dev" } },
       resilient: { strategy: "fallback", targets: [{ provider: "openai", model: "gpt-4o-mini" }, { provider: "anthropic", model: "claude-sonnet-4-5" }] },
       "run-here": { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" }, batch: { mode: "gateway" } },
@@ -150,6 +152,22 @@ describe("native batches through the OpenAI SDK", () => {
     expect(failure).toMatchObject({ custom_id: "m-2", response: { status_code: 400 } });
     const submitted = (await upstreamRequests(ws.scenario)).find((r) => r.method === "POST" && r.path === "/v1/messages/batches");
     expect(submitted?.body).toMatchObject({ requests: [{ custom_id: "r0", params: { model: "claude-sonnet-4-5", max_tokens: 50 } }, { custom_id: "r1" }] });
+  });
+});
+
+describe("native batches on Google", () => {
+  it("relays to the Gemini API's Batch Mode: the file uploaded resumably, responses read back by key", async () => {
+    const input = await client.files.create({ file: jsonl(chatLine("g-1", "flash"), chatLine("g-2", "flash", "a [fail] here"), chatLine("g-3", "gemini/gemini-2.5-flash")), purpose: "batch" });
+    const done = await driveToEnd(client, (await client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" })).id);
+    expect(done).toMatchObject({ status: "completed", request_counts: { total: 3, completed: 2, failed: 1 } });
+    const output = await fileLines(client, done.output_file_id);
+    expect(output.map((l) => l.custom_id).sort()).toEqual(["g-1", "g-3"]);
+    expect(output[0].response.body).toMatchObject({ object: "chat.completion", model: "gemini-2.5-flash" });
+    expect(output[0].response.body.choices[0].message.content).toContain("hello g-");
+    expect((await fileLines(client, done.error_file_id))[0]).toMatchObject({ custom_id: "g-2", response: { status_code: 400 } });
+    const requests = await upstreamRequests(ws.scenario);
+    expect(requests.some((r) => r.headers["x-goog-upload-command"] === "upload, finalize")).toBe(true);
+    expect(requests.find((r) => r.path.includes(":batchGenerateContent"))?.path).toBe("/v1beta/models/gemini-2.5-flash:batchGenerateContent");
   });
 });
 
