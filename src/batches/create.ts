@@ -46,6 +46,8 @@ export async function createBatch(caller: BatchCaller, input: CreateBatchInput):
     }
     const kind = input.endpoint === "/v1/embeddings" ? "embeddings" : "chat";
     if (!api.kinds.includes(kind)) throw refuse("batch_unsupported", `The batch API of provider "${plan.target!.provider}" (${provider.type}) does not run ${input.endpoint}.`, "endpoint");
+    const reason = api.unsupported?.(provider, plan.target!.model);
+    if (reason) throw refuse("batch_unsupported", `Provider "${plan.target!.provider}" (${provider.type}) cannot run this batch natively: ${reason}`, "input_file_id");
   }
   const now = Math.floor(Date.now() / 1000);
   const batch: BatchRecord = {

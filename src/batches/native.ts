@@ -47,14 +47,14 @@ function providerOf(env: Env, batch: BatchRecord, config: GatewayConfig): Provid
   const prepared = prepareTarget(env, batch.workspaceId, config.providers, { provider: batch.provider, model: batch.model });
   const api = batchApiFor(prepared.config);
   if (!api) throw new GatewayError({ status: 400, type: "invalid_request_error", code: "batch_unsupported", message: `Provider "${batch.provider}" has no batch API.` });
-  const call: ProviderCall = async (request) => {
+  const call: ProviderCall = async (request, options) => {
     let response: Response;
     try {
       response = await fetch(request);
     } catch (error) {
       throw networkFailure(prepared, error);
     }
-    if (!response.ok) throw await failureFromResponse(prepared, response);
+    if (!response.ok && !options?.accept?.(response.status)) throw await failureFromResponse(prepared, response);
     return response;
   };
   return { api, prepared, call };

@@ -53,6 +53,12 @@ export const VertexProviderSchema = z.strictObject({
   serviceAccount: SecretRefSchema.describe("The service account's JSON key (the whole file's contents)."),
   tokenURL: z.url({ protocol: /^https?$/ }).optional().describe("Where the signed JWT is exchanged for an access token (default: the key's token_uri)."),
   baseURL: baseURL.optional().describe("Overrides https://{location}-aiplatform.googleapis.com (tests, private endpoints)."),
+  batchBucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, "a Cloud Storage bucket name (without gs://)")
+    .optional()
+    .describe("A Cloud Storage bucket the service account may write: native batches put their input and read their output there."),
+  storageURL: baseURL.default("https://storage.googleapis.com").describe("The Cloud Storage JSON API origin (tests, private endpoints)."),
   models: z.array(z.string()).optional(),
 });
 

@@ -4,6 +4,7 @@ import { azureBatchApi } from "./azure/batch";
 import { geminiBatchApi } from "./gemini/batch";
 import type { ProviderBatchApi } from "./batch";
 import { openAIBatchApi } from "./openai/batch";
+import { vertexBatchApi } from "./vertex/batch";
 
 type BatchRegistry = { [T in ProviderType]?: ProviderBatchApi<Extract<ProviderConfig, { type: T }>> };
 
@@ -13,6 +14,7 @@ const batchApis: BatchRegistry = {
   azure: azureBatchApi,
   anthropic: anthropicBatchApi,
   gemini: geminiBatchApi,
+  vertex: vertexBatchApi,
 };
 
 export function batchApiFor<C extends ProviderConfig>(config: C): ProviderBatchApi<C> | undefined {

@@ -34,12 +34,17 @@ export type ProviderBatchState = {
 /** The provider's ids for one batch (its file, its batch): kept in the batch's runner state only. */
 export type ProviderBatchRef = Record<string, string>;
 
-/** Sends one upstream request; a non-2xx answer is thrown as the provider's error (credentials redacted). */
-export type ProviderCall = (request: Request) => Promise<Response>;
+/**
+ * Sends one upstream request; a non-2xx answer is thrown as the provider's error (credentials redacted) unless
+ * `accept` takes its status (a resumable upload's 308).
+ */
+export type ProviderCall = (request: Request, options?: { accept?: (status: number) => boolean }) => Promise<Response>;
 
 export interface ProviderBatchApi<C extends ProviderConfig = ProviderConfig> {
   /** What its batch API runs. */
   readonly kinds: readonly BatchKind[];
+  /** Why this provider cannot run a batch of `model` natively (checked when the batch is created), if it cannot. */
+  unsupported?(config: C, model: string): string | undefined;
   /** Uploads the lines and creates the batch. `label` names it at the provider (the gateway's batch id). */
   submit(target: UpstreamTarget<C>, call: ProviderCall, kind: BatchKind, lines: AsyncIterable<NativeLine>, label: string): Promise<ProviderBatchRef>;
   status(target: UpstreamTarget<C>, call: ProviderCall, ref: ProviderBatchRef): Promise<ProviderBatchState>;

@@ -21,11 +21,22 @@ function batchConfig(scenario: string): GatewayConfigInput {
       anthropic: { type: "anthropic", baseURL: `${origin}/s/${scenario}/anthropic`, apiKey: { env: "ANTHROPIC_API_KEY" } },
       azure: { type: "azure", baseURL: `${origin}/s/${scenario}/azure`, apiKey: { env: "AZURE_API_KEY" } },
       gemini: { type: "gemini", baseURL: `${origin}/s/${scenario}/gemini`, apiKey: { env: "GEMINI_API_KEY" } },
+      vertex: {
+        type: "vertex",
+        project: "switchyard-sim",
+        location: "us-east5",
+        serviceAccount: { env: "VERTEX_SERVICE_ACCOUNT" },
+        tokenURL: `${origin}/s/${scenario}/vertex/token`,
+        baseURL: `${origin}/s/${scenario}/vertex`,
+        storageURL: `${origin}/s/${scenario}/vertex`,
+        batchBucket: "switchyard-batches",
+      },
       compat: { type: "openai-compatible", baseURL: `${origin}/s/${scenario}/compat/v1`, apiKey: { env: "COMPAT_API_KEY" } },
     },
     routes: {
       smart: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" } },
       claude: { strategy: "single", target: { provider: "anthropic", model: "claude-sonnet-4-5" } },
+      "vertex-flash": { strategy: "single", target: { provider: "vertex", model: "gemini-2.0-flash" } },
       flash: { strategy: "single", target: { provider: "gemini", model: "gemini-2.5-flash" } },
       "azure-mini": { strategy: "single", target: { provider: "azure", model: "mini-dev" } },
       resilient: { strategy: "fallback", targets: [{ provider: "openai", model: "gpt-4o-mini" }, { provider: "anthropic", model: "claude-sonnet-4-5" }] },
@@ -162,12 +173,25 @@ describe("native batches on Google", () => {
     expect(done).toMatchObject({ status: "completed", request_counts: { total: 3, completed: 2, failed: 1 } });
     const output = await fileLines(client, done.output_file_id);
     expect(output.map((l) => l.custom_id).sort()).toEqual(["g-1", "g-3"]);
-    expect(output[0].response.body).toMatchObject({ object: "chat.completion", model: "gemini-2.5-flash" });
-    expect(output[0].response.body.choices[0].message.content).toContain("hello g-");
+    expect(output[0]!.response.body).toMatchObject({ object: "chat.completion", model: "gemini-2.5-flash" });
+    expect(output[0]!.response.body.choices[0].message.content).toContain("hello g-");
     expect((await fileLines(client, done.error_file_id))[0]).toMatchObject({ custom_id: "g-2", response: { status_code: 400 } });
     const requests = await upstreamRequests(ws.scenario);
     expect(requests.some((r) => r.headers["x-goog-upload-command"] === "upload, finalize")).toBe(true);
     expect(requests.find((r) => r.path.includes(":batchGenerateContent"))?.path).toBe("/v1beta/models/gemini-2.5-flash:batchGenerateContent");
+  });
+});
+
+describe("native batches on Vertex AI", () => {
+  it("writes the lines to Cloud Storage, runs a batch prediction job and reads its predictions back by label", async () => {
+    const input = await client.files.create({ file: jsonl(chatLine("v-1", "vertex-flash"), chatLine("v-2", "vertex-flash", "[fail] me")), purpose: "batch" });
+    const done = await driveToEnd(client, (await client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" })).id);
+    expect(done).toMatchObject({ status: "completed", request_counts: { total: 2, completed: 1, failed: 1 } });
+    const [answer] = await fileLines(client, done.output_file_id);
+    expect(answer).toMatchObject({ custom_id: "v-1", response: { status_code: 200, body: { object: "chat.completion", model: "gemini-2.0-flash" } } });
+    expect((await fileLines(client, done.error_file_id))[0]).toMatchObject({ custom_id: "v-2", response: { status_code: 400 } });
+    const job = (await upstreamRequests(ws.scenario)).find((r) => r.method === "POST" && r.path.endsWith("/batchPredictionJobs"));
+    expect(job?.body).toMatchObject({ model: "publishers/google/models/gemini-2.0-flash", inputConfig: { instancesFormat: "jsonl", gcsSource: { uris: [expect.stringMatching(/^gs:\/\/switchyard-batches\//)] } } });
   });
 });
 
@@ -271,6 +295,7 @@ describe("create-time checks: 400 naming the line or field, nothing created", ()
     { name: "lines on two providers", run: async () => create(await upload(chatLine("a", "smart"), chatLine("b", "claude"))), code: "batch_mixed_targets", message: /Line 2/ },
     { name: "a route with fallbacks (native needs one target)", run: async () => create(await upload(chatLine("a", "resilient"))), code: "batch_route_not_native" },
     { name: "a gateway-mode route (not yet available)", run: async () => create(await upload(chatLine("a", "run-here"))), code: "batch_mode_unavailable", message: /not yet available/ },
+    { name: "Claude on Vertex AI (no native relay yet)", run: async () => create(await upload(chatLine("a", "vertex/claude-sonnet-4-5"))), code: "batch_unsupported" },
     { name: "a provider without a batch API", run: async () => create(await upload(chatLine("a", "local"))), code: "batch_unsupported" },
     { name: "a file of the wrong purpose", run: async () => create((await freshClient.files.create({ file: jsonl(chatLine("a", "smart")), purpose: "user_data" })).id), code: "invalid_file_purpose", param: "input_file_id" },
     { name: "a file of another workspace", run: async () => create((await client.files.create({ file: jsonl(chatLine("a", "smart")), purpose: "batch" })).id), status: 404, code: "file_not_found", param: "input_file_id" },
