@@ -39,6 +39,31 @@ const ERROR_STATUS: Record<string, number> = { invalid_request_error: 400, authe
 
 const headersOf = async (target: UpstreamTarget<AnthropicConfig>) => ({ "x-api-key": await target.secret(target.config.apiKey), "anthropic-version": target.config.version });
 
+/** One line of the batch as Anthropic's Message Batches take it: `{custom_id, params}` with the provider's model. */
+export function anthropicBatchRequest(line: NativeLine, model: string): { custom_id: string; params: Record<string, unknown> } {
+  if (line.line.kind !== "chat") throw new Error("Anthropic batches run messages only");
+  return { custom_id: line.key, params: chatRequestToAnthropic({ ...line.line.request, stream: false }, model) };
+}
+
+/** One line of Anthropic's results (`{custom_id, result}`) in the internal form. */
+export function anthropicResultOutcome(json: unknown, providerName: string): ProviderLineOutcome {
+  const parsed = ResultLineSchema.safeParse(json);
+  if (!parsed.success) throw invalidUpstream(providerName, "unexpected batch result line");
+  const { custom_id: key, result } = parsed.data;
+  switch (result.type) {
+    case "succeeded":
+      return { key, ok: true, kind: "chat", result: parseAnthropicChatResponse(result.message, providerName) };
+    case "errored": {
+      const type = result.error.error?.type ?? result.error.type ?? "api_error";
+      return { key, ok: false, status: ERROR_STATUS[type] ?? 500, error: { message: result.error.error?.message ?? "the request failed", type, code: type } };
+    }
+    case "canceled":
+      return { key, ok: false, skipped: "cancelled" };
+    case "expired":
+      return { key, ok: false, skipped: "expired" };
+  }
+}
+
 /** `{"requests":[…]}`, one request at a time. */
 function requestsBody(target: UpstreamTarget<AnthropicConfig>, lines: AsyncIterable<NativeLine>): ReadableStream<Uint8Array> {
   const iterator = lines[Symbol.asyncIterator]();
@@ -53,9 +78,7 @@ function requestsBody(target: UpstreamTarget<AnthropicConfig>, lines: AsyncItera
         controller.enqueue(encoder.encode(count === 0 ? '{"requests":[]}' : "]}"));
         return;
       }
-      const { key, line } = next.value;
-      if (line.kind !== "chat") throw new Error("Anthropic batches run messages only");
-      const item = JSON.stringify({ custom_id: key, params: chatRequestToAnthropic({ ...line.request, stream: false }, target.model) });
+      const item = JSON.stringify(anthropicBatchRequest(next.value, target.model));
       controller.enqueue(encoder.encode(`${count++ === 0 ? '{"requests":[' : ","}${item}`));
     },
     async cancel(reason) {
@@ -99,26 +122,7 @@ export const anthropicBatchApi: ProviderBatchApi<AnthropicConfig> = {
       } catch {
         throw invalidUpstream(target.providerName, "a batch result line is not JSON");
       }
-      const parsed = ResultLineSchema.safeParse(json);
-      if (!parsed.success) throw invalidUpstream(target.providerName, "unexpected batch result line");
-      const { custom_id: key, result } = parsed.data;
-      let outcome: ProviderLineOutcome;
-      switch (result.type) {
-        case "succeeded":
-          outcome = { key, ok: true, kind: "chat", result: parseAnthropicChatResponse(result.message, target.providerName) };
-          break;
-        case "errored": {
-          const type = result.error.error?.type ?? result.error.type ?? "api_error";
-          outcome = { key, ok: false, status: ERROR_STATUS[type] ?? 500, error: { message: result.error.error?.message ?? "the request failed", type, code: type } };
-          break;
-        }
-        case "canceled":
-          outcome = { key, ok: false, skipped: "cancelled" };
-          break;
-        case "expired":
-          outcome = { key, ok: false, skipped: "expired" };
-          break;
-      }
+      const outcome = anthropicResultOutcome(json, target.providerName);
       yield outcome;
     }
   },
