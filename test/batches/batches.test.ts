@@ -143,6 +143,17 @@ describe("native batches through the OpenAI SDK", () => {
     expect(report.groups).toEqual([expect.objectContaining({ key: batch.id, requests: 2, errors: 1, costUsd: expect.closeTo(answered.cost_usd!, 12) })]);
   });
 
+  it("runs an embeddings batch natively, answering OpenAI's embeddings list per line", async () => {
+    const line = (id: string) => JSON.stringify({ custom_id: id, method: "POST", url: "/v1/embeddings", body: { model: "openai/text-embedding-3-small", input: `text ${id}` } });
+    const input = await client.files.create({ file: jsonl(line("e1"), line("e2")), purpose: "batch" });
+    const done = await driveToEnd(client, (await client.batches.create({ input_file_id: input.id, endpoint: "/v1/embeddings", completion_window: "24h" })).id);
+    expect(done).toMatchObject({ status: "completed", request_counts: { total: 2, completed: 2, failed: 0 } });
+    for (const answer of await fileLines(client, done.output_file_id)) {
+      expect(answer.response.body).toMatchObject({ object: "list", model: "text-embedding-3-small", data: [{ object: "embedding", index: 0 }] });
+      expect(answer.response.body.data[0].embedding).toHaveLength(8);
+    }
+  });
+
   it("relays to Azure OpenAI's Global Batch with the deployment as the model", async () => {
     const input = await client.files.create({ file: jsonl(chatLine("az-1", "azure-mini"), chatLine("az-2", "azure-mini")), purpose: "batch" });
     const done = await driveToEnd(client, (await client.batches.create({ input_file_id: input.id, endpoint: "/v1/chat/completions", completion_window: "24h" })).id);
