@@ -7,14 +7,12 @@ export async function* fixedSizeChunks(pieces: AsyncIterable<string>, size: numb
   let buffer = new Uint8Array(size);
   let filled = 0;
   let offset = 0;
-  let pending: Uint8Array | undefined;
   for await (const piece of pieces) {
     let bytes = encoder.encode(piece);
     while (bytes.byteLength > 0) {
       if (filled === size) {
         // A full chunk is only sent once more bytes follow, so the final chunk is always marked `last`.
-        pending = buffer;
-        yield { bytes: pending, offset, last: false };
+        yield { bytes: buffer, offset, last: false };
         offset += size;
         buffer = new Uint8Array(size);
         filled = 0;
