@@ -5,6 +5,7 @@ import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
 import { PriceSchema } from "../usage/pricing";
 import { FilesOptionsSchema } from "../files/options";
+import { GuardrailsSchema, guardrailReferenceIssues } from "../guardrails/schema";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -141,9 +142,11 @@ export const GatewayConfigSchema = z
     logging: z
       .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
       .optional(),
+    guardrails: GuardrailsSchema.optional(),
   })
   .superRefine((doc, ctx) => {
     for (const issue of routeReferenceIssues(doc.routes, doc.providers)) ctx.addIssue({ code: "custom", ...issue });
+    if (doc.guardrails) for (const issue of guardrailReferenceIssues(doc.guardrails, new Set(Object.keys(doc.routes)))) ctx.addIssue({ code: "custom", ...issue });
   });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
+import { GuardrailCountsSchema } from "../guardrails/tally";
 import type { RequestRecord } from "../pipeline/record";
 import { accountedUsage } from "./observe";
 import { batchPriceOfTarget, costOf, priceOfTarget } from "./pricing";
@@ -61,6 +62,8 @@ export const UsageEventSchema = z.object({
   bodies: z.object({ request: z.string(), response: z.string(), truncated: z.boolean() }).optional(),
   /** The batch a line belongs to (its requestId is `<batchId>:<line index>`); null for interactive requests. */
   batchId: z.string().nullable().default(null),
+  /** Per guardrail rule that acted: matches flagged and redacted, and whether it blocked (src/guardrails/). */
+  guardrails: GuardrailCountsSchema.optional(),
 });
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
 
@@ -108,6 +111,7 @@ export function usageEventOf(record: RequestRecord, identity: EventIdentity, wor
     errorType: record.errorType ?? null,
     rescued: record.rescued,
     ...(record.bodies ? { bodies: record.bodies } : {}),
+    ...(record.guardrails && !record.guardrails.empty ? { guardrails: record.guardrails.toJSON() } : {}),
     batchId: null,
   };
 }

@@ -14,10 +14,12 @@ const EVENT_COLUMNS = [
 
 const INSERT_EVENT = `INSERT INTO usage_events (${EVENT_COLUMNS.join(", ")}) VALUES (${EVENT_COLUMNS.map(() => "?").join(", ")}) ON CONFLICT (request_id) DO NOTHING`;
 const INSERT_BODIES = "INSERT INTO usage_bodies (request_id, workspace_id, request, response, truncated) VALUES (?, ?, ?, ?, ?) ON CONFLICT (request_id) DO NOTHING";
+const INSERT_GUARDRAIL =
+  "INSERT INTO usage_guardrails (request_id, rule, workspace_id, key_id, ts, flagged, redacted, blocked) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (request_id, rule) DO NOTHING";
 
 const flag = (value: boolean) => (value ? 1 : 0);
 
-/** The statements that store one event (its row, and its bodies when logged). */
+/** The statements that store one event (its row, its bodies when logged, a row per guardrail rule that acted). */
 export function insertStatements(db: D1Database, event: UsageEvent, deliveryAttempts: number): D1PreparedStatement[] {
   const ts = Date.parse(event.time);
   const values = [
@@ -30,6 +32,9 @@ export function insertStatements(db: D1Database, event: UsageEvent, deliveryAtte
   const statements = [db.prepare(INSERT_EVENT).bind(...values)];
   if (event.bodies) {
     statements.push(db.prepare(INSERT_BODIES).bind(event.requestId, event.workspaceId, event.bodies.request, event.bodies.response, flag(event.bodies.truncated)));
+  }
+  for (const [rule, counts] of Object.entries(event.guardrails ?? {})) {
+    statements.push(db.prepare(INSERT_GUARDRAIL).bind(event.requestId, rule, event.workspaceId, event.keyId, ts, counts.flagged, counts.redacted, counts.blocked));
   }
   return statements;
 }
