@@ -5,7 +5,7 @@ import * as z from "zod";
  * nearest-rank over total latency, computed in SQL with window functions (no rows leave D1).
  */
 
-export const GROUP_BY = ["key", "route", "provider", "model", "day"] as const;
+export const GROUP_BY = ["key", "route", "provider", "model", "day", "batch"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 /** SQL expression per grouping; `model` is `provider/model` because prices (and names) are per provider. */
@@ -15,6 +15,7 @@ const GROUP_EXPRESSION: Record<GroupBy, string> = {
   provider: "COALESCE(provider, '(none)')",
   model: "COALESCE(provider || '/' || model, '(none)')",
   day: "day",
+  batch: "COALESCE(batch_id, '(interactive)')",
 };
 
 export const UsageFiguresSchema = z.object({
