@@ -9,7 +9,9 @@ import { googleAccessToken, parseServiceAccountKey } from "./google-auth";
 
 async function authorization(target: UpstreamTarget<VertexConfig>): Promise<Record<string, string>> {
   const key = parseServiceAccountKey(await target.secret(target.config.serviceAccount), target.providerName);
+  target.sensitive(key.private_key);
   const token = await googleAccessToken(key, { providerName: target.providerName, tokenURL: target.config.tokenURL, fetch: target.fetch });
+  target.sensitive(token);
   return { authorization: `Bearer ${token}` };
 }
 
