@@ -103,7 +103,11 @@ export async function failureFromResponse(prepared: PreparedTarget, response: Re
   const retryAfter = retryAfterMs(response.headers);
   const headers: Record<string, string> = { "x-switchyard-upstream-status": String(status) };
   if (retryAfter !== undefined && status === 429) headers["retry-after"] = String(Math.ceil(retryAfter / 1000));
-  const clientStatus = status >= 500 ? 502 : status >= 400 ? status : 502;
+  const clientStatus = status >= 500 ? 502 : status;
+  if (status < 400) {
+    // A redirect (fetches never follow them): where it points is not the client's business.
+    return new UpstreamFailure({ status: 502, type: "upstream_error", code: "upstream_redirect", provider, message: `${provider} answered with a redirect (HTTP ${status}), which the gateway does not follow.`, headers, outcome: "http_error", upstreamStatus: status });
+  }
   return new UpstreamFailure({
     status: clientStatus,
     type: status >= 500 ? "upstream_error" : (info.type ?? (status === 429 ? "rate_limit_error" : "invalid_request_error")),

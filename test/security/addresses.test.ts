@@ -121,6 +121,9 @@ describe("server-side requests stay on public addresses unless the operator allo
     await scriptFaults(ws.scenario, [{ status: 307, headers: { location: `${simulatorOrigin()}/s/${elsewhere}/openai/v1/chat/completions` } }]);
     const res = await callGateway(await keyFor(ws.id), "/v1/chat/completions", hello());
     expect(res.status).toBe(502);
+    const body = (await res.json()) as ErrorBody;
+    expect(body.error.code).toBe("upstream_redirect");
+    expect(body.error.message).not.toContain(elsewhere);
     expect(await upstreamRequests(elsewhere)).toEqual([]);
   });
 });
