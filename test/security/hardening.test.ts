@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { TEST_ADMIN_TOKEN } from "../fixtures";
-import { callGateway, gateway, newWorkspace, simulatorProviders, upstreamRequests } from "../helpers";
+import { exports } from "cloudflare:workers";
+import { TEST_ADMIN_TOKEN, TEST_GATEWAY_DOMAIN } from "../fixtures";
+import { admin, callGateway, gateway, newWorkspace, simulatorProviders, upstreamRequests } from "../helpers";
 import { hello, keyFor, type ErrorBody } from "./security-helpers";
 
 const json = (res: Response) => res.json() as Promise<ErrorBody>;
@@ -50,6 +51,24 @@ describe("bad input is a 4xx, never a 500", () => {
       expect(res.status).toBe(400);
       expect((await json(res)).error.param).toBe("x-switchyard-workspace");
     }
+  });
+
+  it("an over-long workspace or key id in an admin path, or a subdomain that is no workspace id, is a 4xx", async () => {
+    const ws = await newWorkspace();
+    const long = "a".repeat(600);
+    for (const [path, method] of [
+      [`/workspaces/${long}`, "GET"],
+      [`/workspaces/${long}/config`, "GET"],
+      [`/workspaces/${long}/keys/key_abc`, "GET"],
+      [`/workspaces/${ws.id}/keys/key_${long}`, "GET"],
+      [`/workspaces/${ws.id}/keys/key_${long}`, "DELETE"],
+      [`/workspaces/${long}/credentials/main`, "DELETE"],
+      [`/workspaces/${long}/usage`, "GET"],
+    ] as const) {
+      expect((await admin(path, { method })).status, `${method} ${path.slice(0, 40)}`).toBe(404);
+    }
+    const onHost = await exports.default.fetch(new Request(`http://${"b".repeat(70)}.${TEST_GATEWAY_DOMAIN}/v1/models`, { headers: { authorization: `Bearer ${ws.key}` } }));
+    expect(onHost.status).toBe(400);
   });
 
   it("a body that is not valid UTF-8 is a 400, with or without a Content-Length", async () => {
