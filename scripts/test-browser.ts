@@ -85,6 +85,9 @@ async function main(): Promise<void> {
         OPENAI_API_KEY: plain(TEST_PROVIDER_KEYS.OPENAI_API_KEY),
         ANTHROPIC_API_KEY: plain(TEST_PROVIDER_KEYS.ANTHROPIC_API_KEY),
         DEFAULT_WORKSPACE_CONFIG: plain(JSON.stringify(defaultTestConfig(simulators.origin))),
+        // The demo workspace's config names Worker secrets and the simulators on 127.0.0.1: the operator allows both.
+        WORKSPACE_ENV_SECRETS: plain(`${WORKSPACE}=OPENAI_API_KEY,ANTHROPIC_API_KEY`),
+        ALLOW_PRIVATE_UPSTREAMS: plain(WORKSPACE),
       },
       dev: { persist, server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, logLevel: (process.env.WRANGLER_LOG ?? "warn") as "warn" },
     });

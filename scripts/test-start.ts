@@ -1,9 +1,11 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startChild, stopChildren, waitForOutput } from "./bench/processes.ts";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { startDataPlane } from "./runtime/data-plane.ts";
+import { devSecretsFiles } from "./runtime/dev-secrets.ts";
 
 /**
  * `npm run test:start`: the self-hosted data plane, end to end and outside workerd's test pool (it starts
@@ -12,6 +14,8 @@ import { startDataPlane } from "./runtime/data-plane.ts";
  *     routes on GET /v1/models, and still does after a restart on the same data directory.
  *  2. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, R2, a SQLite
  *     Durable Object, a Queue with its consumer and D1 (migrations applied once) works, and its state persists.
+ *  3. `npm run dev`'s secrets, as wrangler loads them: the local defaults, overridden by .dev.vars, overridden by
+ *     the process environment when CLOUDFLARE_INCLUDE_PROCESS_ENV=true (and only then).
  */
 const work = mkdtempSync(join(tmpdir(), "switchyard-start-"));
 const ADMIN = "start-test-admin";
@@ -93,7 +97,38 @@ async function bindingsFromWranglerToml(): Promise<void> {
   console.log("ok - vars, env-file secrets, KV, R2, Durable Objects, Queues and D1 come from wrangler.toml; migrations once; state persists");
 }
 
+/** The secret bindings wrangler gives the Worker for `npm run dev`'s env files, with `processEnv` set meanwhile. */
+function devSecretBindings(projectRoot: string, processEnv: Record<string, string>): Record<string, unknown> {
+  const saved = Object.fromEntries(Object.keys(processEnv).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, processEnv);
+  try {
+    const config = unstable_readConfig({ config: resolve("wrangler.toml") }, { hideWarnings: true });
+    const options = { envFiles: devSecretsFiles(projectRoot) } as Parameters<typeof unstable_getMiniflareWorkerOptions>[2];
+    return unstable_getMiniflareWorkerOptions(config, undefined, options).workerOptions.bindings ?? {};
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+function devSecretsMerge(): void {
+  const root = join(work, "dev-project");
+  mkdirSync(root);
+  writeFileSync(join(root, ".dev.vars.example"), "ADMIN_TOKEN=from-defaults\nOPENAI_API_KEY=from-defaults\nANTHROPIC_API_KEY=from-defaults\n");
+  writeFileSync(join(root, ".dev.vars"), "OPENAI_API_KEY=from-dev-vars\n");
+  const merged = devSecretBindings(root, { CLOUDFLARE_INCLUDE_PROCESS_ENV: "true", ANTHROPIC_API_KEY: "from-process" });
+  assert.equal(merged.ADMIN_TOKEN, "from-defaults", "the local defaults apply");
+  assert.equal(merged.OPENAI_API_KEY, "from-dev-vars", ".dev.vars overrides the defaults");
+  assert.equal(merged.ANTHROPIC_API_KEY, "from-process", "CLOUDFLARE_INCLUDE_PROCESS_ENV=true adds the process environment, even with a .dev.vars");
+  const withoutFlag = devSecretBindings(root, { CLOUDFLARE_INCLUDE_PROCESS_ENV: "false", ANTHROPIC_API_KEY: "from-process" });
+  assert.equal(withoutFlag.ANTHROPIC_API_KEY, "from-defaults", "without the flag the process environment stays out");
+  console.log("ok - npm run dev: local defaults < .dev.vars < process environment (with CLOUDFLARE_INCLUDE_PROCESS_ENV=true)");
+}
+
 try {
+  devSecretsMerge();
   await gatewayServesModels();
   await bindingsFromWranglerToml();
 } finally {

@@ -65,6 +65,9 @@ app.get("/", (c) => c.json({ name: "switchyard", docs: "https://github.com/switc
 app.notFound((c) => errorResponse(c, new GatewayError({ status: 404, type: "invalid_request_error", code: "unknown_url", message: `Unknown request URL: ${c.req.method} ${c.req.path}.` })));
 
 app.onError((error, c) => {
+  // Whatever an upstream said on the way here, no provider secret of this request leaves in it.
+  const redactor = c.get("redactor");
+  if (redactor && error instanceof Error) redactor.redactError(error);
   if (error instanceof GatewayError) return errorResponse(c, error);
   if (error instanceof HTTPException) {
     return errorResponse(c, new GatewayError({ status: error.status, message: error.message || "Request rejected." }));

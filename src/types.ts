@@ -2,6 +2,7 @@ import type { GatewayConfig } from "./config/schema";
 import type { RequestGuard } from "./guardrails";
 import type { KeyRecord } from "./policy/keys";
 import type { RequestRecord } from "./pipeline/record";
+import type { Redactor } from "./lib/redact";
 import type { ClientDialect } from "./schema/internal";
 
 /** Per-request values set by middleware and read by handlers. */
@@ -11,6 +12,8 @@ export type AppVariables = {
   startedAt: number;
   dialect: ClientDialect;
   record: RequestRecord;
+  /** The provider secrets this request handed to upstreams: scrubbed from every error and log line it produces. */
+  redactor: Redactor;
   workspaceId: string;
   config: GatewayConfig;
   key: KeyRecord;

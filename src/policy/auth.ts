@@ -4,7 +4,7 @@ import { timingSafeEqualStrings } from "../lib/crypto";
 import { GatewayError, badRequest, unauthorized } from "../lib/errors";
 import type { AppEnv } from "../types";
 import { isExpired, verifyKey, type KeyRecord } from "./keys";
-import { WORKSPACE_HEADER, workspaceFromHost, wrongWorkspace } from "./workspace-selection";
+import { WORKSPACE_HEADER, workspaceFromHeader, workspaceFromHost, wrongWorkspace } from "./workspace-selection";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -40,7 +40,7 @@ export const gatewayKeyAuth = () =>
   createMiddleware<AppEnv>(async (c, next) => {
     const presented = presentedKey(c.req.raw.headers);
     const fromHost = workspaceFromHost(c.env.GATEWAY_DOMAIN, c.req.url);
-    const fromHeader = c.req.header(WORKSPACE_HEADER);
+    const fromHeader = workspaceFromHeader(c.req.header(WORKSPACE_HEADER));
     let key: KeyRecord | null;
     if (isAdminToken(c.env, presented)) {
       const selected = fromHost ?? fromHeader;

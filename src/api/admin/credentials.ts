@@ -30,6 +30,7 @@ export const credentialsAdminApi = new Hono<AppEnv>()
   })
   .delete("/workspaces/:id/credentials/:name", async (c) => {
     const id = c.req.param("id");
+    await requireWorkspace(c.env, id);
     const name = credentialName(c);
     if (!(await deleteCredential(c.env, id, name))) throw notFound(`Credential "${name}" does not exist in workspace "${id}".`, "credential_not_found");
     return c.json({ id: name, deleted: true as const });

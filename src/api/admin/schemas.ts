@@ -2,17 +2,12 @@ import * as z from "zod";
 import { CredentialNameSchema } from "../../config/credential-store";
 import { KeyPolicySchema } from "../../policy/keys";
 import { BudgetSchema, RateLimitSchema } from "../../policy/limit-schemas";
-import { WorkspaceSchema } from "../../policy/workspaces";
+import { WorkspaceIdSchema, WorkspaceSchema } from "../../policy/workspaces";
 
 /**
  * Every admin payload and answer as a zod schema: handlers validate with them and the OpenAPI document
  * (`/admin/openapi.json`) is generated from them, so the two cannot drift apart.
  */
-
-export const WorkspaceIdSchema = z
-  .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "workspace ids are lowercase letters, digits and '-' (a DNS label)")
-  .describe("Also the workspace's subdomain: <id>.<GATEWAY_DOMAIN>.");
 
 export const CreateWorkspaceSchema = z.strictObject({ id: WorkspaceIdSchema, name: z.string().min(1).max(200) });
 
@@ -60,4 +55,4 @@ export const DeletedSchema = z.object({ id: z.string(), deleted: z.literal(true)
 
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
 
-export { WorkspaceSchema };
+export { WorkspaceIdSchema, WorkspaceSchema };

@@ -1,7 +1,10 @@
 import { Hono } from "hono";
 import * as z from "zod";
-import { deleteWorkspaceCredentials } from "../../config/credential-store";
+import { configRuleIssues } from "../../config/config-rules";
+import { deleteWorkspaceCredentials, listCredentials } from "../../config/credential-store";
+import { secretRulesOf } from "../../config/secret-rules";
 import { DEFAULT_WORKSPACE, loadWorkspaceConfig, saveWorkspaceConfig } from "../../config/store";
+import { privateUpstreamsAllowed } from "../../config/upstream-addresses";
 import { parseConfig } from "../../config/validate";
 import { GatewayError, badRequest, notFound } from "../../lib/errors";
 import { listKeys, revokeKey } from "../../policy/keys";
@@ -58,6 +61,17 @@ export const workspacesAdminApi = new Hono<AppEnv>()
     if (!parsed.ok) {
       const first = parsed.issues[0]!;
       throw badRequest(`Invalid configuration: ${parsed.issues.map((i) => `${i.path}: ${i.message}`).join("; ")}`, first.path, "invalid_config");
+    }
+    // What the document may reach: secrets the operator allows this workspace, credentials it has, addresses.
+    const refused = configRuleIssues(parsed.config, {
+      workspaceId: id,
+      secretRules: secretRulesOf(c.env),
+      privateAddresses: privateUpstreamsAllowed(c.env, id),
+      credentials: new Set((await listCredentials(c.env, id)).map((credential) => credential.name)),
+    });
+    if (refused.length > 0) {
+      const first = refused[0]!;
+      throw badRequest(`Configuration refused: ${refused.map((i) => `${i.path}: ${i.message}`).join("; ")}`, first.path, first.code);
     }
     await saveWorkspaceConfig(c.env, id, parsed.config);
     return c.json(parsed.config);
