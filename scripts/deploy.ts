@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { configPath, loadConfigDocument } from "./config-source.ts";
+import { buildDashboard } from "./runtime/dashboard.ts";
 
 /**
  * `npm run deploy [-- wrangler deploy args]`: validates the config file and deploys the Worker with the document
@@ -9,5 +10,6 @@ import { configPath, loadConfigDocument } from "./config-source.ts";
 const path = configPath();
 const document = loadConfigDocument(path);
 console.log(`switchyard: config ${path}`);
+await buildDashboard();
 const child = spawn("npx", ["wrangler", "deploy", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, ...process.argv.slice(2)], { stdio: "inherit" });
 child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 0)));

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { configPath, loadConfigDocument } from "./config-source.ts";
+import { buildDashboard } from "./runtime/dashboard.ts";
 import { startDataPlane } from "./runtime/data-plane.ts";
 
 /**
@@ -28,6 +29,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const path = configPath();
 const document = loadConfigDocument(path);
+await buildDashboard();
 const plane = await startDataPlane({
   port,
   host: values.host,

@@ -7,6 +7,7 @@ import { chromium, type Page } from "playwright-core";
 import { unstable_startWorker } from "wrangler";
 import { TEST_ADMIN_TOKEN, TEST_PROVIDER_KEYS, defaultTestConfig } from "../test/fixtures.ts";
 import { startSimulators } from "../test/simulators/node-server.ts";
+import { buildDashboard } from "./runtime/dashboard.ts";
 
 /**
  * `npm run test:browser`: the usage dashboard in a real browser. Starts the provider simulators and the gateway
@@ -72,6 +73,7 @@ async function fetchFresh(url: string, init?: RequestInit): Promise<Response> {
 type Report = { totals: { requests: number; costUsd: number | null; unpricedRequests: number }; groups: { key: string; costUsd: number | null; requests: number }[] };
 
 async function main(): Promise<void> {
+  await buildDashboard();
   const simulators = await startSimulators();
   const persist = mkdtempSync(join(tmpdir(), "switchyard-browser-"));
   const cleanups: (() => Promise<unknown> | void)[] = [() => simulators.close(), () => rmSync(persist, { recursive: true, force: true })];

@@ -1,6 +1,7 @@
 /**
- * The dashboard's HTML shell. It holds no data and no secret: the script (./script.ts) asks for the admin token,
- * keeps it in sessionStorage (gone when the tab closes) and sends it as a bearer token to the usage API.
+ * The dashboard's HTML shell. It holds no data and no secret: the script (bundled from ./client, served as
+ * /dashboard/app.js) asks for an admin token, keeps it in sessionStorage (gone when the tab closes), sends it as a
+ * bearer token to the admin API and draws each view into #view.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
@@ -35,6 +36,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   svg .label { fill: var(--ink); }
   .error { color: var(--warn); margin: 12px 0; }
   .empty { color: var(--muted); padding: 24px 0; text-align: center; }
+  nav#views { display: flex; gap: 4px; margin-bottom: 16px; border-bottom: 1px solid var(--line); }
+  nav#views .tab { background: none; color: var(--muted); border: none; border-bottom: 2px solid transparent; border-radius: 0; padding: 8px 12px; }
+  nav#views .tab.active { color: var(--ink); border-bottom-color: var(--accent); }
   [hidden] { display: none !important; }
 </style>
 </head>
@@ -55,19 +59,9 @@ export const DASHBOARD_HTML = `<!doctype html>
   <p id="login-error" class="error" hidden></p>
 </form>
 <main id="dashboard" hidden>
+  <nav id="views" aria-label="Views"></nav>
   <p id="load-error" class="error" hidden></p>
-  <section class="kpis" id="kpis"></section>
-  <section class="grid">
-    <div class="card wide"><h2>Spend over time (USD per day)</h2><div data-chart="spend-over-time"></div></div>
-    <div class="card wide"><h2>Requests, errors and rescues per day</h2><div data-chart="requests-over-time"></div></div>
-    <div class="card"><h2>Top keys by spend</h2><div data-chart="keys"></div></div>
-    <div class="card"><h2>Routes by spend</h2><div data-chart="routes"></div></div>
-    <div class="card"><h2>Providers by spend</h2><div data-chart="providers"></div></div>
-    <div class="card"><h2>Models by spend</h2><div data-chart="models"></div></div>
-    <div class="card"><h2>Error, rescue and cache-hit rates</h2><div data-chart="rates"></div></div>
-    <div class="card"><h2>Latency percentiles (ms)</h2><div data-chart="latency"></div></div>
-    <div class="card wide"><h2>Guardrails: blocked, flagged and redacted per rule</h2><div data-chart="guardrails"></div></div>
-  </section>
+  <div id="view"></div>
 </main>
 <script src="/dashboard/app.js" defer></script>
 </body>
