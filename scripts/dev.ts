@@ -22,6 +22,7 @@ spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "switchyard-usage", "
 
 const stopDashboardWatch = await watchDashboard();
 
-const child = spawn("npx", ["wrangler", "dev", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, ...process.argv.slice(2)], { stdio: "inherit" });
+// SWITCHYARD_LOCAL_DEV lets the Worker accept the local default admin token (it refuses weak ones elsewhere).
+const child = spawn("npx", ["wrangler", "dev", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, "--var", "SWITCHYARD_LOCAL_DEV:true", ...process.argv.slice(2)], { stdio: "inherit" });
 child.on("exit", (code, signal) => void stopDashboardWatch().finally(() => process.exit(signal ? 1 : (code ?? 0))));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));
