@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { GatewayError } from "../lib/errors";
+import { ADMIN_ROLES, type AdminRole } from "./admin-roles";
 
 /**
  * Who may do what on the admin API. Pure: an identity (who presented which token), the access an endpoint needs
@@ -9,9 +10,7 @@ import { GatewayError } from "../lib/errors";
  * `node` access that its sync, lease and usage endpoints declare.
  */
 
-export const ADMIN_ROLES = ["owner", "workspace_admin", "viewer"] as const;
 export const AdminRoleSchema = z.enum(ADMIN_ROLES);
-export type AdminRole = z.infer<typeof AdminRoleSchema>;
 
 /**
  * What an endpoint needs:

@@ -1,4 +1,5 @@
 import * as z from "zod/mini";
+import { ADMIN_ROLES } from "../../policy/admin-roles";
 
 /**
  * The dashboard's only way to the gateway: the admin API, called with the token the user signed in with. The
@@ -52,6 +53,16 @@ export const getJson = <T>(path: string, schema: z.ZodMiniType<T>): Promise<T> =
 export const sendJson = <T>(method: "POST" | "PUT" | "PATCH" | "DELETE", path: string, schema: z.ZodMiniType<T>, body?: unknown): Promise<T> => call(path, schema, { method, body });
 
 export const listOf = <T>(item: z.ZodMiniType<T>) => z.object({ data: z.array(item) });
+
+/** Who signed in (GET /admin/me): what the dashboard shows follows from it. */
+export const IdentitySchema = z.object({ id: z.string(), name: z.string(), role: z.enum(ADMIN_ROLES), workspaces: z.nullable(z.array(z.string())) });
+export type Identity = z.infer<typeof IdentitySchema>;
+
+/** Whether the identity may change this workspace's keys, config and credentials (the server decides; this hides buttons). */
+export const canWrite = (identity: Identity, workspaceId: string): boolean =>
+  identity.role === "owner" || (identity.role === "workspace_admin" && (identity.workspaces ?? []).includes(workspaceId));
+
+export const DeletedSchema = z.object({ id: z.string(), deleted: z.literal(true) });
 
 export const WorkspaceSchema = z.object({ id: z.string(), name: z.string() });
 export type Workspace = z.infer<typeof WorkspaceSchema>;

@@ -23,3 +23,39 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, props: Props =
 export function replaceChildren(parent: Element, ...children: (Node | string)[]): void {
   parent.replaceChildren(...children);
 }
+
+/** A table with a header row; `rows` are lists of cells (text or nodes), each row carrying `data-*` from `dataset`. */
+export function table(headers: string[], rows: { cells: (Node | string)[]; dataset?: Record<string, string> }[], empty: string): HTMLElement {
+  if (rows.length === 0) return el("p", { className: "empty", text: empty });
+  return el("table", {}, [
+    el("thead", {}, [el("tr", {}, headers.map((h) => el("th", { text: h })))]),
+    el("tbody", {}, rows.map((row) => el("tr", { dataset: row.dataset ?? {} }, row.cells.map((cell) => el("td", {}, [cell]))))),
+  ]);
+}
+
+/**
+ * A button that acts only on a second click ("Revoke" → "Confirm revoke"), instead of a confirm() dialog; it is a
+ * write control (`data-write`).
+ */
+export function confirmButton(label: string, onConfirm: () => Promise<void>): HTMLButtonElement {
+  const button = el("button", { className: "secondary danger", text: label, dataset: { write: "" }, attrs: { type: "button" } });
+  let armed = false;
+  button.addEventListener("click", () => {
+    if (!armed) {
+      armed = true;
+      button.textContent = `Confirm ${label.toLowerCase()}`;
+      return;
+    }
+    button.disabled = true;
+    void onConfirm().finally(() => (button.disabled = false));
+  });
+  return button;
+}
+
+/** A one-time secret (a new key or token) with the warning that it is shown only now. */
+export function secretNotice(label: string, secret: string): HTMLElement {
+  return el("div", { className: "notice", dataset: { newSecret: "" } }, [
+    el("strong", { text: `${label} — copy it now, it is shown only once: ` }),
+    el("code", { text: secret }),
+  ]);
+}

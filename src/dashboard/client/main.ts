@@ -1,19 +1,26 @@
-import { ApiError, Unauthorized, WorkspaceSchema, forgetToken, getJson, listOf, storeToken, storedToken } from "./api";
+import { ApiError, IdentitySchema, Unauthorized, WorkspaceSchema, canWrite, forgetToken, getJson, listOf, storeToken, storedToken, type Identity } from "./api";
 import { byId, el } from "./dom";
 import type { View } from "./view";
+import { auditView } from "./views/audit";
+import { keysView } from "./views/keys";
+import { tokensView } from "./views/tokens";
 import { usageView } from "./views/usage";
 
 /**
- * The dashboard's entry point (bundled into /dashboard/app.js): sign-in, the header's workspace and range
- * selectors, the tabs, and drawing the current view. `body[data-loaded]` turns "true" once a view has drawn its
- * data, so a browser test can wait for it.
+ * The dashboard's entry point (bundled into /dashboard/app.js): sign-in with any admin token, the header (who is
+ * signed in, workspace and range selectors), the tabs the token's role gets, and drawing the current view.
+ * `body[data-loaded]` turns "true" once a view has drawn its data, so a browser test can wait for it.
  */
 
-const VIEWS: readonly View[] = [usageView];
+const VIEWS: readonly View[] = [usageView, keysView, auditView, tokensView];
 
-const state = { view: VIEWS[0]!, generation: 0 };
+type Session = { identity: Identity; views: View[]; view: View };
+let session: Session | undefined;
+let generation = 0;
 
 function showLogin(message?: string): void {
+  session = undefined;
+  document.body.dataset.loaded = "false";
   byId("dashboard").hidden = true;
   byId("controls").hidden = true;
   byId("login").hidden = false;
@@ -27,64 +34,83 @@ function signOut(message?: string): void {
   showLogin(message);
 }
 
+function select(view: View): void {
+  if (!session) return;
+  session.view = view;
+  const url = new URL(location.href);
+  url.searchParams.set("view", view.id);
+  history.replaceState(null, "", url);
+  renderTabs();
+  void load();
+}
+
 function renderTabs(): void {
+  if (!session) return;
+  const current = session.view;
   byId("views").replaceChildren(
-    ...VIEWS.map((view) => {
-      const tab = el("button", { className: view === state.view ? "tab active" : "tab", text: view.title, dataset: { view: view.id }, attrs: { type: "button" } });
-      tab.addEventListener("click", () => {
-        state.view = view;
-        const url = new URL(location.href);
-        url.searchParams.set("view", view.id);
-        history.replaceState(null, "", url);
-        renderTabs();
-        void load();
-      });
+    ...session.views.map((view) => {
+      const tab = el("button", { className: view === current ? "tab active" : "tab", text: view.title, dataset: { view: view.id }, attrs: { type: "button" } });
+      tab.addEventListener("click", () => select(view));
       return tab;
     }),
   );
 }
 
 async function load(): Promise<void> {
-  const generation = ++state.generation;
-  const view = state.view;
+  if (!session) return;
+  const mine = ++generation;
+  const { view, identity } = session;
   document.body.dataset.loaded = "false";
   byId("load-error").hidden = true;
-  byId("range").hidden = !view.usesRange;
+  byId("workspace").hidden = !view.uses.workspace;
+  byId("range").hidden = !view.uses.range;
+  const workspace = byId<HTMLSelectElement>("workspace").value;
   // Drawn off-page and swapped in when done, so a slow answer for an older choice never overwrites a newer one.
   const root = el("div", { dataset: { viewRoot: view.id } });
   try {
-    await view.render(root, { workspace: byId<HTMLSelectElement>("workspace").value, rangeDays: Number(byId<HTMLSelectElement>("range").value) });
-    if (generation !== state.generation) return;
+    await view.render(root, { identity, workspace, rangeDays: Number(byId<HTMLSelectElement>("range").value), canWrite: canWrite(identity, workspace), reload: () => void load() });
+    if (mine !== generation) return;
     byId("view").replaceChildren(root);
     document.body.dataset.loaded = "true";
   } catch (error) {
-    if (generation !== state.generation) return;
+    if (mine !== generation) return;
     if (error instanceof Unauthorized) return signOut(error.message);
-    const errorLine = byId("load-error");
-    errorLine.hidden = false;
-    errorLine.textContent = `Could not load ${view.title.toLowerCase()}: ${error instanceof Error ? error.message : String(error)}`;
+    const line = byId("load-error");
+    line.hidden = false;
+    line.textContent = `Could not load ${view.title.toLowerCase()}: ${error instanceof Error ? error.message : String(error)}`;
   }
 }
 
 async function start(): Promise<void> {
   if (!storedToken()) return showLogin();
+  let identity: Identity;
   let workspaces;
   try {
+    identity = await getJson("/admin/me", IdentitySchema);
     workspaces = (await getJson("/admin/workspaces", listOf(WorkspaceSchema))).data;
   } catch (error) {
     if (error instanceof Unauthorized) return signOut(error.message);
     return showLogin(error instanceof ApiError ? error.message : String(error));
   }
-  const select = byId<HTMLSelectElement>("workspace");
-  select.replaceChildren(...workspaces.map((w) => el("option", { text: `${w.name} (${w.id})`, attrs: { value: w.id } })));
+  const picker = byId<HTMLSelectElement>("workspace");
+  picker.replaceChildren(...workspaces.map((w) => el("option", { text: `${w.name} (${w.id})`, attrs: { value: w.id } })));
   const params = new URLSearchParams(location.search);
   const wanted = params.get("workspace");
-  if (wanted && workspaces.some((w) => w.id === wanted)) select.value = wanted;
-  state.view = VIEWS.find((v) => v.id === params.get("view")) ?? VIEWS[0]!;
+  if (wanted && workspaces.some((w) => w.id === wanted)) picker.value = wanted;
+
+  const views = VIEWS.filter((view) => view.available(identity));
+  session = { identity, views, view: views.find((v) => v.id === params.get("view")) ?? views[0]! };
+  byId("identity").textContent = `${identity.name} · ${identity.role.replace("_", " ")}`;
+  byId("identity").dataset.role = identity.role;
   renderTabs();
   byId("login").hidden = true;
   byId("controls").hidden = false;
   byId("dashboard").hidden = false;
+  if (workspaces.length === 0) {
+    byId("load-error").hidden = false;
+    byId("load-error").textContent = "This token may not see any workspace.";
+    return;
+  }
   await load();
 }
 

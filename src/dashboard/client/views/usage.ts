@@ -131,7 +131,8 @@ function render(root: HTMLElement, reports: Record<Grouping, Report>, days: stri
 export const usageView: View = {
   id: "usage",
   title: "Usage",
-  usesRange: true,
+  uses: { workspace: true, range: true },
+  available: () => true,
   async render(root: HTMLElement, ctx: ViewContext): Promise<void> {
     root.replaceChildren(
       el("section", { className: "kpis" }),
