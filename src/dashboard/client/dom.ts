@@ -59,3 +59,25 @@ export function secretNotice(label: string, secret: string): HTMLElement {
     el("code", { text: secret }),
   ]);
 }
+
+/** A hidden error line, and a function that shows an error (or its message) in it. */
+export function errorLine(): { element: HTMLElement; show: (error: unknown) => void } {
+  const element = el("p", { className: "error", attrs: { hidden: "" } });
+  return {
+    element,
+    show: (error) => {
+      element.hidden = false;
+      element.textContent = error instanceof Error ? error.message : String(error);
+    },
+  };
+}
+
+/** A write form (`data-write`) that runs `action` on submit, showing a failure with `showError`. */
+export function writeForm(fields: HTMLElement[], submitLabel: string, action: () => Promise<void>, showError: (error: unknown) => void): HTMLFormElement {
+  const form = el("form", { className: "inline-form", dataset: { write: "" } }, [...fields, el("button", { text: submitLabel, attrs: { type: "submit" } })]);
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    action().catch(showError);
+  });
+  return form;
+}

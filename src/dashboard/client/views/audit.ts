@@ -2,7 +2,7 @@ import * as z from "zod/mini";
 import { AUDIT_ACTIONS, AUDIT_TARGET_TYPES } from "../../../audit/action-names";
 import { ADMIN_ROLES } from "../../../policy/admin-roles";
 import { getJson } from "../api";
-import { el, table } from "../dom";
+import { el, errorLine, table } from "../dom";
 import { utcTime } from "../format";
 import type { View, ViewContext } from "../view";
 
@@ -50,7 +50,7 @@ async function draw(root: HTMLElement, ctx: ViewContext): Promise<void> {
   const action = el("select", { attrs: { name: "audit-action", "aria-label": "Action" } }, [el("option", { text: "All actions", attrs: { value: "" } }), ...AUDIT_ACTIONS.map((a) => el("option", { text: a, attrs: { value: a } }))]);
   const body = el("div");
   const older = el("button", { className: "secondary", text: "Older", attrs: { type: "button", hidden: "" } });
-  const status = el("p", { className: "error", attrs: { hidden: "" } });
+  const status = errorLine();
   let entries: Entry[] = [];
   let next: string | null = null;
 
@@ -66,17 +66,14 @@ async function draw(root: HTMLElement, ctx: ViewContext): Promise<void> {
     older.hidden = next === null;
   };
   const loadShowingErrors = (fresh: boolean) => {
-    status.hidden = true;
-    load(fresh).catch((error: unknown) => {
-      status.hidden = false;
-      status.textContent = error instanceof Error ? error.message : String(error);
-    });
+    status.element.hidden = true;
+    load(fresh).catch(status.show);
   };
   everything.addEventListener("change", () => loadShowingErrors(true));
   action.addEventListener("change", () => loadShowingErrors(true));
   older.addEventListener("click", () => loadShowingErrors(false));
   await load(true);
-  root.replaceChildren(el("section", { className: "card wide" }, [el("h2", { text: "Audit log" }), el("div", { className: "inline-form" }, [everything, action]), status, body, older]));
+  root.replaceChildren(el("section", { className: "card wide" }, [el("h2", { text: "Audit log" }), el("div", { className: "inline-form" }, [everything, action]), status.element, body, older]));
 }
 
 export const auditView: View = {

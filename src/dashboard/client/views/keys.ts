@@ -1,6 +1,6 @@
 import * as z from "zod/mini";
 import { DeletedSchema, getJson, listOf, sendJson, workspacePath } from "../api";
-import { confirmButton, el, secretNotice, table } from "../dom";
+import { confirmButton, el, errorLine, secretNotice, table, writeForm } from "../dom";
 import { usd } from "../format";
 import type { View, ViewContext } from "../view";
 
@@ -26,26 +26,15 @@ function limits(key: Key): string {
   return parts.join(", ") || "none";
 }
 
-function createForm(ctx: ViewContext, onCreated: (secret: string) => void, showError: (message: string) => void): HTMLElement {
+function createForm(ctx: ViewContext, onCreated: (secret: string) => void, showError: (error: unknown) => void): HTMLElement {
   const name = el("input", { attrs: { name: "key-name", placeholder: "Key name", required: "", maxlength: "200" } });
-  const form = el("form", { className: "inline-form", dataset: { write: "" } }, [name, el("button", { text: "Create key", attrs: { type: "submit" } })]);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
-    sendJson("POST", workspacePath(ctx.workspace, "/keys"), CreatedKeySchema, { name: name.value.trim() })
-      .then((created) => onCreated(created.key))
-      .catch((error: unknown) => showError(error instanceof Error ? error.message : String(error)));
-  });
-  return form;
+  return writeForm([name], "Create key", async () => onCreated((await sendJson("POST", workspacePath(ctx.workspace, "/keys"), CreatedKeySchema, { name: name.value.trim() })).key), showError);
 }
 
 async function draw(root: HTMLElement, ctx: ViewContext, notice?: HTMLElement): Promise<void> {
   const keys = (await getJson(workspacePath(ctx.workspace, "/keys"), listOf(KeySchema))).data;
-  const status = el("p", { className: "error", attrs: { hidden: "" } });
-  const showError = (message: string) => {
-    status.hidden = false;
-    status.textContent = message;
-  };
-  const redraw = (next?: HTMLElement) => void draw(root, ctx, next).catch((error: unknown) => showError(String(error)));
+  const status = errorLine();
+  const redraw = (next?: HTMLElement) => void draw(root, ctx, next).catch(status.show);
   const rows = keys.map((key) => ({
     dataset: { keyId: key.id },
     cells: [
@@ -55,15 +44,15 @@ async function draw(root: HTMLElement, ctx: ViewContext, notice?: HTMLElement): 
       key.routes?.join(", ") ?? "all",
       key.expiresAt ?? "never",
       key.createdAt.slice(0, 10),
-      ...(ctx.canWrite ? [confirmButton("Revoke", () => sendJson("DELETE", workspacePath(ctx.workspace, `/keys/${encodeURIComponent(key.id)}`), DeletedSchema).then(() => redraw()).catch((error: unknown) => showError(String(error))))] : []),
+      ...(ctx.canWrite ? [confirmButton("Revoke", () => sendJson("DELETE", workspacePath(ctx.workspace, `/keys/${encodeURIComponent(key.id)}`), DeletedSchema).then(() => redraw(), status.show))] : []),
     ],
   }));
   root.replaceChildren(
     el("section", { className: "card wide" }, [
       el("h2", { text: `Gateway keys of ${ctx.workspace}` }),
-      ...(ctx.canWrite ? [createForm(ctx, (secret) => redraw(secretNotice("New gateway key", secret)), showError)] : []),
+      ...(ctx.canWrite ? [createForm(ctx, (secret) => redraw(secretNotice("New gateway key", secret)), status.show)] : []),
       ...(notice ? [notice] : []),
-      status,
+      status.element,
       table(["Name", "Id", "Limits", "Routes", "Expires", "Created", ...(ctx.canWrite ? [""] : [])], rows, "No keys yet."),
     ]),
   );

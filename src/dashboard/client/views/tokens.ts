@@ -1,7 +1,7 @@
 import * as z from "zod/mini";
 import { ADMIN_ROLES } from "../../../policy/admin-roles";
 import { DeletedSchema, getJson, listOf, sendJson } from "../api";
-import { confirmButton, el, secretNotice, table } from "../dom";
+import { confirmButton, el, errorLine, secretNotice, table, writeForm } from "../dom";
 import type { View, ViewContext } from "../view";
 
 /** The admin tokens view (owners only): who may use the admin API and the dashboard, with which role. */
@@ -17,29 +17,20 @@ const TokenSchema = z.object({
 });
 const CreatedTokenSchema = z.extend(TokenSchema, { token: z.string() });
 
-function createForm(onCreated: (secret: string) => void, showError: (message: string) => void): HTMLElement {
+function createForm(onCreated: (secret: string) => void, showError: (error: unknown) => void): HTMLElement {
   const name = el("input", { attrs: { name: "token-name", placeholder: "Token name", required: "", maxlength: "200" } });
   const role = el("select", { attrs: { name: "token-role", "aria-label": "Role" } }, ADMIN_ROLES.map((r) => el("option", { text: r, attrs: { value: r } })));
   const workspaces = el("input", { attrs: { name: "token-workspaces", placeholder: "Workspaces (comma-separated; empty: all)" } });
-  const form = el("form", { className: "inline-form", dataset: { write: "" } }, [name, role, workspaces, el("button", { text: "Create token", attrs: { type: "submit" } })]);
-  form.addEventListener("submit", (event) => {
-    event.preventDefault();
+  return writeForm([name, role, workspaces], "Create token", async () => {
     const list = workspaces.value.split(",").map((w) => w.trim()).filter((w) => w !== "");
-    sendJson("POST", "/admin/tokens", CreatedTokenSchema, { name: name.value.trim(), role: role.value, ...(list.length ? { workspaces: list } : {}) })
-      .then((created) => onCreated(created.token))
-      .catch((error: unknown) => showError(error instanceof Error ? error.message : String(error)));
-  });
-  return form;
+    onCreated((await sendJson("POST", "/admin/tokens", CreatedTokenSchema, { name: name.value.trim(), role: role.value, ...(list.length ? { workspaces: list } : {}) })).token);
+  }, showError);
 }
 
 async function draw(root: HTMLElement, ctx: ViewContext, notice?: HTMLElement): Promise<void> {
   const tokens = (await getJson("/admin/tokens", listOf(TokenSchema))).data;
-  const status = el("p", { className: "error", attrs: { hidden: "" } });
-  const showError = (message: string) => {
-    status.hidden = false;
-    status.textContent = message;
-  };
-  const redraw = (next?: HTMLElement) => void draw(root, ctx, next).catch((error: unknown) => showError(String(error)));
+  const status = errorLine();
+  const redraw = (next?: HTMLElement) => void draw(root, ctx, next).catch(status.show);
   const rows = tokens.map((token) => ({
     dataset: { tokenId: token.id, role: token.role },
     cells: [
@@ -49,16 +40,16 @@ async function draw(root: HTMLElement, ctx: ViewContext, notice?: HTMLElement): 
       token.workspaces?.join(", ") ?? "all",
       token.expiresAt ?? "never",
       `${token.createdAt.slice(0, 10)} by ${token.createdBy}`,
-      confirmButton("Revoke", () => sendJson("DELETE", `/admin/tokens/${encodeURIComponent(token.id)}`, DeletedSchema).then(() => redraw()).catch((error: unknown) => showError(String(error)))),
+      confirmButton("Revoke", () => sendJson("DELETE", `/admin/tokens/${encodeURIComponent(token.id)}`, DeletedSchema).then(() => redraw(), status.show)),
     ],
   }));
   root.replaceChildren(
     el("section", { className: "card wide" }, [
       el("h2", { text: "Admin tokens" }),
       el("p", { className: "sub", text: "owner: everything · workspace_admin: keys, config, credentials and usage of its workspaces · viewer: read-only. The ADMIN_TOKEN secret is an owner and is not listed." }),
-      createForm((secret) => redraw(secretNotice("New admin token", secret)), showError),
+      createForm((secret) => redraw(secretNotice("New admin token", secret)), status.show),
       ...(notice ? [notice] : []),
-      status,
+      status.element,
       table(["Name", "Id", "Role", "Workspaces", "Expires", "Created", ""], rows, "No admin tokens yet: only the ADMIN_TOKEN secret."),
     ]),
   );
