@@ -29,6 +29,13 @@ function wrangler(args: string[]): void {
   if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
 }
 
+/** The columns the seed rows fill (migration 0001's, by name, so later migrations' added columns keep their defaults). */
+const SEED_COLUMNS = [
+  "request_id", "client_request_id", "ts", "day", "workspace_id", "key_id", "route", "operation", "provider", "model", "attempts", "attempt_count",
+  "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_estimated", "cost_usd", "cache_status",
+  "saved_tokens", "saved_usd", "coalesced", "stream", "ttfb_ms", "total_ms", "overhead_ms", "status", "outcome", "error_type", "rescued", "delivery_attempts",
+];
+
 /** Synthetic history for the 13 days before today: spend, errors, rescues and cache hits on several dimensions. */
 function historySql(keyIds: string[]): { sql: string; rows: number } {
   const models = [["openai", "gpt-4o-mini", 0.15, 0.6], ["openai", "gpt-4.1", 2, 8], ["anthropic", "claude-sonnet-4-5", 3, 15]] as const;
@@ -52,7 +59,7 @@ function historySql(keyIds: string[]): { sql: string; rows: number } {
         failed ? 0 : prompt, failed ? 0 : completion, 0, 0, 0, 0, hit ? 0 : cost, hit ? "'HIT'" : "'MISS'", hit ? prompt + completion : 0, hit ? cost : "NULL",
         0, 0, 100, total, 2.5, failed ? 502 : 200, failed ? "'error'" : "'success'", failed ? "'upstream_error'" : "NULL", rescued ? 1 : 0, 1,
       ];
-      statements.push(`INSERT INTO usage_events VALUES (${values.join(", ")});`);
+      statements.push(`INSERT INTO usage_events (${SEED_COLUMNS.join(", ")}) VALUES (${values.join(", ")});`);
     }
   }
   return { sql: statements.join("\n"), rows: statements.length };
