@@ -2,6 +2,7 @@ import { spawn, spawnSync } from "node:child_process";
 import { relative } from "node:path";
 import { configPath, loadConfigDocument } from "./config-source.ts";
 import { devSecretsFiles } from "./runtime/dev-secrets.ts";
+import { watchDashboard } from "./runtime/dashboard.ts";
 
 /**
  * `npm run dev [-- wrangler dev args]`: validates the config file, then runs `wrangler dev` (local storage,
@@ -9,6 +10,7 @@ import { devSecretsFiles } from "./runtime/dev-secrets.ts";
  * wrangler (`npm run dev -- --port 8788`). Secrets: the local defaults of .dev.vars.example, overridden by .env,
  * .env.local and .dev.vars, and by the process environment with CLOUDFLARE_INCLUDE_PROCESS_ENV=true
  * (scripts/runtime/dev-secrets.ts). Passing `--env-file` yourself replaces all of that with wrangler's own rules.
+ * The dashboard's script is bundled and rebuilt when its sources change.
  */
 const path = configPath();
 const document = loadConfigDocument(path);
@@ -23,7 +25,10 @@ if (secretsFiles.length > 0) {
 // The local usage database (D1) follows migrations/ before the Worker starts; CI=1 skips wrangler's confirmation.
 spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "switchyard-usage", "--local"], { stdio: "inherit", env: { ...process.env, CI: "1" } });
 
+const stopDashboardWatch = await watchDashboard();
+
+// SWITCHYARD_LOCAL_DEV lets the Worker accept the local default admin token (it refuses weak ones elsewhere).
 const envFileArgs = secretsFiles.flatMap((file) => ["--env-file", file]);
-const child = spawn("npx", ["wrangler", "dev", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, ...envFileArgs, ...extraArgs], { stdio: "inherit" });
-child.on("exit", (code, signal) => process.exit(signal ? 1 : (code ?? 0)));
+const child = spawn("npx", ["wrangler", "dev", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, "--var", "SWITCHYARD_LOCAL_DEV:true", ...envFileArgs, ...extraArgs], { stdio: "inherit" });
+child.on("exit", (code, signal) => void stopDashboardWatch().finally(() => process.exit(signal ? 1 : (code ?? 0))));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));

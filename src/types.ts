@@ -1,5 +1,6 @@
 import type { GatewayConfig } from "./config/schema";
 import type { RequestGuard } from "./guardrails";
+import type { AdminIdentity } from "./policy/admin-access";
 import type { KeyRecord } from "./policy/keys";
 import type { RequestRecord } from "./pipeline/record";
 import type { Redactor } from "./lib/redact";
@@ -17,6 +18,8 @@ export type AppVariables = {
   workspaceId: string;
   config: GatewayConfig;
   key: KeyRecord;
+  /** Who is calling the admin API (set by adminAuth on /admin/*). */
+  admin: AdminIdentity;
   /** x-ratelimit-* headers of an admitted request, set by the key's limiter (src/policy/limits.ts). */
   limitHeaders?: Record<string, string>;
   /** The request's guardrails, when its workspace's policy has any (src/guardrails/): the answer passes through them. */

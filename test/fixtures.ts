@@ -1,7 +1,8 @@
 import type { GatewayConfigInput } from "../src/config/schema";
 
 /** Values shared by the vitest config (Node) and the tests (workerd). */
-export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+/** Long enough to be accepted outside local development (tests run the Worker as deployed: no SWITCHYARD_LOCAL_DEV). */
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
 
 /** The AWS credentials the Bedrock simulator knows; AWS_WRONG_SECRET is a well-formed secret it does not. */
 export const TEST_AWS_CREDENTIALS = {

@@ -1,6 +1,4 @@
 import type { GatewayConfig } from "../config/schema";
-import { isConfigFileDocument } from "../config/store";
-import { privateUpstreamsAllowed } from "../config/upstream-addresses";
 import { GatewayError } from "../lib/errors";
 import type { Redactor } from "../lib/redact";
 import type { RoutingFacts } from "../routing/conditions";
@@ -12,7 +10,7 @@ import { priceOfTarget } from "../usage/pricing";
 import { CircuitView } from "./circuits";
 import { AttemptTimer, pause, type AttemptControl } from "./deadline";
 import type { RequestRecord } from "./record";
-import { UpstreamFailure, prepareTarget, timeoutFailure, type PreparedTarget, type UpstreamAccess } from "./upstream";
+import { UpstreamFailure, prepareTarget, timeoutFailure, type PreparedTarget, type UpstreamAccess, upstreamAccessFor } from "./upstream";
 
 export type ExecutionScope = {
   env: Env;
@@ -33,8 +31,7 @@ export function newExecutionScope(init: { env: Env; workspaceId: string; config:
   init.record.onSettle(() => circuits.settle());
   // The operator's own config file may name any address; configs written through the admin API only what the
   // operator allows their workspace (src/config/upstream-addresses.ts).
-  const privateAddresses = isConfigFileDocument(init.config) || privateUpstreamsAllowed(init.env, init.workspaceId);
-  const access: UpstreamAccess = { env: init.env, workspaceId: init.workspaceId, privateAddresses, redactor: init.redactor };
+  const access = upstreamAccessFor(init.env, init.workspaceId, init.config, init.redactor);
   return { env: init.env, workspaceId: init.workspaceId, config: init.config, record: init.record, circuits, clientSignal: init.clientSignal, random: defaultRandom, access };
 }
 

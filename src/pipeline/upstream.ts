@@ -1,6 +1,7 @@
-import type { ProviderConfig, Target } from "../config/schema";
+import type { GatewayConfig, ProviderConfig, Target } from "../config/schema";
 import { resolveSecret } from "../config/credentials";
-import { outboundURLProblem } from "../config/upstream-addresses";
+import { isConfigFileDocument } from "../config/store";
+import { outboundURLProblem, privateUpstreamsAllowed } from "../config/upstream-addresses";
 import { GatewayError } from "../lib/errors";
 import type { Redactor } from "../lib/redact";
 import { adapterFor } from "../providers/registry";
@@ -27,6 +28,12 @@ export type UpstreamAccess = {
   privateAddresses: boolean;
   redactor: Redactor;
 };
+
+/** The access of one workspace's config: the config file may reach private addresses, others only when the operator allows. */
+export function upstreamAccessFor(env: Env, workspaceId: string, config: GatewayConfig, redactor: Redactor): UpstreamAccess {
+  const privateAddresses = isConfigFileDocument(config) || privateUpstreamsAllowed(env, workspaceId);
+  return { env, workspaceId, privateAddresses, redactor };
+}
 
 const addressRefused = (provider: string, url: string, problem: string) =>
   new GatewayError({

@@ -128,9 +128,12 @@ export async function revokeKey(env: Env, workspaceId: string, keyId: string): P
   return true;
 }
 
+/** Whether a presented string has the shape of a gateway key (it may still be unknown or revoked). */
+export const isGatewayKeyShaped = (presented: string): boolean => presented.startsWith(KEY_PREFIX) && presented.length === KEY_PREFIX.length + KEY_RANDOM_CHARS;
+
 /** The key's record, or null when the key is unknown or revoked. */
 export async function verifyKey(env: Env, presented: string): Promise<KeyRecord | null> {
-  if (!presented.startsWith(KEY_PREFIX) || presented.length !== KEY_PREFIX.length + KEY_RANDOM_CHARS) return null;
+  if (!isGatewayKeyShaped(presented)) return null;
   const hash = digestMemo.get(presented) ?? (await sha256Hex(presented));
   const cached = keyCache.get(hash);
   const record =
