@@ -18,6 +18,7 @@ CREATE TABLE IF NOT EXISTS usage_rollup_hourly (
   model TEXT NOT NULL,
   status INTEGER NOT NULL,
   dims TEXT NOT NULL,                   -- the workspace's declared metadata keys and values: canonical JSON, '{}' for none
+  batch_id TEXT NOT NULL DEFAULT '',    -- the provider batch of batch lines (0004's usage_events.batch_id), '' for interactive requests
   requests INTEGER NOT NULL,
   prompt_tokens INTEGER NOT NULL,
   completion_tokens INTEGER NOT NULL,
@@ -88,7 +89,7 @@ CREATE TABLE IF NOT EXISTS usage_rollup_hourly (
   lat_49 INTEGER NOT NULL,
   lat_50 INTEGER NOT NULL,
   lat_51 INTEGER NOT NULL,      -- latency histogram (src/usage/latency-histogram.ts)
-  PRIMARY KEY (workspace_id, bucket_start, key_id, route, provider, model, status, dims)
+  PRIMARY KEY (workspace_id, bucket_start, key_id, route, provider, model, status, dims, batch_id)
 ) WITHOUT ROWID;
 
 -- The same per UTC day: what long ranges are answered from.
@@ -101,6 +102,7 @@ CREATE TABLE IF NOT EXISTS usage_rollup_daily (
   model TEXT NOT NULL,
   status INTEGER NOT NULL,
   dims TEXT NOT NULL,                   -- the workspace's declared metadata keys and values: canonical JSON, '{}' for none
+  batch_id TEXT NOT NULL DEFAULT '',    -- the provider batch of batch lines (0004's usage_events.batch_id), '' for interactive requests
   requests INTEGER NOT NULL,
   prompt_tokens INTEGER NOT NULL,
   completion_tokens INTEGER NOT NULL,
@@ -171,7 +173,7 @@ CREATE TABLE IF NOT EXISTS usage_rollup_daily (
   lat_49 INTEGER NOT NULL,
   lat_50 INTEGER NOT NULL,
   lat_51 INTEGER NOT NULL,      -- latency histogram (src/usage/latency-histogram.ts)
-  PRIMARY KEY (workspace_id, bucket_start, key_id, route, provider, model, status, dims)
+  PRIMARY KEY (workspace_id, bucket_start, key_id, route, provider, model, status, dims, batch_id)
 ) WITHOUT ROWID;
 
 -- A transaction that stores events notes the largest rowid here first, then adds exactly the rows above it to the

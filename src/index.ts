@@ -1,17 +1,27 @@
 import { app } from "./app";
+import { AUDIT_QUEUE_NAME, consumeAuditBatch } from "./audit/consumer";
 import { consumeExportBatch } from "./export/consumer";
 import { EXPORT_QUEUE_NAME, forwardForExport } from "./export/message";
+import { consumeUsageBatch } from "./usage/consumer";
 import { runRetention } from "./usage/retention";
 import { retentionSettingsOf } from "./usage/settings";
-import { consumeUsageBatch } from "./usage/consumer";
 
 export { KeyLimiter } from "../durable-objects/key-limiter";
 export { RequestCoalescer } from "../durable-objects/request-coalescer";
 export { CircuitBreaker } from "../durable-objects/circuit-breaker";
+export { BatchDriver } from "../durable-objects/batch-driver";
+export { AuthThrottle } from "../durable-objects/auth-throttle";
 
-/** One Worker, two queues (wrangler.toml): the export queue's batches go to the exporters, every other batch is usage events. */
+/** Exported queue batch handler: picks the consumer by queue name. */
+function consumeQueueBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  if (batch.queue === AUDIT_QUEUE_NAME) return consumeAuditBatch(batch, env);
+  if (batch.queue === EXPORT_QUEUE_NAME) return consumeExportBatch(batch, env);
+  return consumeUsageBatch(batch, env, (events) => forwardForExport(env, events));
+}
+
+/** One Worker, three queues (wrangler.toml): audit entries, exports, and every other batch is usage events. */
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => (batch.queue === EXPORT_QUEUE_NAME ? consumeExportBatch(batch, env) : consumeUsageBatch(batch, env, (events) => forwardForExport(env, events))),
+  queue: consumeQueueBatch,
   scheduled: (controller, env, ctx) => ctx.waitUntil(runRetention(env.USAGE_DB, retentionSettingsOf(env), controller.scheduledTime)),
 } satisfies ExportedHandler<Env>;

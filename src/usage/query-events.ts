@@ -26,6 +26,8 @@ function groupExpression(groupBy: GroupBy | undefined): string {
       return "day";
     case "user":
       return "COALESCE(end_user, '(none)')";
+    case "batch":
+      return "COALESCE(batch_id, '(interactive)')";
   }
   throw new Error(`unknown groupBy ${groupBy}`);
 }

@@ -62,6 +62,8 @@ function groupExpression(groupBy: GroupBy | undefined): string {
       return "CAST(status AS TEXT)";
     case "day":
       return "strftime('%Y-%m-%d', bucket_start / 1000, 'unixepoch')";
+    case "batch":
+      return "CASE batch_id WHEN '' THEN '(interactive)' ELSE batch_id END";
     default:
       throw new Error(`groupBy ${groupBy} is not answered from rollups`);
   }

@@ -3,7 +3,7 @@ import { MetadataKeySchema } from "../schema/metadata";
 
 /** The usage query and report shapes, shared by both readers (./query-rollups.ts, ./query-events.ts). */
 
-export const FIXED_GROUP_BY = ["key", "route", "provider", "model", "status", "day", "user"] as const;
+export const FIXED_GROUP_BY = ["key", "route", "provider", "model", "status", "day", "user", "batch"] as const;
 const METADATA_PREFIX = "metadata.";
 
 /** `key`, `route`, …, or `metadata.<key>`. */

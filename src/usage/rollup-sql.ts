@@ -9,7 +9,7 @@ import { BUCKET_COLUMNS, bucketSql } from "./latency-histogram";
  * event.
  */
 
-const DIMENSIONS = ["workspace_id", "bucket_start", "key_id", "route", "provider", "model", "status", "dims"];
+const DIMENSIONS = ["workspace_id", "bucket_start", "key_id", "route", "provider", "model", "status", "dims", "batch_id"];
 const SUMS = ["requests", "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "cost_usd", "priced", "cache_hits", "saved_tokens", "saved_usd", "rescued", "errors", "aborted", "estimated", "latency_sum_ms"];
 const COLUMNS = [...DIMENSIONS, ...SUMS, "latency_min_ms", "latency_max_ms", ...BUCKET_COLUMNS];
 
@@ -23,10 +23,10 @@ const AGGREGATES = [
 const upsertSet = [...SUMS, ...BUCKET_COLUMNS].map((c) => `${c} = ${c} + excluded.${c}`).concat(["latency_min_ms = MIN(latency_min_ms, excluded.latency_min_ms)", "latency_max_ms = MAX(latency_max_ms, excluded.latency_max_ms)"]);
 
 const rollupSql = (table: string, sizeMs: number) => `INSERT INTO ${table} (${COLUMNS.join(", ")})
-  SELECT workspace_id, ts - ts % ${sizeMs}, COALESCE(key_id, ''), COALESCE(route, ''), COALESCE(provider, ''), COALESCE(model, ''), status, rollup_dims, ${AGGREGATES.join(", ")}
+  SELECT workspace_id, ts - ts % ${sizeMs}, COALESCE(key_id, ''), COALESCE(route, ''), COALESCE(provider, ''), COALESCE(model, ''), status, rollup_dims, COALESCE(batch_id, ''), ${AGGREGATES.join(", ")}
   FROM (SELECT *, ${bucketSql("total_ms")} AS bucket FROM usage_events WHERE rowid > (SELECT after_rowid FROM usage_rollup_marks WHERE batch_id = ?1))
   WHERE true
-  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+  GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9
   ON CONFLICT (${DIMENSIONS.join(", ")}) DO UPDATE SET ${upsertSet.join(", ")}`;
 
 const MARK = "INSERT INTO usage_rollup_marks (batch_id, after_rowid) SELECT ?1, COALESCE(MAX(rowid), 0) FROM usage_events";

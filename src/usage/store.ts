@@ -11,7 +11,7 @@ const EVENT_COLUMNS = [
   "request_id", "client_request_id", "ts", "day", "workspace_id", "key_id", "route", "operation", "provider", "model", "attempts", "attempt_count",
   "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_estimated",
   "cost_usd", "cache_status", "saved_tokens", "saved_usd", "coalesced", "stream", "ttfb_ms", "total_ms", "overhead_ms",
-  "status", "outcome", "error_type", "rescued", "delivery_attempts", "metadata", "end_user", "trace_id", "parent_span_id", "rollup_dims",
+  "status", "outcome", "error_type", "rescued", "delivery_attempts", "batch_id", "metadata", "end_user", "trace_id", "parent_span_id", "rollup_dims",
 ] as const;
 
 const INSERT_EVENT = `INSERT INTO usage_events (${EVENT_COLUMNS.join(", ")}) VALUES (${EVENT_COLUMNS.map(() => "?").join(", ")}) ON CONFLICT (request_id) DO NOTHING`;
@@ -44,7 +44,7 @@ export function insertStatements(db: D1Database, { event, deliveryAttempts, roll
     event.answeredBy?.provider ?? null, event.answeredBy?.model ?? null, JSON.stringify(event.attempts), event.attempts.length,
     event.usage.promptTokens, event.usage.completionTokens, event.usage.cachedTokens, event.usage.cacheWriteTokens, event.usage.reasoningTokens,
     flag(event.usageEstimated), event.costUsd, event.cacheStatus, event.savedTokens, event.savedUsd, flag(event.coalesced), flag(event.stream),
-    event.ttfbMs, event.totalMs, event.overheadMs, event.status, event.outcome, event.errorType, flag(event.rescued), deliveryAttempts,
+    event.ttfbMs, event.totalMs, event.overheadMs, event.status, event.outcome, event.errorType, flag(event.rescued), deliveryAttempts, event.batchId,
     Object.keys(event.metadata).length > 0 ? JSON.stringify(event.metadata) : null, event.user, event.trace?.traceId ?? null, event.trace?.parentSpanId ?? null, rollupDims,
   ];
   const statements = [db.prepare(INSERT_EVENT).bind(...values)];

@@ -81,6 +81,7 @@ export function syntheticEvent(workspaceId: string, i: number, startMs: number, 
     metadata: { team: TEAMS[keyIndex % TEAMS.length]!, feature: `feature-${mix(i * 7 + 8) % 20}` },
     user: null,
     trace: null,
+    batchId: null,
   };
 }
 
