@@ -40,7 +40,7 @@ const runs = smoke ? 3 : Number(values.runs);
 const CHUNK = 20_000;
 const consumerEvents = smoke ? total : Math.min(total, Number(values["consumer-events"]));
 const DAY_MS = 86_400_000;
-const ADMIN = "bench-usage-admin";
+const ADMIN = "bench-usage-admin-0123456789abcdefghij";
 const WORKSPACE = "bench";
 
 const dataDir = resolve(values["data-dir"] ?? mkdtempSync(join(tmpdir(), "switchyard-usage-bench-")));
