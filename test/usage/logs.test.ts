@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from "vitest";
-import { admin, callGateway, newWorkspace, scriptFaults, simulatorProviders, type TestWorkspace } from "../helpers";
+import { admin, callGateway, gateway, newWorkspace, scriptFaults, simulatorProviders, type TestWorkspace } from "../helpers";
 import { uniqueId, workspaceRows } from "./usage-helpers";
 
 type Attempt = { provider: string; model: string; status: number | null; outcome: string; latencyMs: number; startMs?: number };
@@ -111,5 +111,35 @@ describe("request logs", () => {
       expect(res.status, query).toBe(400);
       expect(((await res.json()) as { error: { param: string } }).error.param).toBe(param);
     }
+  });
+
+  it("scoped admin tokens: a viewer of this workspace reads its logs and usage, and may not read another workspace's or write", async () => {
+    const token = async (body: Record<string, unknown>) => ((await (await admin("/tokens", { method: "POST", body: JSON.stringify(body) })).json()) as { token: string }).token;
+    const viewer = await token({ name: "logs viewer", role: "viewer", workspaces: [ws.id] });
+    const as = (bearer: string, path: string, init: RequestInit = {}) => gateway(`/admin${path}`, { ...init, headers: { authorization: `Bearer ${bearer}`, "content-type": "application/json" } });
+    const code = async (res: Response) => ({ status: res.status, code: ((await res.json()) as { error?: { code: string } }).error?.code ?? null });
+
+    const listed = await as(viewer, `/workspaces/${ws.id}/logs?metadata.team=search`);
+    expect(listed.status).toBe(200);
+    expect(ids((await listed.json()) as Page)).toEqual([sent.plain]);
+    const { data } = await page(ws, "limit=1");
+    expect(await code(await as(viewer, `/workspaces/${ws.id}/logs/${data[0]!.requestId}`))).toEqual({ status: 200, code: null });
+    const usage = await as(viewer, `/workspaces/${ws.id}/usage?groupBy=metadata.team`);
+    expect(usage.status).toBe(200);
+    expect(((await usage.json()) as { totals: { requests: number } }).totals.requests).toBe(6);
+
+    const other = await newWorkspace();
+    for (const path of [`/workspaces/${other.id}/logs`, `/workspaces/${other.id}/logs/${data[0]!.requestId}`, `/workspaces/${other.id}/usage`]) {
+      expect(await code(await as(viewer, path)), path).toEqual({ status: 403, code: "workspace_forbidden" });
+    }
+    expect(await code(await as(viewer, `/workspaces/${ws.id}/config`, { method: "PUT", body: JSON.stringify({ providers: {} }) }))).toEqual({ status: 403, code: "role_forbidden" });
+    expect(await code(await as(viewer, `/workspaces/${ws.id}/keys`, { method: "POST", body: JSON.stringify({ name: "nope" }) }))).toEqual({ status: 403, code: "role_forbidden" });
+    expect(await code(await as(viewer, "/tokens"))).toEqual({ status: 403, code: "role_forbidden" });
+
+    // A workspace admin of another workspace reads nothing here either.
+    const otherAdmin = await token({ name: "other admin", role: "workspace_admin", workspaces: [other.id] });
+    expect(await code(await as(otherAdmin, `/workspaces/${ws.id}/logs`))).toEqual({ status: 403, code: "workspace_forbidden" });
+    expect(await code(await as(otherAdmin, `/workspaces/${ws.id}/usage`))).toEqual({ status: 403, code: "workspace_forbidden" });
+    expect((await as(otherAdmin, `/workspaces/${other.id}/logs`)).status).toBe(200);
   });
 });

@@ -27,10 +27,13 @@ export const UsageQuerySchema = z
     user: z.string().min(1).max(256).optional(),
   })
   .transform((q, ctx) => {
-    const toMs = q.to ?? Date.now();
+    // One clock reading for the defaults and the raw-retention check, so the default window (30 days) is not
+    // a millisecond older than a 30-day raw retention when the query needs raw events.
+    const nowMs = Date.now();
+    const toMs = q.to ?? nowMs;
     const fromMs = q.from ?? toMs - DEFAULT_USAGE_WINDOW_DAYS * DAY_MS;
     if (fromMs >= toMs) ctx.addIssue({ code: "custom", path: ["from"], message: "must be before `to`" });
-    return { fromMs, toMs, groupBy: q.groupBy, filters: { keyId: q.keyId, route: q.route, provider: q.provider, model: q.model, status: q.status, user: q.user } };
+    return { nowMs, fromMs, toMs, groupBy: q.groupBy, filters: { keyId: q.keyId, route: q.route, provider: q.provider, model: q.model, status: q.status, user: q.user } };
   });
 
 /**
@@ -47,7 +50,7 @@ export const usageAdminApi = new Hono<AppEnv>().get("/:id/usage", async (c) => {
   const report = await queryUsage(
     c.env.USAGE_DB,
     { workspaceId: id, fromMs: query.fromMs, toMs: query.toMs, groupBy: query.groupBy, filters: { ...query.filters, metadata } },
-    { declaredKeys, rawRetentionDays: retention.rawDays, hourlyRetentionDays: retention.hourlyDays, now: Date.now() },
+    { declaredKeys, rawRetentionDays: retention.rawDays, hourlyRetentionDays: retention.hourlyDays, now: query.nowMs },
   );
   return c.json(report);
 });
