@@ -15,9 +15,10 @@ import { buildDashboard } from "./runtime/dashboard.ts";
  * (wrangler's startWorker: local Queue, D1 with the migrations applied), seeds two weeks of usage history into
  * D1 and makes real requests through the gateway (they reach D1 through the Queue consumer), then opens
  * /dashboard in Debian's Chromium (playwright-core), signs in with the admin token and checks that every chart
- * draws the API's numbers. Then the roles: the owner creates a key and two admin tokens in the dashboard and sees
- * them in the audit log; a viewer gets no write control and no tokens tab; a workspace admin sees only its
- * workspace and revokes a key. Writes test-results/dashboard.png and test-results/audit.png.
+ * draws the API's numbers. Then the logs view: paging, a metadata filter, a breakdown by metadata.team, one request
+ * opened. Then the roles: the owner creates a key and two admin tokens in the dashboard and sees them in the audit
+ * log; a viewer gets no write control and no tokens tab, and reads the logs; a workspace admin sees only its
+ * workspace and revokes a key. Writes test-results/dashboard.png, logs.png and audit.png.
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
