@@ -17,7 +17,8 @@ async function readLimited(request: Request): Promise<string> {
   // A declared length within the limit bounds the body already (the runtime rejects a body longer than its
   // Content-Length), so the native read does; chunked bodies are counted as they arrive.
   if (declared !== null && declared !== "") return request.text();
-  const reader = request.body.getReader();
+  // workers-types leave a body stream's chunk type open (`any`); a request body carries bytes.
+  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
   let size = 0;
   let text = "";
@@ -45,7 +46,7 @@ function mostSpecificIssue(issue: Issue): Issue {
   let best: Issue = issue;
   for (const branch of issue.errors) {
     for (const inner of branch) {
-      const candidate = mostSpecificIssue({ ...inner, path: [...issue.path, ...inner.path] } as Issue);
+      const candidate = mostSpecificIssue({ ...inner, path: [...issue.path, ...inner.path] });
       if (candidate.path.length > best.path.length) best = candidate;
     }
   }

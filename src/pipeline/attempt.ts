@@ -52,7 +52,8 @@ export async function attemptChat(prepared: PreparedTarget, request: ChatRequest
       return { kind: "complete", result, prepared };
     }
     if (!response.body) throw streamFailure(prepared, undefined);
-    const rest = prepared.adapter.parseChatStream(response.body, prepared.upstream).getReader();
+    // workers-types leave a body stream's chunk type open (`any`); a response body carries bytes.
+    const rest = prepared.adapter.parseChatStream(response.body as ReadableStream<Uint8Array>, prepared.upstream).getReader();
     let first: ReadableStreamReadResult<StreamEvent>;
     try {
       first = await rest.read();
