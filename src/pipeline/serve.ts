@@ -2,6 +2,7 @@ import type { Context } from "hono";
 import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
 import { base64Encode } from "../lib/crypto";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
+import { EMBEDDINGS_NEEDS, chatNeeds } from "../schema/capabilities";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
 import { observeRequest } from "../usage/observe";
@@ -31,7 +32,7 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promi
   record.stream = request.stream;
   const scope = scopeOf(c);
   observeRequest(record, scope.config, request);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), request.metadata, request.maxTokens));
+  const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), request.metadata, request.maxTokens), chatNeeds(request));
   await admitRequest(c, plan.attempts.map((a) => a.target), chatDemand(request));
   const callUpstream = async () => (await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, record, control))).value;
   const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, record.route), c.req.raw.headers);
@@ -49,7 +50,7 @@ export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsReq
   const record = c.get("record");
   record.operation = "embeddings";
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimateTextTokens(request.input)));
+  const plan = planTargets(scope, routingRequest(c, request.model, estimateTextTokens(request.input)), EMBEDDINGS_NEEDS);
   await admitRequest(c, plan.attempts.map((a) => a.target), embeddingsDemand(request));
   const { value: result } = await runAttempts(scope, plan, (prepared, control) => attemptEmbeddings(prepared, request, record, control));
   record.usage.promptTokens = result.usage.promptTokens;
