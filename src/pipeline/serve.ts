@@ -12,8 +12,8 @@ import { serveCachedChat } from "./cached";
 import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
 import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
-// `c.get(name)` rather than `c.get("name")` on the request path: Hono builds a new object of every variable on each
-// `c.var` access (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
+// `c.get("name")` rather than `c.var.name` on the request path: each `c.var` access makes Hono build a new object of
+// every context variable (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
 const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
   newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), record: c.get("record"), clientSignal: c.req.raw.signal });
 
