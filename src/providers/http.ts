@@ -13,5 +13,14 @@ export function invalidUpstream(provider: string, detail: string): GatewayError 
   return new GatewayError({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider, message: `${provider}: invalid response from upstream (${detail})` });
 }
 
+/** A stream event's data as JSON; anything else means the provider broke its own stream format. */
+export function streamEventJson(data: string, provider: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    throw invalidUpstream(provider, "a stream event is not JSON");
+  }
+}
+
 /** The provider's error text when its body is not in its documented error shape. */
 export const rawErrorMessage = (status: number, bodyText: string): string => bodyText.slice(0, 500) || `HTTP ${status}`;
