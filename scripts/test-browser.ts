@@ -107,6 +107,17 @@ async function main(): Promise<void> {
           anthropic: { type: "anthropic", baseURL: `${simulators.origin}/s/${scenario}/anthropic`, apiKey: { env: "ANTHROPIC_API_KEY" } },
         },
         routes: { smart: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" } } },
+        guardrails: {
+          policies: {
+            standard: {
+              input: [
+                { name: "weather-watch", deny: { words: ["weather"] }, action: "flag" },
+                { name: "no-cards", detect: ["card"], action: "block" },
+              ],
+            },
+          },
+          default: "standard",
+        },
       }),
     });
     const keys = [] as { id: string; key: string }[];
@@ -125,7 +136,8 @@ async function main(): Promise<void> {
     await chat(keys[1]!.key, "openai/sim-house-model", "an unpriced model");
     await fetchFresh(`${simulators.origin}/_control/scenarios/${scenario}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ faults: [{ status: 503 }] }) });
     await chat(keys[0]!.key, "smart", "this one fails upstream");
-    const expected = history.rows + 11;
+    await chat(keys[0]!.key, "smart", "charge card 4111 1111 1111 1111");
+    const expected = history.rows + 12;
 
     let totals: Report["totals"] | undefined;
     for (let waited = 0; waited < 30_000; waited += 250) {
@@ -210,6 +222,11 @@ async function checkCharts(page: Page, expected: { requests: number; totalCost: 
   const rates = await barsOf(page, "rates");
   assert.deepEqual(rates.map((bar) => bar.key), ["errors", "rescued", "cache"]);
   assert.ok(rates.every((bar) => Number(bar.value) > 0), "error, rescue and cache-hit rates are non-zero with this data");
+
+  const guardrails = Object.fromEntries((await barsOf(page, "guardrails")).map((bar) => [`${bar.key}/${bar.series}`, Number(bar.value)]));
+  assert.equal(guardrails["weather-watch/flagged"], 6, "the flag rule's matches are drawn");
+  assert.equal(guardrails["no-cards/blocked"], 1, "the block rule's refusal is drawn");
+  assert.match((await page.textContent("[data-kpi=guardrails] .value")) ?? "", /^1$/);
 
   const latency = await barsOf(page, "latency");
   assert.ok(latency.filter((bar) => bar.key === "all").length === 3, "p50, p95 and p99 for all requests");

@@ -16,7 +16,7 @@ import { startDataPlane } from "./runtime/data-plane.ts";
  *     (switchyard.config.json, its simulator port moved to a free one) and the local secrets (.dev.vars.example)
  *     start the provider simulators themselves, say so, and answer the README's first request; the simulators
  *     stop with them.
- *  3. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, a SQLite
+ *  3. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, R2, a SQLite
  *     Durable Object, a Queue with its consumer and D1 (migrations applied once) works, and its state persists.
  */
 const work = mkdtempSync(join(tmpdir(), "switchyard-start-"));
@@ -141,6 +141,7 @@ async function bindingsFromWranglerToml(): Promise<void> {
     const at = (path: string, init?: RequestInit) => fetch(new URL(path, plane.url), init).then(json);
     assert.deepEqual(await at("/vars"), { greeting: "from wrangler.toml", secret: "from-env-file", config: '{"providers":{}}' });
     assert.deepEqual(await at("/kv?tag=kept", { method: "PUT" }), { value: "kept" });
+    assert.deepEqual(await at("/r2?tag=stored", { method: "PUT" }), { value: "stored" });
     assert.deepEqual(await at("/do"), { value: 1 });
     assert.deepEqual(await at("/do"), { value: 2 });
     await at("/queue?tag=queued");
@@ -159,12 +160,13 @@ async function bindingsFromWranglerToml(): Promise<void> {
     assert.deepEqual(plane.migrations, [], "an applied migration is not applied again");
     const at = (path: string) => fetch(new URL(path, plane.url)).then(json);
     assert.deepEqual(await at("/kv"), { value: "kept" }, "KV persists");
+    assert.deepEqual(await at("/r2"), { value: "stored" }, "R2 persists");
     assert.deepEqual(await at("/do"), { value: 3 }, "Durable Object storage persists");
     assert.deepEqual(await at("/d1?tag=queued"), [{ body: "queued" }], "D1 persists");
   } finally {
     await plane.dispose();
   }
-  console.log("ok - vars, env-file secrets, KV, Durable Objects, Queues and D1 come from wrangler.toml; migrations once; state persists");
+  console.log("ok - vars, env-file secrets, KV, R2, Durable Objects, Queues and D1 come from wrangler.toml; migrations once; state persists");
 }
 
 try {

@@ -5,6 +5,9 @@ import { adminApi } from "./api/admin";
 import { chatApi } from "./api/chat";
 import { dashboardApi } from "./api/dashboard";
 import { embeddingsApi } from "./api/embeddings";
+import { filesApi } from "./api/files";
+import { batchesApi } from "./api/batches";
+import { messageBatchesApi } from "./api/message-batches";
 import { messagesApi } from "./api/messages";
 import { modelsApi } from "./api/models";
 import { GatewayError } from "./lib/errors";
@@ -20,6 +23,9 @@ const ALLOWED_METHODS: Record<string, string[]> = {
   "/v1/messages": ["POST"],
   "/v1/embeddings": ["POST"],
   "/v1/models": ["GET"],
+  "/v1/files": ["GET", "POST"],
+  "/v1/batches": ["GET", "POST"],
+  "/v1/messages/batches": ["GET", "POST"],
 };
 
 function errorResponse(c: Context<AppEnv>, error: GatewayError): Response {
@@ -40,11 +46,15 @@ app.use("/v1/*", async (c, next) => {
 });
 app.use("/v1/*", gatewayKeyAuth());
 app.use("/v1/*", rateLimitHeaders());
-app.use("/v1/*", usageRecording());
+// Usage events are per model request; files and batches account for their lines themselves (src/batches/usage.ts).
+for (const path of ["/v1/chat/completions", "/v1/messages", "/v1/embeddings"]) app.use(path, usageRecording());
 app.route("/v1/chat/completions", chatApi);
+app.route("/v1/messages/batches", messageBatchesApi);
 app.route("/v1/messages", messagesApi);
 app.route("/v1/embeddings", embeddingsApi);
 app.route("/v1/models", modelsApi);
+app.route("/v1/files", filesApi);
+app.route("/v1/batches", batchesApi);
 
 app.use("/admin/*", adminAuth());
 app.route("/admin", adminApi);

@@ -4,6 +4,7 @@ import { consumeUsageBatch } from "./usage/consumer";
 export { KeyLimiter } from "../durable-objects/key-limiter";
 export { RequestCoalescer } from "../durable-objects/request-coalescer";
 export { CircuitBreaker } from "../durable-objects/circuit-breaker";
+export { BatchDriver } from "../durable-objects/batch-driver";
 
 export default {
   fetch: app.fetch,

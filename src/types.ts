@@ -1,4 +1,5 @@
 import type { GatewayConfig } from "./config/schema";
+import type { RequestGuard } from "./guardrails";
 import type { KeyRecord } from "./policy/keys";
 import type { RequestRecord } from "./pipeline/record";
 import type { ClientDialect } from "./schema/internal";
@@ -15,6 +16,8 @@ export type AppVariables = {
   key: KeyRecord;
   /** x-ratelimit-* headers of an admitted request, set by the key's limiter (src/policy/limits.ts). */
   limitHeaders?: Record<string, string>;
+  /** The request's guardrails, when its workspace's policy has any (src/guardrails/): the answer passes through them. */
+  guard?: RequestGuard;
 };
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };

@@ -21,6 +21,8 @@ export type Targets = {
   keyLimits: "on" | "unsupported";
   /** The route with `cache` on, when this build's config accepts the field. */
   cachedRoute: string | undefined;
+  /** The route with every built-in guardrail detector on input and output, when this build's config accepts it. */
+  guardedRoute: string | undefined;
   dispose: () => Promise<void>;
 };
 
@@ -30,16 +32,33 @@ const TSX = ["--import", "tsx"];
 
 export const ROUTE = "bench";
 export const CACHED_ROUTE = "bench-cached";
+export const GUARDED_ROUTE = "bench-guarded";
 
-/** The gateway config of a run; the cache route is added only when the config schema accepts it. */
-function benchConfig(upstream: string): { document: unknown; cachedRoute: string | undefined } {
+const ALL_DETECTORS = ["email", "phone", "card", "iban", "ssn", "ip", "secret"];
+
+/** The gateway config of a run; the cache and guardrails routes are added only when the config schema accepts them. */
+function benchConfig(upstream: string): { document: unknown; cachedRoute: string | undefined; guardedRoute: string | undefined } {
   const target = { provider: "sim", model: "gpt-4o-mini" };
-  const base = {
+  let document: Record<string, unknown> = {
     providers: { sim: { type: "openai", baseURL: `${upstream}/v1`, apiKey: { env: "OPENAI_API_KEY" } } },
     routes: { [ROUTE]: { strategy: "single", target } } as Record<string, unknown>,
   };
-  const withCache = { ...base, routes: { ...base.routes, [CACHED_ROUTE]: { strategy: "single", target, cache: { mode: "exact", ttl: 600 } } } };
-  return parseConfig(withCache).ok ? { document: withCache, cachedRoute: CACHED_ROUTE } : { document: base, cachedRoute: undefined };
+  const extended = (extra: Record<string, unknown>, routes: Record<string, unknown>) => ({ ...document, ...extra, routes: { ...(document.routes as Record<string, unknown>), ...routes } });
+  const withCache = extended({}, { [CACHED_ROUTE]: { strategy: "single", target, cache: { mode: "exact", ttl: 600 } } });
+  const cachedRoute = parseConfig(withCache).ok ? CACHED_ROUTE : undefined;
+  if (cachedRoute) document = withCache;
+  const withGuardrails = extended(
+    {
+      guardrails: {
+        policies: { pii: { input: [{ name: "pii", detect: ALL_DETECTORS, action: "redact" }], output: [{ name: "pii-out", detect: ALL_DETECTORS, action: "redact" }] } },
+        routes: { [GUARDED_ROUTE]: "pii" },
+      },
+    },
+    { [GUARDED_ROUTE]: { strategy: "single", target } },
+  );
+  const guardedRoute = parseConfig(withGuardrails).ok ? GUARDED_ROUTE : undefined;
+  if (guardedRoute) document = withGuardrails;
+  return { document, cachedRoute, guardedRoute };
 }
 
 async function admin(gateway: string, path: string, body: unknown): Promise<Response> {
@@ -71,7 +90,7 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
   const upstreamPort = (await waitForOutput(upstreamChild, /listening (\d+)/))[1];
   const upstream = `http://127.0.0.1:${upstreamPort}`;
 
-  const { document, cachedRoute } = benchConfig(upstream);
+  const { document, cachedRoute, guardedRoute } = benchConfig(upstream);
   const configFile = join(work, "switchyard.config.json");
   writeFileSync(configFile, JSON.stringify(document));
   const envFile = join(work, "bench.env");
@@ -112,6 +131,7 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
     key,
     keyLimits: limits,
     cachedRoute,
+    guardedRoute,
     dispose: async () => {
       for (const dispose of disposers) await dispose();
     },

@@ -77,3 +77,12 @@ export async function readJsonBody<S extends z.ZodType>(c: Context<AppEnv>, sche
   }
   return parsed.data;
 }
+
+/** Validates a query string against `schema`; a bad parameter is a 400 naming it. */
+export function parseQuery<S extends z.ZodType>(schema: S, query: Record<string, string>): z.infer<S> {
+  const parsed = schema.safeParse(query);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const param = issue.code === "unrecognized_keys" ? issue.keys[0]! : issue.path.map(String).join(".");
+  throw badRequest(`Invalid query parameter '${param}': ${issue.message}`, param, "invalid_value");
+}

@@ -5,6 +5,8 @@ import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
 import { PriceSchema } from "../usage/pricing";
+import { FilesOptionsSchema } from "../files/options";
+import { GuardrailsSchema, guardrailReferenceIssues } from "../guardrails/schema";
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
@@ -53,6 +55,12 @@ export const VertexProviderSchema = z.strictObject({
   serviceAccount: SecretRefSchema.describe("The service account's JSON key (the whole file's contents)."),
   tokenURL: z.url({ protocol: /^https?$/ }).optional().describe("Where the signed JWT is exchanged for an access token (default: the key's token_uri)."),
   baseURL: baseURL.optional().describe("Overrides https://{location}-aiplatform.googleapis.com (tests, private endpoints)."),
+  batchBucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, "a Cloud Storage bucket name (without gs://)")
+    .optional()
+    .describe("A Cloud Storage bucket the service account may write: native batches put their input and read their output there."),
+  storageURL: baseURL.default("https://storage.googleapis.com").describe("The Cloud Storage JSON API origin (tests, private endpoints)."),
   models: z.array(z.string()).optional(),
 });
 
@@ -131,12 +139,15 @@ export const GatewayConfigSchema = z
       .record(z.string().regex(/^[A-Za-z0-9_.-]+\/.+$/, "pricing keys are \"<provider name>/<model>\""), PriceSchema)
       .optional()
       .describe("Price overrides (USD per 1M tokens) keyed by provider name and model; they win over the built-in table."),
+    files: FilesOptionsSchema.optional(),
     logging: z
       .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
       .optional(),
+    guardrails: GuardrailsSchema.optional(),
   })
   .superRefine((doc, ctx) => {
     for (const issue of routeReferenceIssues(doc.routes, doc.providers)) ctx.addIssue({ code: "custom", ...issue });
+    if (doc.guardrails) for (const issue of guardrailReferenceIssues(doc.guardrails, new Set(Object.keys(doc.routes)))) ctx.addIssue({ code: "custom", ...issue });
   });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;

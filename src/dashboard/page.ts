@@ -66,6 +66,7 @@ export const DASHBOARD_HTML = `<!doctype html>
     <div class="card"><h2>Models by spend</h2><div data-chart="models"></div></div>
     <div class="card"><h2>Error, rescue and cache-hit rates</h2><div data-chart="rates"></div></div>
     <div class="card"><h2>Latency percentiles (ms)</h2><div data-chart="latency"></div></div>
+    <div class="card wide"><h2>Guardrails: blocked, flagged and redacted per rule</h2><div data-chart="guardrails"></div></div>
   </section>
 </main>
 <script src="/dashboard/app.js" defer></script>

@@ -148,8 +148,11 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
     });
   }
 
+  function sum(items, field) { return items.reduce(function (total, item) { return total + item[field]; }, 0); }
+
   function render(reports, days, keyNames) {
     var totals = reports.day.totals;
+    var rules = reports.day.guardrails || [];
     var kpis = $("kpis");
     kpis.textContent = "";
     kpis.append(
@@ -158,7 +161,8 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       kpi("Error rate", pct(totals.errors, totals.requests), count(totals.errors) + " failed, " + count(totals.aborted) + " abandoned", "errors"),
       kpi("Rescue rate", pct(totals.rescued, totals.requests), count(totals.rescued) + " saved by a fallback", "rescued"),
       kpi("Cache hit rate", pct(totals.cacheHits, totals.requests), usd(totals.savedUsd) + " saved", "cache"),
-      kpi("Latency p50 / p95", ms(totals.latencyMs.p50), "p95 " + ms(totals.latencyMs.p95) + " · p99 " + ms(totals.latencyMs.p99), "latency")
+      kpi("Latency p50 / p95", ms(totals.latencyMs.p50), "p95 " + ms(totals.latencyMs.p95) + " · p99 " + ms(totals.latencyMs.p99), "latency"),
+      kpi("Guardrail blocks", count(sum(rules, "blocked")), count(sum(rules, "flagged")) + " flagged, " + count(sum(rules, "redacted")) + " redacted", "guardrails")
     );
 
     var byDay = {};
@@ -193,6 +197,13 @@ export const DASHBOARD_SCRIPT = String.raw`(function () {
       { name: "p95", color: COLORS.alt, values: latencyGroups.map(function (g) { return g.figures.latencyMs.p95 || 0; }) },
       { name: "p99", color: COLORS.warn, values: latencyGroups.map(function (g) { return g.figures.latencyMs.p99 || 0; }) },
     ], { format: function (v) { return Math.round(v) + ""; }, label: "Latency percentiles", width: 400, height: 200 });
+
+    // Per rule: requests blocked, matches flagged and redacted (the usage API's guardrails list).
+    columns(document.querySelector("[data-chart=guardrails]"), rules.map(function (r) { return { key: r.rule, label: r.rule }; }), [
+      { name: "blocked", color: COLORS.warn, values: rules.map(function (r) { return r.blocked; }) },
+      { name: "flagged", color: COLORS.alt, values: rules.map(function (r) { return r.flagged; }) },
+      { name: "redacted", color: COLORS.accent, values: rules.map(function (r) { return r.redacted; }) },
+    ], { format: count, label: "Guardrail rules", height: 200 });
     document.body.dataset.loaded = "true";
   }
 

@@ -1,3 +1,4 @@
+import type { GuardrailTally } from "../guardrails/tally";
 import type { AttemptOutcome } from "../routing/retry";
 import type { Usage } from "../schema/internal";
 import { emptyUsage } from "../schema/internal";
@@ -51,6 +52,8 @@ export class RequestRecord {
   completionChars = 0;
   /** Prompt and completion text, only when the workspace turned on `logging.bodies` (captured by src/usage/observe.ts). */
   bodies: { request: string; response: string; truncated: boolean } | undefined;
+  /** What the request's guardrails did, per rule (src/guardrails/), when its policy has any. */
+  guardrails: GuardrailTally | undefined;
   #endedMs: number | undefined;
 
   readonly #settlers: ((record: RequestRecord) => Promise<void> | void)[] = [];

@@ -19,7 +19,7 @@ export const requestContext = () =>
     c.set("requestId", requestId);
     c.set("startedAt", startedAt);
     c.set("record", record);
-    c.set("dialect", c.req.path === "/v1/messages" ? "anthropic" : "openai");
+    c.set("dialect", c.req.path === "/v1/messages" || c.req.path.startsWith("/v1/messages/") ? "anthropic" : "openai");
     c.executionCtx.waitUntil(record.settle());
     try {
       await next();

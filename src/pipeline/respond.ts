@@ -18,9 +18,11 @@ function renderResult(c: Context<AppEnv>, result: ChatResult): unknown {
 }
 
 function rendererFor(c: Context<AppEnv>, request: ChatRequest): StreamRenderer {
-  return c.get("dialect") === "anthropic"
-    ? new AnthropicMessagesStreamRenderer({ fallbackModel: request.model })
-    : new OpenAIChatStreamRenderer({ includeUsage: request.includeUsage, fallbackModel: request.model });
+  const renderer =
+    c.get("dialect") === "anthropic"
+      ? new AnthropicMessagesStreamRenderer({ fallbackModel: request.model })
+      : new OpenAIChatStreamRenderer({ includeUsage: request.includeUsage, fallbackModel: request.model });
+  return c.get("guard")?.guardStream(renderer) ?? renderer;
 }
 
 export function answeredHeaders(c: Context<AppEnv>): Record<string, string> {
@@ -38,8 +40,10 @@ export function respondWithResult(c: Context<AppEnv>, result: ChatResult, header
   const record = c.get("record");
   record.usage = { ...result.usage };
   observeResult(record, result);
+  // Output guardrails: a block refuses the answer (the upstream call is still accounted for above).
+  const answer = c.get("guard")?.checkResult(result) ?? result;
   record.finish("success");
-  return c.json(renderResult(c, result), 200, { ...answeredHeaders(c), ...headers });
+  return c.json(renderResult(c, answer), 200, { ...answeredHeaders(c), ...headers });
 }
 
 /** Internal events rendered as the client's dialect's stream as they arrive; `hooks` also see every event and the end. */

@@ -1,5 +1,7 @@
 import type { Context } from "hono";
 import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
+import { requestGuardFor, type RequestGuard } from "../guardrails";
+import { logGuardrailOutcome } from "../guardrails/log";
 import { base64Encode } from "../lib/crypto";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
 import { EMBEDDINGS_NEEDS, chatNeeds } from "../schema/capabilities";
@@ -26,13 +28,30 @@ const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number,
   maxTokens,
 });
 
-/** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
-export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
+/**
+ * The request's guardrails (its key's, route's or workspace's policy), or none. The caller applies them to the
+ * prompt before anything is counted, logged or sent; the guard stays on the context for the answer.
+ */
+function guardFor(c: Context<AppEnv>): RequestGuard | undefined {
   const record = c.get("record");
-  record.stream = request.stream;
+  const guard = requestGuardFor(c.get("config").guardrails, c.get("key").id, record.route);
+  if (!guard) return undefined;
+  record.guardrails = guard.tally;
+  record.onSettle(() => logGuardrailOutcome(guard.tally, record));
+  c.set("guard", guard);
+  return guard;
+}
+
+/** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
+export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<Response> {
+  const record = c.get("record");
+  record.stream = sent.stream;
   const scope = scopeOf(c);
+  const plan = planTargets(scope, routingRequest(c, sent.model, estimatePromptTokens(sent), sent.metadata, sent.maxTokens), chatNeeds(sent));
+  // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked request.
+  const guard = guardFor(c);
+  const request = guard ? guard.checkInput(sent) : sent;
   observeRequest(record, scope.config, request);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), request.metadata, request.maxTokens), chatNeeds(request));
   await admitRequest(c, plan.attempts.map((a) => a.target), chatDemand(request));
   const callUpstream = async () => (await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, record, control))).value;
   const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, record.route), c.req.raw.headers);
@@ -46,11 +65,14 @@ function float32Base64(vector: readonly number[]): string {
   return base64Encode(new Uint8Array(new Float32Array(vector).buffer));
 }
 
-export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsRequest): Promise<Response> {
+export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsRequest): Promise<Response> {
   const record = c.get("record");
   record.operation = "embeddings";
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimateTextTokens(request.input)), EMBEDDINGS_NEEDS);
+  const plan = planTargets(scope, routingRequest(c, sent.model, estimateTextTokens(sent.input)), EMBEDDINGS_NEEDS);
+  // Input guardrails apply to what is embedded: the provider sees it as it would a prompt.
+  const guard = guardFor(c);
+  const request = guard ? { ...sent, input: guard.checkTexts(sent.input) } : sent;
   await admitRequest(c, plan.attempts.map((a) => a.target), embeddingsDemand(request));
   const { value: result } = await runAttempts(scope, plan, (prepared, control) => attemptEmbeddings(prepared, request, record, control));
   record.usage.promptTokens = result.usage.promptTokens;

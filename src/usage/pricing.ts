@@ -167,3 +167,30 @@ export function priceOfTarget(config: PricedWorkspace | undefined, providerName:
   const provider = config?.providers[providerName];
   return priceOf(provider ? priceKeyOf(provider) : providerName, model, config?.pricing, providerName);
 }
+
+/**
+ * Batch prices: each provider's batch API bills a fixed share of its interactive price (read 2026-12-01): OpenAI
+ * Batch API 50% (https://platform.openai.com/docs/guides/batch), Azure OpenAI Global Batch 50%
+ * (https://learn.microsoft.com/azure/ai-services/openai/how-to/batch), Anthropic Message Batches 50%
+ * (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing), Gemini Batch API 50%
+ * (https://ai.google.dev/gemini-api/docs/batch-api), Vertex AI batch prediction 50%
+ * (https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/batch-prediction-gemini). A provider type
+ * missing here has no batch price: its lines are priced as interactive requests.
+ */
+export const BATCH_PRICE_SHARE: Readonly<Record<string, number>> = { openai: 0.5, azure: 0.5, anthropic: 0.5, gemini: 0.5, vertex: 0.5 };
+
+const scaled = (price: Price, share: number): Price => ({
+  input: price.input * share,
+  output: price.output * share,
+  ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput * share } : {}),
+  ...(price.cacheWrite !== undefined ? { cacheWrite: price.cacheWrite * share } : {}),
+  ...(price.reasoning !== undefined ? { reasoning: price.reasoning * share } : {}),
+});
+
+/** The price of one line of a provider batch: the target's price (overrides included) at its batch share. */
+export function batchPriceOfTarget(config: PricedWorkspace | undefined, providerName: string, model: string): Price | null {
+  const price = priceOfTarget(config, providerName, model);
+  const provider = config?.providers[providerName];
+  const share = provider ? BATCH_PRICE_SHARE[provider.type] : undefined;
+  return price && share !== undefined ? scaled(price, share) : price;
+}

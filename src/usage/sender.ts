@@ -50,6 +50,15 @@ export class UsageEventSender {
   }
 }
 
+/**
+ * Sends already built events straight away, in sendBatch-sized chunks (batch results: thousands of events from
+ * one Durable Object alarm, so they are not held for the isolate's flush timer). A refused send throws: the
+ * caller's work is retried and the events, keyed by stable request ids, are written once.
+ */
+export async function sendUsageEvents(queue: Queue, events: UsageEvent[]): Promise<void> {
+  for (const chunk of chunksOf(events)) await queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
+}
+
 const encoder = new TextEncoder();
 
 /** Splits events into sendBatch-sized batches (message count and encoded bytes). */

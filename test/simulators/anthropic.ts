@@ -1,4 +1,5 @@
 import { Hono } from "hono";
+import { MessageBatchBook } from "./batches";
 import type { SimulatorContext } from "./openai";
 import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces } from "./scenarios";
 
@@ -92,5 +93,36 @@ export function anthropicSimulator() {
     await next();
   });
   app.post("/v1/messages", async (c) => messages(await c.req.json<MessagesBody>(), c.env));
+
+  // Message Batches: each read advances a batch (in_progress → ended); results are JSONL, one per custom_id.
+  const book = new MessageBatchBook();
+  const noFault: SimulatorContext = { fault: undefined, validKey: () => true, originalUrl: "" };
+  const run = async (_url: string, params: Record<string, unknown>) => {
+    const response = messages(params as MessagesBody, noFault);
+    return { status: response.status, body: await response.json() };
+  };
+  const origin = (url: string) => new URL(url).origin;
+  app.post("/v1/messages/batches", async (c) => {
+    const created = book.create(await c.req.json(), c.env.fault);
+    return typeof created === "string" ? anthropicError(400, created) : c.json(book.batchObject(created, origin(c.req.url)));
+  });
+  app.get("/v1/messages/batches/:id", async (c) => {
+    const batch = book.batches.get(c.req.param("id"));
+    if (!batch) return anthropicError(404, `No batch ${c.req.param("id")}`);
+    await book.advance(batch, run);
+    return c.json(book.batchObject(batch, origin(c.req.url)));
+  });
+  app.post("/v1/messages/batches/:id/cancel", (c) => {
+    const batch = book.batches.get(c.req.param("id"));
+    if (!batch) return anthropicError(404, `No batch ${c.req.param("id")}`);
+    book.cancel(batch);
+    return c.json(book.batchObject(batch, origin(c.req.url)));
+  });
+  app.get("/v1/messages/batches/:id/results", (c) => {
+    const batch = book.batches.get(c.req.param("id"));
+    if (!batch) return anthropicError(404, `No batch ${c.req.param("id")}`);
+    if (batch.status !== "ended") return anthropicError(400, "Batch is still processing; results are available once it has ended.");
+    return c.body(batch.results.join("\n") + "\n", 200, { "content-type": "application/binary" });
+  });
   return app;
 }

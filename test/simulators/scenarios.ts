@@ -24,6 +24,11 @@ export const FaultSchema = z.object({
   drop: z.enum(["abort", "truncate", "exception"]).optional(),
   /** Replace the generated reply text. */
   text: z.string().optional(),
+  /**
+   * Batch APIs: how a batch created by this request ends: `fail` (the provider fails it, its message echoing the
+   * caller's key), `expire` (its window passes unfinished) or `hold` (it runs until cancelled).
+   */
+  batch: z.enum(["fail", "expire", "hold"]).optional(),
   /** Apply to this many consecutive requests (default 1). */
   times: z.number().int().positive().optional(),
 });

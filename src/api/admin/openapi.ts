@@ -64,7 +64,7 @@ export const ADMIN_OPERATIONS: readonly Operation[] = [
   { method: "get", path: "/workspaces/{id}/credentials", summary: "List stored credentials (names and metadata only)", response: "CredentialList" },
   { method: "put", path: "/workspaces/{id}/credentials/{name}", summary: "Store or replace a provider credential (encrypted)", body: "PutCredential", response: "Credential" },
   { method: "delete", path: "/workspaces/{id}/credentials/{name}", summary: "Delete a stored credential", response: "Deleted" },
-  { method: "get", path: "/workspaces/{id}/usage", summary: "Usage and cost: totals and groups (query: from, to, groupBy=key|route|provider|model|day, keyId)", response: "UsageReport" },
+  { method: "get", path: "/workspaces/{id}/usage", summary: "Usage and cost: totals and groups (query: from, to, groupBy=key|route|provider|model|day|batch, keyId)", response: "UsageReport" },
   { method: "post", path: "/credentials/rotate", summary: "Re-encrypt every stored credential under the current master key", response: "RotationReport" },
 ];
 

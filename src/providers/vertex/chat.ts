@@ -19,7 +19,7 @@ export const VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16";
 
 const isClaude = (model: string) => model.startsWith("claude-");
 
-function originOf(config: VertexConfig): string {
+export function originOf(config: VertexConfig): string {
   if (config.baseURL) return config.baseURL;
   return config.location === "global" ? "https://aiplatform.googleapis.com" : `https://${config.location}-aiplatform.googleapis.com`;
 }
