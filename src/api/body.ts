@@ -3,6 +3,7 @@ import type * as z from "zod";
 import { formatPath } from "../config/validate";
 import { GatewayError, badRequest } from "../lib/errors";
 import type { AppEnv } from "../types";
+import { byteStream } from "../lib/byte-stream";
 
 /** The largest request body the gateway accepts (base64 images make chat bodies big; this still bounds memory). */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -17,8 +18,7 @@ async function readLimited(request: Request): Promise<string> {
   // A declared length within the limit bounds the body already (the runtime rejects a body longer than its
   // Content-Length), so the native read does; chunked bodies are counted as they arrive.
   if (declared !== null && declared !== "") return request.text();
-  // workers-types leave a body stream's chunk type open (`any`); a request body carries bytes.
-  const reader = (request.body as ReadableStream<Uint8Array>).getReader();
+  const reader = byteStream(request.body).getReader();
   const decoder = new TextDecoder();
   let size = 0;
   let text = "";
