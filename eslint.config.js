@@ -26,6 +26,11 @@ export default tseslint.config(
     languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname } },
   },
   {
+    // The dashboard's browser script has its own compiler options (DOM, no Workers types).
+    files: ["src/dashboard/client/**/*.ts"],
+    languageOptions: { parserOptions: { projectService: false, project: ["./tsconfig.dashboard.json"], tsconfigRootDir: import.meta.dirname } },
+  },
+  {
     files: ["**/*.cjs"],
     languageOptions: { sourceType: "commonjs", globals: { module: "writable", require: "readonly" } },
   },
