@@ -56,7 +56,7 @@ export class RequestRecord {
   /** The client's metadata (x-switchyard-metadata header and body `metadata`) and end user, set once parsed. */
   metadata: Metadata = {};
   user: string | undefined;
-  /** Prompt and completion text, only when the workspace turned on `logging.bodies` (src/usage/bodies.ts). */
+  /** Prompt and completion text, only when the workspace turned on `logging.bodies` (captured by src/usage/observe.ts). */
   bodies: { request: string; response: string; truncated: boolean } | undefined;
   /** What the request's guardrails did, per rule (src/guardrails/), when its policy has any. */
   guardrails: GuardrailTally | undefined;

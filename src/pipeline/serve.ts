@@ -5,6 +5,7 @@ import { logGuardrailOutcome } from "../guardrails/log";
 import { base64Encode } from "../lib/crypto";
 import { requireModelAllowed } from "../policy/keys";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
+import { EMBEDDINGS_NEEDS, chatNeeds } from "../schema/capabilities";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import { METADATA_HEADER, mergeMetadata, metadataFromHeader, type Metadata } from "../schema/metadata";
 import type { AppEnv } from "../types";
@@ -15,8 +16,8 @@ import { serveCachedChat } from "./cached";
 import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
 import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
-// `c.get(name)` rather than `c.get("name")` on the request path: Hono builds a new object of every variable on each
-// `c.var` access (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
+// `c.get("name")` rather than `c.var.name` on the request path: each `c.var` access makes Hono build a new object of
+// every context variable (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
 const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
   newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), record: c.get("record"), redactor: c.get("redactor"), clientSignal: c.req.raw.signal });
 
@@ -62,7 +63,7 @@ export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<
   record.stream = sent.stream;
   const metadata = tagRequest(c, sent.metadata, sent.user);
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, sent.model, estimatePromptTokens(sent), metadata, sent.maxTokens));
+  const plan = planTargets(scope, routingRequest(c, sent.model, estimatePromptTokens(sent), metadata, sent.maxTokens), chatNeeds(sent));
   // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked request.
   const guard = guardFor(c);
   const request = guard ? guard.checkInput(sent) : sent;
@@ -86,7 +87,7 @@ export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsReques
   record.operation = "embeddings";
   const metadata = tagRequest(c, undefined, sent.user);
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, sent.model, estimateTextTokens(sent.input), metadata));
+  const plan = planTargets(scope, routingRequest(c, sent.model, estimateTextTokens(sent.input), metadata), EMBEDDINGS_NEEDS);
   // Input guardrails apply to what is embedded: the provider sees it as it would a prompt.
   const guard = guardFor(c);
   const request = guard ? { ...sent, input: guard.checkTexts(sent.input) } : sent;
