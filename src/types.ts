@@ -3,6 +3,7 @@ import type { RequestGuard } from "./guardrails";
 import type { KeyRecord } from "./policy/keys";
 import type { RequestRecord } from "./pipeline/record";
 import type { ClientDialect } from "./schema/internal";
+import type { Presentation } from "./dialects/presentation";
 
 /** Per-request values set by middleware and read by handlers. */
 export type AppVariables = {
@@ -10,6 +11,8 @@ export type AppVariables = {
   /** performance.now() when the request entered the gateway. */
   startedAt: number;
   dialect: ClientDialect;
+  /** The answer's presentation when the API brings its own (the Responses API); else the dialect's. */
+  presentation?: Presentation;
   record: RequestRecord;
   workspaceId: string;
   config: GatewayConfig;

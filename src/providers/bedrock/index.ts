@@ -40,8 +40,8 @@ export const bedrockAdapter: ProviderAdapter<BedrockConfig> = {
   supports: { chat: true, stream: true, tools: true, embeddings: true, vision: true },
   buildChatRequest: (request, target) =>
     request.stream
-      ? signedRequest(target, modelPath(target.model, "converse-stream"), chatRequestToConverse(request), "application/vnd.amazon.eventstream")
-      : signedRequest(target, modelPath(target.model, "converse"), chatRequestToConverse(request), "application/json"),
+      ? signedRequest(target, modelPath(target.model, "converse-stream"), chatRequestToConverse(request, target.model), "application/vnd.amazon.eventstream")
+      : signedRequest(target, modelPath(target.model, "converse"), chatRequestToConverse(request, target.model), "application/json"),
   parseChatResponse: parseConverseResponse,
   parseChatStream: parseConverseStream,
   async buildEmbeddingsRequest(request, target) {
