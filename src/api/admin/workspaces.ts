@@ -7,6 +7,7 @@ import { GatewayError, badRequest, notFound } from "../../lib/errors";
 import { listKeys, revokeKey } from "../../policy/keys";
 import { WORKSPACE_SCOPE, workspaceLimiterName } from "../../policy/limits";
 import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace, type Workspace } from "../../policy/workspaces";
+import { StoredResponses } from "../../responses/store";
 import type { AppEnv } from "../../types";
 import { readJsonBody } from "../body";
 import { CreateWorkspaceSchema } from "./schemas";
@@ -36,6 +37,7 @@ export const workspacesAdminApi = new Hono<AppEnv>()
     await deleteWorkspaceCredentials(c.env, id);
     await deleteWorkspace(c.env, id);
     c.executionCtx.waitUntil(c.env.KEY_LIMITER.getByName(workspaceLimiterName(id)).forget());
+    c.executionCtx.waitUntil(new StoredResponses(c.env, id).forgetAll());
     return c.json({ id, deleted: true as const });
   })
   .get("/workspaces/:id/limits", async (c) => {
