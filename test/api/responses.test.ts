@@ -232,6 +232,16 @@ describe("Responses streaming", () => {
     expect((await gateway(`/v1/responses/${id}`, { headers: { authorization: `Bearer ${ws.key}` } })).status).toBe(404);
   });
 
+  it("an answer cut by max_output_tokens is incomplete, as JSON and as the stream's last event", async () => {
+    const ws = await newWorkspace();
+    const body = { model: "anthropic/claude-sonnet-4-5", input: "Please write a long answer", max_output_tokens: 3 };
+    const json = (await (await callGateway(ws.key, "/v1/responses", body)).json()) as { status: string; incomplete_details: unknown; output: { status: string }[] };
+    expect(json).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" }, output: [{ status: "incomplete" }] });
+    const frames = await readSSE(await callGateway(ws.key, "/v1/responses", { ...body, stream: true }));
+    expect(frames.at(-1)?.event).toBe("response.incomplete");
+    expect(JSON.parse(frames.at(-1)!.data).response).toMatchObject({ status: "incomplete", incomplete_details: { reason: "max_output_tokens" } });
+  });
+
   it("falls back before the first byte: a failing primary, the backup answers the stream", async () => {
     const ws = await newWorkspace((scenario) => ({
       providers: { primary: simulatorProviders(`${scenario}-primary`).openai!, backup: simulatorProviders(scenario).anthropic! },
