@@ -37,7 +37,7 @@ export const responsesApi = new Hono<AppEnv>()
     const save = async (response: ResponseObject): Promise<void> => {
       if (!storing) return;
       try {
-        await store.put({ response, input, output: response.output, previousId, keyId: record.keyId ?? null, retentionDays });
+        await store.put({ id: echo.id, response, input, output: response.output, previousId, keyId: record.keyId ?? null, retentionDays });
       } catch (error) {
         // The answer still goes out; continuing from it will then find nothing (404), which is what it says.
         logError("storing a response failed", { requestId: record.requestId, responseId: echo.id, error: error instanceof Error ? error.message : String(error) });

@@ -54,14 +54,14 @@ export class StoredResponses {
     return shard === undefined ? undefined : this.#env.RESPONSE_STORE.getByName(`${this.#workspaceId}:${shard}`);
   }
 
-  async put(entry: { response: Record<string, unknown>; input: StoredItem[]; output: StoredItem[]; previousId: string | null; keyId: string | null; retentionDays: number }): Promise<void> {
-    const id = String(entry.response.id);
-    const stub = this.#shard(id);
-    if (!stub) throw new Error(`not a response id: ${id}`);
+  /** Stores a response: the object (its output apart, item by item) and the input items it was given. */
+  async put(entry: { id: string; response: Record<string, unknown>; input: StoredItem[]; output: StoredItem[]; previousId: string | null; keyId: string | null; retentionDays: number }): Promise<void> {
+    const stub = this.#shard(entry.id);
+    if (!stub) throw new Error(`not a response id: ${entry.id}`);
     const createdAt = Date.now();
     const { output: _output, ...response } = entry.response;
     await stub.put({
-      id,
+      id: entry.id,
       response: JSON.stringify(response),
       input: entry.input.map((item) => ({ id: item.id, json: JSON.stringify(item) })),
       output: entry.output.map((item) => ({ id: item.id, json: JSON.stringify(item) })),
