@@ -14,6 +14,18 @@ const storeOf = (c: Context<AppEnv>) => new StoredResponses(c.env, c.get("worksp
 const logError = (message: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ level: "error", message, ...fields }));
 
 /**
+ * The answer waits for its storage at most this long: a store that does not answer must not hold a finished
+ * answer back (the write may still land; if it does not, continuing from the response is a 404).
+ */
+const STORE_WAIT_MS = 10_000;
+
+function within<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
+/**
  * /v1/responses: the OpenAI Responses API over every provider. A request is translated to the internal form
  * (its stored conversation first, when it continues one) and served by the same pipeline as chat completions —
  * routing, cache, coalescing, retries, fallbacks, limits, budgets, usage — then answered as a Response object or
@@ -37,7 +49,7 @@ export const responsesApi = new Hono<AppEnv>()
     const save = async (response: ResponseObject): Promise<void> => {
       if (!storing) return;
       try {
-        await store.put({ id: echo.id, response, input, output: response.output, previousId, keyId: record.keyId ?? null, retentionDays });
+        await within(store.put({ id: echo.id, response, input, output: response.output, previousId, keyId: record.keyId ?? null, retentionDays }), STORE_WAIT_MS);
       } catch (error) {
         // The answer still goes out; continuing from it will then find nothing (404), which is what it says.
         logError("storing a response failed", { requestId: record.requestId, responseId: echo.id, error: error instanceof Error ? error.message : String(error) });
