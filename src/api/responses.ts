@@ -48,8 +48,11 @@ export const responsesApi = new Hono<AppEnv>()
 
     const save = async (response: ResponseObject): Promise<void> => {
       if (!storing) return;
+      const write = store.put({ id: echo.id, response, input, output: response.output, previousId, keyId: record.keyId ?? null, retentionDays });
+      // A write that outlives the wait still finishes after the response.
+      c.executionCtx.waitUntil(write.catch(() => undefined));
       try {
-        await within(store.put({ id: echo.id, response, input, output: response.output, previousId, keyId: record.keyId ?? null, retentionDays }), STORE_WAIT_MS);
+        await within(write, STORE_WAIT_MS);
       } catch (error) {
         // The answer still goes out; continuing from it will then find nothing (404), which is what it says.
         logError("storing a response failed", { requestId: record.requestId, responseId: echo.id, error: error instanceof Error ? error.message : String(error) });
