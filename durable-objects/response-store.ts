@@ -215,10 +215,12 @@ export class ResponseStore extends DurableObject<Env> {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM rs_responses").one().n;
   }
 
-  /** Forgets everything (the workspace was deleted). */
+  /** Forgets every response (the workspace was deleted). The tables stay, so the object is never without them. */
   async forget(): Promise<void> {
+    this.ctx.storage.transactionSync(() => {
+      this.#sql.exec("DELETE FROM rs_items");
+      this.#sql.exec("DELETE FROM rs_responses");
+    });
     await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
-    this.#ensureSchema();
   }
 }

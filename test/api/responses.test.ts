@@ -286,6 +286,24 @@ describe("Responses through the gateway's pipeline", () => {
     expect(refused.headers.get("retry-after")).not.toBeNull();
   });
 
+  it("applies the workspace's guardrails: the prompt and the answer, streamed, with reasoning left out", async () => {
+    const ws = await newWorkspace((scenario) => ({
+      providers: simulatorProviders(scenario),
+      guardrails: {
+        policies: { pii: { input: [{ name: "pii", detect: ["email"], action: "redact" }], output: [{ name: "pii-out", detect: ["email"], action: "redact" }] } },
+        default: "pii",
+      },
+    }));
+    const stream = openAIClient(ws.key).responses.stream({ model: "anthropic/claude-sonnet-4-5", input: "Write to ada@example.com", reasoning: { effort: "low", summary: "auto" } });
+    const final = await stream.finalResponse();
+    expect(final.output_text).not.toContain("ada@example.com");
+    expect(final.output.map((item) => item.type)).toEqual(["message"]);
+    expect(textsIn((await upstreamRequests(ws.scenario))[0])).not.toContain("ada@example.com");
+    await scriptFaults(ws.scenario, [{ text: "Mail bob@example.com" }]);
+    const answer = await openAIClient(ws.key).responses.create({ model: "openai/gpt-4o-mini", input: "Who?" });
+    expect(answer.output_text).not.toContain("bob@example.com");
+  });
+
   it("records the usage event with operation `responses`", async () => {
     const ws = await newWorkspace();
     const requestId = `resp-usage-${Math.random().toString(36).slice(2, 10)}`;
