@@ -57,7 +57,7 @@ app.use("/v1/*", async (c, next) => {
 app.use("/v1/*", gatewayKeyAuth());
 app.use("/v1/*", rateLimitHeaders());
 // Usage events are per model request; files and batches account for their lines themselves (src/batches/usage.ts).
-for (const path of ["/v1/chat/completions", "/v1/messages", "/v1/embeddings"]) app.use(path, usageRecording());
+for (const path of ["/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings"]) app.use(path, usageRecording());
 app.route("/v1/chat/completions", chatApi);
 app.route("/v1/messages/batches", messageBatchesApi);
 app.route("/v1/messages", messagesApi);
