@@ -277,6 +277,103 @@ describe("Responses through the gateway's pipeline", () => {
     expect((await openAIClient(ws.key).responses.retrieve(second.id)).output_text).toBe(second.output[0]!.content[0]!.text);
   });
 
+  it("passes tool_choice, parallel_tool_calls, text.format json_object, sampling, metadata and the user on in each provider's terms", async () => {
+    const ws = await newWorkspace();
+    const otherTool = { ...weatherTool, name: "get_time", description: "The time in a city" };
+    const body = {
+      input: "Weather in Paris?",
+      tools: [weatherTool, otherTool],
+      tool_choice: { type: "function", name: "get_weather" },
+      parallel_tool_calls: false,
+      text: { format: { type: "json_object" } },
+      temperature: 0.3,
+      top_p: 0.8,
+      user: "end-user-7",
+      metadata: { ticket: "T-9" },
+    };
+    for (const model of ["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5"]) expect((await callGateway(ws.key, "/v1/responses", { model, ...body })).status).toBe(200);
+    const [openai, anthropic] = (await upstreamRequests(ws.scenario)).map((request) => request.body);
+    expect(openai).toMatchObject({
+      tool_choice: { type: "function", function: { name: "get_weather" } },
+      parallel_tool_calls: false,
+      response_format: { type: "json_object" },
+      temperature: 0.3,
+      top_p: 0.8,
+      user: "end-user-7",
+      metadata: { ticket: "T-9" },
+    });
+    expect((openai!.tools as unknown[]).length).toBe(2);
+    expect(anthropic).toMatchObject({ tool_choice: { type: "tool", name: "get_weather", disable_parallel_tool_use: true }, temperature: 0.3, top_p: 0.8, metadata: { user_id: "end-user-7" } });
+    expect(String(anthropic!.system)).toContain("JSON object");
+    // allowed_tools narrows the tools offered; the mode is the choice.
+    await callGateway(ws.key, "/v1/responses", { model: "openai/gpt-4o-mini", input: "Time?", tools: [weatherTool, otherTool], tool_choice: { type: "allowed_tools", mode: "required", tools: [{ type: "function", name: "get_time" }] } });
+    const narrowed = (await upstreamRequests(ws.scenario))[2]!.body;
+    expect(narrowed.tool_choice).toBe("required");
+    expect(json(narrowed.tools)).toContain('"name":"get_time"');
+    expect(json(narrowed.tools)).not.toContain('"name":"get_weather"');
+  });
+
+  it("retries a failed attempt on the same target, with the same headers as chat completions", async () => {
+    const ws = await newWorkspace((scenario) => ({
+      providers: simulatorProviders(scenario),
+      routes: { smart: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" }, retry: { attempts: 2, backoff: { initialMs: 0, jitter: "none" } } } },
+    }));
+    await scriptFaults(ws.scenario, [{ status: 503 }]);
+    const res = await callGateway(ws.key, "/v1/responses", { model: "smart", input: "Hi" }, { "x-request-id": "resp-retry-1" });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-id")).toBe("resp-retry-1");
+    expect(res.headers.get("x-switchyard-attempts")).toBe("2");
+    expect(res.headers.get("x-switchyard-provider")).toBe("openai");
+    expect(res.headers.get("x-switchyard-model")).toBe("gpt-4o-mini");
+    expect(((await res.json()) as { status: string }).status).toBe("completed");
+    expect(await upstreamRequests(ws.scenario)).toHaveLength(2);
+    // The same gateway headers as a chat completion retried the same way.
+    await scriptFaults(ws.scenario, [{ status: 503 }]);
+    const chat = await callGateway(ws.key, "/v1/chat/completions", { model: "smart", messages: [{ role: "user", content: "Hi" }] });
+    const gatewayHeaders = (r: Response) => [...r.headers.keys()].filter((name) => name.startsWith("x-")).sort();
+    expect(gatewayHeaders(res)).toEqual(gatewayHeaders(chat));
+    expect(gatewayHeaders(res)).toEqual(expect.arrayContaining(["x-request-id", "x-switchyard-attempts", "x-switchyard-overhead-ms"]));
+  });
+
+  it("passes an upstream error on in the OpenAI error shape, as chat completions does", async () => {
+    const ws = await newWorkspace();
+    await scriptFaults(ws.scenario, [{ status: 400, message: "Invalid value for 'temperature'." }, { status: 500, message: "The server had an error" }]);
+    const refused = await callGateway(ws.key, "/v1/responses", { model: "openai/gpt-4o-mini", input: "x" });
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: { message: "openai: Invalid value for 'temperature'.", type: "invalid_request_error" } });
+    const broken = await callGateway(ws.key, "/v1/responses", { model: "openai/gpt-4o-mini", input: "x" });
+    expect(broken.status).toBe(502);
+    expect(broken.headers.get("x-switchyard-upstream-status")).toBe("500");
+    expect(await broken.json()).toMatchObject({ error: { type: "upstream_error" } });
+  });
+
+  it("coalesces identical concurrent requests into one upstream call, each answered as its own stored response", async () => {
+    const ws = await newWorkspace((scenario) => ({
+      providers: simulatorProviders(scenario),
+      routes: { together: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" }, coalesce: { maxWaitMs: 10_000 } } },
+    }));
+    await scriptFaults(ws.scenario, [], { delayMs: 400 });
+    const responses = await Promise.all(Array.from({ length: 5 }, () => callGateway(ws.key, "/v1/responses", { model: "together", input: "Five at once" })));
+    expect(responses.map((res) => res.status)).toEqual(Array(5).fill(200));
+    expect(responses.filter((res) => res.headers.get("x-switchyard-coalesced") === "true")).toHaveLength(4);
+    const bodies = await Promise.all(responses.map(async (res) => (await res.json()) as { id: string; output: { content: { text: string }[] }[] }));
+    expect(new Set(bodies.map((body) => body.id)).size).toBe(5);
+    for (const body of bodies) expect(body.output[0]!.content[0]!.text).toBe("Hello from the simulator. You said: Five at once");
+    expect(await upstreamRequests(ws.scenario)).toHaveLength(1);
+    const client = openAIClient(ws.key);
+    for (const body of bodies) expect((await client.responses.retrieve(body.id)).id).toBe(body.id);
+  });
+
+  it("applies the key's budget: a request whose max_output_tokens would exceed it never reaches the upstream", async () => {
+    const ws = await newWorkspace();
+    const limited = await addKey(ws.id, { budget: { usd: 0.0001, period: "day" } });
+    expect((await callGateway(limited.key, "/v1/responses", { model: "smart", input: "small", max_output_tokens: 20 })).status).toBe(200);
+    const refused = await callGateway(limited.key, "/v1/responses", { model: "smart", input: "big", max_output_tokens: 100_000 });
+    expect(refused.status).toBe(429);
+    expect(await refused.json()).toMatchObject({ error: { type: "budget_exceeded", code: "budget_exceeded" } });
+    expect(await upstreamRequests(ws.scenario)).toHaveLength(1);
+  });
+
   it("applies the key's rate limit", async () => {
     const ws = await newWorkspace();
     const limited = await addKey(ws.id, { rateLimit: { rpm: 1 } });
