@@ -1,4 +1,5 @@
 import { app } from "./app";
+import { AUDIT_QUEUE_NAME, consumeAuditBatch } from "./audit/consumer";
 import { consumeUsageBatch } from "./usage/consumer";
 
 export { KeyLimiter } from "../durable-objects/key-limiter";
@@ -6,8 +7,9 @@ export { RequestCoalescer } from "../durable-objects/request-coalescer";
 export { CircuitBreaker } from "../durable-objects/circuit-breaker";
 export { BatchDriver } from "../durable-objects/batch-driver";
 export { ResponseStore } from "../durable-objects/response-store";
+export { AuthThrottle } from "../durable-objects/auth-throttle";
 
 export default {
   fetch: app.fetch,
-  queue: consumeUsageBatch,
+  queue: (batch, env) => (batch.queue === AUDIT_QUEUE_NAME ? consumeAuditBatch(batch, env) : consumeUsageBatch(batch, env)),
 } satisfies ExportedHandler<Env>;
