@@ -275,6 +275,14 @@ describe("Responses through the gateway's pipeline", () => {
     expect(second.id).not.toBe(first.id);
     expect(second.output[0]!.content[0]!.text).toBe("Hello from the simulator. You said: What are your hours?");
     expect((await openAIClient(ws.key).responses.retrieve(second.id)).output_text).toBe(second.output[0]!.content[0]!.text);
+    // The stored answer also serves a stream, as the Responses event sequence.
+    const streamed = await callGateway(ws.key, "/v1/responses", { ...body, stream: true });
+    expect(streamed.headers.get("x-switchyard-cache")).toBe("HIT");
+    const frames = await readSSE(streamed);
+    expect(frames[0]?.event).toBe("response.created");
+    expect(frames.at(-1)?.event).toBe("response.completed");
+    expect(JSON.parse(frames.at(-1)!.data).response.output[0].content[0].text).toBe("Hello from the simulator. You said: What are your hours?");
+    expect(await upstreamRequests(ws.scenario)).toHaveLength(1);
   });
 
   it("passes tool_choice, parallel_tool_calls, text.format json_object, sampling, metadata and the user on in each provider's terms", async () => {
@@ -401,17 +409,20 @@ describe("Responses through the gateway's pipeline", () => {
     expect(answer.output_text).not.toContain("bob@example.com");
   });
 
-  it("records the usage event with operation `responses`", async () => {
+  it.each([false, true])("records the usage event with operation `responses` (stream: %s)", async (stream) => {
     const ws = await newWorkspace();
     const requestId = `resp-usage-${Math.random().toString(36).slice(2, 10)}`;
-    const res = await callGateway(ws.key, "/v1/responses", { model: "smart", input: "Count me" }, { "x-request-id": requestId });
+    const res = await callGateway(ws.key, "/v1/responses", { model: "smart", input: "Count me", stream }, { "x-request-id": requestId });
     expect(res.status).toBe(200);
+    await res.text();
     let row: Record<string, unknown> | null = null;
     for (let i = 0; i < 150 && !row; i++) {
-      row = await env.USAGE_DB.prepare("SELECT operation, prompt_tokens, completion_tokens, provider FROM usage_events WHERE client_request_id = ?").bind(requestId).first();
+      row = await env.USAGE_DB.prepare("SELECT operation, prompt_tokens, completion_tokens, provider, stream FROM usage_events WHERE client_request_id = ?").bind(requestId).first();
       if (!row) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(row).toMatchObject({ operation: "responses", provider: "openai" });
+    expect(Boolean(row!.stream)).toBe(stream);
+    expect(Number(row!.prompt_tokens)).toBeGreaterThan(0);
     expect(Number(row!.completion_tokens)).toBeGreaterThan(0);
   });
 });
