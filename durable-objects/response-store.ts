@@ -135,7 +135,7 @@ export class ResponseStore extends DurableObject<Env> {
   }
 
   /** The Response object (without output) and its output items, when the response exists and has not expired. */
-  async get(id: string, now = Date.now()): Promise<{ response: string; output: string[] } | null> {
+  get(id: string, now = Date.now()): { response: string; output: string[] } | null {
     const row = this.#live(id, now);
     if (!row) return null;
     return { response: row.response, output: this.#items(id, "output").items };
@@ -145,7 +145,7 @@ export class ResponseStore extends DurableObject<Env> {
    * The conversation up to and including response `id`: every earlier response's input and output items, oldest
    * first, then this one's. A missing or expired earlier response breaks the chain (reported, never skipped).
    */
-  async conversation(id: string, now = Date.now()): Promise<ConversationResult> {
+  conversation(id: string, now = Date.now()): ConversationResult {
     const chain: string[] = [];
     let cursor: string | null = id;
     while (cursor !== null) {
@@ -170,7 +170,7 @@ export class ResponseStore extends DurableObject<Env> {
   }
 
   /** One page of a response's input items, in `order`, after or before an item id. Null when the response is gone. */
-  async inputItems(id: string, page: { limit: number; order: "asc" | "desc"; after?: string; before?: string }, now = Date.now()): Promise<InputItemsPage> {
+  inputItems(id: string, page: { limit: number; order: "asc" | "desc"; after?: string; before?: string }, now = Date.now()): InputItemsPage {
     if (!this.#live(id, now)) return null;
     const all = this.#items(id, "input");
     let indexes = all.ids.map((_, index) => index);
@@ -188,7 +188,7 @@ export class ResponseStore extends DurableObject<Env> {
   }
 
   /** Deletes a response and its items; false when there was none (or it had expired). */
-  async delete(id: string, now = Date.now()): Promise<boolean> {
+  delete(id: string, now = Date.now()): boolean {
     if (!this.#live(id, now)) return false;
     this.ctx.storage.transactionSync(() => this.#deleteRows(id));
     return true;
@@ -211,7 +211,7 @@ export class ResponseStore extends DurableObject<Env> {
   }
 
   /** How many responses are held (expired ones the alarm has not deleted yet included): for operators and tests. */
-  async count(): Promise<number> {
+  count(): number {
     return this.#sql.exec<{ n: number }>("SELECT COUNT(*) AS n FROM rs_responses").one().n;
   }
 
