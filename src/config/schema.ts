@@ -164,6 +164,18 @@ export const GatewayConfigSchema = z
       .optional()
       .describe("Price overrides (USD per 1M tokens) keyed by provider name and model; they win over the built-in table."),
     files: FilesOptionsSchema.optional(),
+    responses: z
+      .strictObject({
+        retentionDays: z
+          .number()
+          .int()
+          .min(0)
+          .max(400)
+          .default(30)
+          .describe("How long stored responses (`store`, true unless a request says false) are kept, in days; 0 stores none."),
+      })
+      .optional()
+      .describe("The Responses API (/v1/responses): stored responses and their retention (docs/responses.md)."),
     logging: z
       .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
       .optional(),

@@ -16,6 +16,9 @@ export type RequestOutcome = "success" | "error" | "aborted";
 
 export type CacheStatus = "HIT" | "MISS" | "REFRESH" | "BYPASS";
 
+/** What the request asked for: the usage event's `operation`. */
+export type Operation = "chat" | "responses" | "embeddings";
+
 /**
  * Everything the gateway learns about one request while serving it. Handlers fill it in; when the response is
  * complete (for streams: when the last byte went out, or the client left) `finish()` is called once, and the
@@ -34,7 +37,7 @@ export class RequestRecord {
   answeredBy: { provider: string; model: string } | undefined;
   usage: Usage = emptyUsage();
   stream = false;
-  operation: "chat" | "embeddings" = "chat";
+  operation: Operation = "chat";
   firstByteMs: number | undefined;
   /** Set by the response cache on cache-enabled requests. */
   cacheStatus: CacheStatus | undefined;

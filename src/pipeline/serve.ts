@@ -1,4 +1,5 @@
 import type { Context } from "hono";
+import type { Presentation } from "../dialects/presentation";
 import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
 import { requestGuardFor, type RequestGuard } from "../guardrails";
 import { logGuardrailOutcome } from "../guardrails/log";
@@ -43,11 +44,17 @@ function guardFor(c: Context<AppEnv>): RequestGuard | undefined {
   return guard;
 }
 
-/** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
-export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<Response> {
+export type ServeChatOptions = {
+  /** How the answer is shown, when the API brings its own (default: the path's dialect). */
+  presentation?: Presentation;
+};
+
+/** Serves a chat request (from any dialect) end to end: plan, attempts, and the rendered response or stream. */
+export async function serveChat(c: Context<AppEnv>, sent: ChatRequest, options: ServeChatOptions = {}): Promise<Response> {
   requireModelAllowed(c.get("key"), sent.model);
   const record = c.get("record");
   record.stream = sent.stream;
+  if (options.presentation) c.set("presentation", options.presentation);
   const scope = scopeOf(c);
   const plan = planTargets(scope, routingRequest(c, sent.model, estimatePromptTokens(sent), sent.metadata, sent.maxTokens), chatNeeds(sent));
   // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked request.

@@ -38,7 +38,7 @@ export const UsageEventSchema = z.object({
   workspaceId: z.string().min(1),
   keyId: z.string().nullable(),
   route: z.string().nullable(),
-  operation: z.enum(["chat", "embeddings"]),
+  operation: z.enum(["chat", "responses", "embeddings"]),
   attempts: z.array(AttemptSchema),
   answeredBy: z.object({ provider: z.string(), model: z.string() }).nullable(),
   usage: UsageTokensSchema,

@@ -52,6 +52,10 @@ export function observeStreamEvent(record: RequestRecord, event: StreamEvent): v
       record.completionChars += event.delta.length;
       appendResponse(record, event.delta);
       break;
+    case "reasoning":
+      // Thinking is billed as output: a stream cut short still counts what it thought.
+      record.completionChars += event.delta.length;
+      break;
     case "tool_call_start":
       record.completionChars += event.name.length;
       appendResponse(record, `\n[tool_call ${event.name}] `);

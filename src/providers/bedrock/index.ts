@@ -41,8 +41,8 @@ export const bedrockAdapter: ProviderAdapter<BedrockConfig> = {
   supports: () => SUPPORTS_ALL,
   buildChatRequest: (request, target) =>
     request.stream
-      ? signedRequest(target, modelPath(target.model, "converse-stream"), chatRequestToConverse(request), "application/vnd.amazon.eventstream")
-      : signedRequest(target, modelPath(target.model, "converse"), chatRequestToConverse(request), "application/json"),
+      ? signedRequest(target, modelPath(target.model, "converse-stream"), chatRequestToConverse(request, target.model), "application/vnd.amazon.eventstream")
+      : signedRequest(target, modelPath(target.model, "converse"), chatRequestToConverse(request, target.model), "application/json"),
   parseChatResponse: parseConverseResponse,
   parseChatStream: parseConverseStream,
   async buildEmbeddingsRequest(request, target) {
