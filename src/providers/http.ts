@@ -1,3 +1,4 @@
+import type * as z from "zod";
 import { GatewayError } from "../lib/errors";
 
 /**
@@ -15,3 +16,10 @@ export function invalidUpstream(provider: string, detail: string): GatewayError 
 
 /** The provider's error text when its body is not in its documented error shape. */
 export const rawErrorMessage = (status: number, bodyText: string): string => bodyText.slice(0, 500) || `HTTP ${status}`;
+
+/** A 2xx answer's JSON body, checked against `schema`; anything else is the provider breaking its format. */
+export async function readJson<S extends z.ZodType>(response: Response, schema: S, provider: string, what: string): Promise<z.infer<S>> {
+  const parsed = schema.safeParse(await response.json().catch(() => undefined));
+  if (!parsed.success) throw invalidUpstream(provider, `unexpected ${what}`);
+  return parsed.data;
+}
