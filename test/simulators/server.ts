@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import { anthropicSimulator } from "./anthropic";
 import { geminiSimulator } from "./gemini";
 import { azureSimulator } from "./azure";
+import { azureManagementSimulator } from "./azure-arm";
 import { bedrockSimulator } from "./bedrock";
 import { compatibleSimulator } from "./compatible";
 import { openAISimulator, type SimulatorContext } from "./openai";
@@ -23,6 +24,7 @@ const PROVIDERS: Record<string, Hono<{ Bindings: SimulatorContext }>> = {
   vertex: vertexSimulator(),
   bedrock: bedrockSimulator(),
   azure: azureSimulator(),
+  "azure-arm": azureManagementSimulator(),
   compat: compatibleSimulator(),
 };
 
