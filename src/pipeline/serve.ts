@@ -10,6 +10,8 @@ import { observeRequest } from "../usage/observe";
 import { attemptChat, attemptEmbeddings } from "./attempt";
 import { estimatePromptTokens, estimateTextTokens } from "../routing/estimate";
 import { serveCachedChat } from "./cached";
+import { guardTunedModels } from "../fine-tuning/tuned-models";
+import type { Plan } from "../routing/plan";
 import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
 import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
@@ -41,12 +43,25 @@ function guardFor(c: Context<AppEnv>): RequestGuard | undefined {
   return guard;
 }
 
+/**
+ * The plan without tuned models of other workspaces; the request's config carries the price of the workspace's own
+ * tuned models from here on, so usage, budgets and limits all price them alike (src/fine-tuning/tuned-models.ts).
+ */
+async function planWithTunedModels(c: Context<AppEnv>, scope: ExecutionScope, request: RoutingRequest): Promise<Plan> {
+  const guarded = await guardTunedModels(c.env.USAGE_DB, scope.workspaceId, scope.config, planTargets(scope, request), request.model);
+  if (guarded.config !== scope.config) {
+    scope.config = guarded.config;
+    c.set("config", guarded.config);
+  }
+  return guarded.plan;
+}
+
 /** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
 export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<Response> {
   const record = c.get("record");
   record.stream = sent.stream;
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, sent.model, estimatePromptTokens(sent), sent.metadata, sent.maxTokens));
+  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, estimatePromptTokens(sent), sent.metadata, sent.maxTokens));
   // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked request.
   const guard = guardFor(c);
   const request = guard ? guard.checkInput(sent) : sent;
@@ -68,7 +83,7 @@ export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsReques
   const record = c.get("record");
   record.operation = "embeddings";
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, sent.model, estimateTextTokens(sent.input)));
+  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, estimateTextTokens(sent.input)));
   // Input guardrails apply to what is embedded: the provider sees it as it would a prompt.
   const guard = guardFor(c);
   const request = guard ? { ...sent, input: guard.checkTexts(sent.input) } : sent;

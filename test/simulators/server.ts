@@ -6,6 +6,7 @@ import { azureManagementSimulator } from "./azure-arm";
 import { bedrockSimulator } from "./bedrock";
 import { compatibleSimulator } from "./compatible";
 import { openAISimulator, type SimulatorContext } from "./openai";
+import { s3Simulator } from "./s3";
 import { ScenarioBook, ScenarioSchema, sleep } from "./scenarios";
 import { vertexSimulator } from "./vertex";
 
@@ -26,6 +27,7 @@ const PROVIDERS: Record<string, Hono<{ Bindings: SimulatorContext }>> = {
   azure: azureSimulator(),
   "azure-arm": azureManagementSimulator(),
   compat: compatibleSimulator(),
+  s3: s3Simulator(),
 };
 
 export function createSimulatorApp(options: { extraKey?: string } = {}) {
