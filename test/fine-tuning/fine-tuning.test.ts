@@ -53,6 +53,8 @@ function tuningConfig(scenario: string): GatewayConfigInput {
         tuningRoleArn: "arn:aws:iam::123456789012:role/BedrockCustomization",
       },
       "vertex-nobucket": { type: "vertex", project: "p", location: "us-central1", serviceAccount: { env: "VERTEX_SERVICE_ACCOUNT" }, baseURL: `${origin}/s/${scenario}/vertex` },
+      "bedrock-nobucket": { type: "bedrock", region: "us-east-1", accessKeyId: { env: "AWS_ACCESS_KEY_ID" }, secretAccessKey: { env: "AWS_SECRET_ACCESS_KEY" }, baseURL: `${origin}/s/${scenario}/bedrock` },
+      "bedrock-norole": { type: "bedrock", region: "us-east-1", accessKeyId: { env: "AWS_ACCESS_KEY_ID" }, secretAccessKey: { env: "AWS_SECRET_ACCESS_KEY" }, baseURL: `${origin}/s/${scenario}/bedrock`, tuningBucket: "switchyard-tuning" },
       anthropic: { type: "anthropic", baseURL: `${origin}/s/${scenario}/anthropic`, apiKey: { env: "ANTHROPIC_API_KEY" } },
     },
     routes: { "support-base": { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" } } },
@@ -69,9 +71,10 @@ const trainingLines = (n = 12) => Array.from({ length: n }, (_, i) => example(i)
 const FINAL = new Set(["succeeded", "failed", "cancelled"]);
 
 /** Runs the job's driver until the job reaches one of `statuses` (each alarm is one step). */
-async function driveUntil(client: OpenAI, id: string, statuses: ReadonlySet<string> = FINAL): Promise<OpenAI.FineTuning.FineTuningJob> {
+async function driveUntil(client: OpenAI, id: string, statuses: ReadonlySet<string> = FINAL, seen: string[] = []): Promise<OpenAI.FineTuning.FineTuningJob> {
   for (let step = 0; step < 40; step++) {
     const job = await client.fineTuning.jobs.retrieve(id);
+    if (seen.at(-1) !== job.status) seen.push(job.status);
     if (statuses.has(job.status)) return job;
     if (!(await runDurableObjectAlarm(env.FINE_TUNING_DRIVER.getByName(id)))) await new Promise((resolve) => setTimeout(resolve, 50));
   }
@@ -96,6 +99,16 @@ beforeAll(async () => {
   ws = await newWorkspace(tuningConfig);
   client = openAIClient(ws.key);
 });
+
+/** The usage row of a job's training, once the queue has written it. */
+async function trainingRow(workspaceId: string, jobId: string) {
+  for (let tries = 0; tries < 150; tries++) {
+    const row = (await workspaceRows(workspaceId, 0)).find((r) => r.request_id === `${jobId}:training`);
+    if (row) return row;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no training usage row for ${jobId}`);
+}
 
 async function allEvents(id: string): Promise<OpenAI.FineTuning.FineTuningJobEvent[]> {
   const events: OpenAI.FineTuning.FineTuningJobEvent[] = [];
@@ -175,6 +188,48 @@ describe("OpenAI", () => {
     expect(JSON.stringify(events)).not.toContain(TEST_PROVIDER_KEYS.OPENAI_API_KEY);
   });
 
+  it("runs a DPO job on preference examples with a validation file, both uploaded to OpenAI's files", async () => {
+    const preference = (i: number) =>
+      JSON.stringify({
+        input: { messages: [{ role: "user", content: `How do I rotate key ${i}?` }] },
+        preferred_output: [{ role: "assistant", content: `Call POST /admin/credentials/rotate (case ${i}).` }],
+        non_preferred_output: [{ role: "assistant", content: "Ask someone." }],
+      });
+    const lines = Array.from({ length: 12 }, (_, i) => preference(i));
+    const training = await client.files.create({ file: dataset(lines), purpose: "fine-tune" });
+    const validation = await client.files.create({ file: dataset(lines.slice(0, 3)), purpose: "fine-tune" });
+    const before = (await upstreamRequests(ws.scenario)).length;
+    const created = await client.fineTuning.jobs.create({ model: "openai/gpt-4.1-mini", training_file: training.id, validation_file: validation.id, method: { type: "dpo", dpo: { hyperparameters: { beta: 0.2 } } } });
+    expect(created).toMatchObject({ validation_file: validation.id, method: { type: "dpo", dpo: { hyperparameters: { beta: 0.2 } } } });
+    const done = await driveUntil(client, created.id);
+    expect(done.status).toBe("succeeded");
+    expect(done.validation_file).toBe(validation.id);
+
+    const received = (await upstreamRequests(ws.scenario)).slice(before);
+    expect(received.filter((r) => r.method === "POST" && r.path === "/v1/files")).toHaveLength(2);
+    const job = received.find((r) => r.method === "POST" && r.path === "/v1/fine_tuning/jobs")!;
+    expect(job.body).toMatchObject({ model: "gpt-4.1-mini-2025-04-14", method: { type: "dpo", dpo: { hyperparameters: { beta: 0.2 } } }, training_file: expect.stringMatching(/^file-/), validation_file: expect.stringMatching(/^file-/) });
+    const body = job.body as { training_file: string; validation_file: string };
+    expect(body.validation_file).not.toBe(body.training_file);
+    expect(body.training_file).not.toBe(training.id);
+  });
+
+  it("keeps jobs to their workspace: another workspace's key cannot see, list, follow or cancel them", async () => {
+    const file = await client.files.create({ file: dataset(trainingLines()), purpose: "fine-tune" });
+    const created = await client.fineTuning.jobs.create({ model: "openai/gpt-4o-mini", training_file: file.id });
+    const outsider = openAIClient((await newWorkspace(tuningConfig)).key);
+    for (const call of [
+      () => outsider.fineTuning.jobs.retrieve(created.id),
+      () => outsider.fineTuning.jobs.cancel(created.id),
+      () => outsider.fineTuning.jobs.listEvents(created.id),
+      () => outsider.fineTuning.jobs.checkpoints.list(created.id),
+    ]) {
+      expect(await refusal(call())).toMatchObject({ status: 404, code: "fine_tuning_job_not_found" });
+    }
+    expect((await outsider.fineTuning.jobs.list()).data).toEqual([]);
+    expect((await driveUntil(client, created.id)).status).toBe("succeeded");
+  });
+
   it("cancels a running job at the provider", async () => {
     const file = await client.files.create({ file: dataset(trainingLines()), purpose: "fine-tune" });
     const created = await client.fineTuning.jobs.create({ model: "openai/gpt-4o-mini", training_file: file.id });
@@ -229,8 +284,17 @@ describe("Vertex AI", () => {
     });
     const file = await client.files.create({ file: dataset([...trainingLines(11), toolExample]), purpose: "fine-tune" });
     const created = await client.fineTuning.jobs.create({ model: "vertex/gemini-2.0-flash", training_file: file.id, suffix: "support", method: { type: "supervised", supervised: { hyperparameters: { n_epochs: 2 } } } });
-    const done = await driveUntil(client, created.id);
+    const seen: string[] = [];
+    const done = await driveUntil(client, created.id, FINAL, seen);
     expect(done.status).toBe("succeeded");
+    // Vertex's JOB_STATE_RUNNING and JOB_STATE_SUCCEEDED, as OpenAI's statuses.
+    expect(seen).toEqual(["validating_files", "running", "succeeded"]);
+    const messages = (await allEvents(created.id)).map((e) => e.message);
+    expect(messages).toEqual(expect.arrayContaining(["Uploaded the converted datasets to vertex", "Created the fine-tuning job at vertex", "The job has successfully completed"]));
+    // The training is a usage event of its own: gemini-2.0-flash-001 tuning at $3 per 1M trained tokens.
+    const training = await trainingRow(ws.id, created.id);
+    expect(training).toMatchObject({ provider: "vertex", model: "gemini-2.0-flash-001", prompt_tokens: done.trained_tokens });
+    expect(training.cost_usd).toBeCloseTo((done.trained_tokens! * 3) / 1_000_000, 12);
     expect(done.fine_tuned_model).toMatch(/^projects\/switchyard-sim\/locations\/us-central1\/endpoints\/\d+$/);
     // Vertex reports the dataset's billable tokens; two epochs bill them twice.
     expect(done.trained_tokens).toBeGreaterThan(0);
@@ -267,8 +331,13 @@ describe("Bedrock", () => {
   it("puts the converted dataset in S3 (SigV4), customizes Nova, deploys it on demand and serves it at once", async () => {
     const file = await client.files.create({ file: dataset(trainingLines()), purpose: "fine-tune" });
     const created = await client.fineTuning.jobs.create({ model: "bedrock/amazon.nova-micro-v1:0", training_file: file.id, method: { type: "supervised", supervised: { hyperparameters: { n_epochs: 2, batch_size: 1 } } } });
-    const done = await driveUntil(client, created.id);
+    const seen: string[] = [];
+    const done = await driveUntil(client, created.id, FINAL, seen);
     expect(done.status).toBe("succeeded");
+    // Bedrock's InProgress (validation, then training) and Completed, as OpenAI's statuses.
+    expect(seen).toEqual(expect.arrayContaining(["validating_files", "running", "succeeded"]));
+    const messages = (await allEvents(created.id)).map((e) => e.message);
+    expect(messages).toEqual(expect.arrayContaining(["Uploaded the converted datasets to bedrock", "Deploying the tuned model at bedrock", "The job has successfully completed"]));
     expect(done.fine_tuned_model).toMatch(/^arn:aws:bedrock:us-east-1:123456789012:custom-model-deployment\//);
     // Bedrock reports no trained tokens: no training cost is made up.
     expect(done.trained_tokens).toBeNull();
@@ -380,6 +449,12 @@ describe("checks before anything is uploaded", () => {
     const noBucket = await create({ model: "vertex-nobucket/gemini-2.5-flash" });
     expect(noBucket).toMatchObject({ status: 400, code: "missing_bucket_setting", param: "model" });
     expect(noBucket.message).toContain('"tuningBucket"');
+    const noS3Bucket = await create({ model: "bedrock-nobucket/amazon.nova-micro-v1:0" });
+    expect(noS3Bucket).toMatchObject({ status: 400, code: "missing_bucket_setting", param: "model" });
+    expect(noS3Bucket.message).toContain('"tuningBucket"');
+    const noRole = await create({ model: "bedrock-norole/amazon.nova-micro-v1:0" });
+    expect(noRole).toMatchObject({ status: 400, code: "missing_role_setting", param: "model" });
+    expect(noRole.message).toContain('"tuningRoleArn"');
     expect(await create({ model: "nope/gpt-4o-mini" })).toMatchObject({ status: 404 });
     expect(await create({ model: "openai/gpt-4o-mini", integrations: [{ type: "wandb", wandb: { project: "x" } }] })).toMatchObject({ status: 400, param: "integrations" });
     expect(await before()).toBe(count);
@@ -410,6 +485,14 @@ describe("tuned models belong to their workspace", () => {
     const call = rows.find((r) => r.request_id !== training.request_id)!;
     // A tuned gpt-4o-mini: $0.30 in, $1.20 out per 1M tokens.
     expect(call.cost_usd).toBeCloseTo((reply.usage!.prompt_tokens * 0.3 + reply.usage!.completion_tokens * 1.2) / 1_000_000, 12);
+
+    // The workspace's own price for the tuned model wins over the provider's fine-tuned price.
+    const config = tuningConfig(owner.scenario);
+    config.pricing = { [model]: { input: 10, output: 20 } };
+    expect((await admin(`/workspaces/${owner.id}/config`, { method: "PUT", body: JSON.stringify(config) })).status).toBe(200);
+    const priced = await ownerClient.chat.completions.create({ model, messages: [{ role: "user", content: "hi" }] }, { headers: { "x-request-id": `${owner.id}-override` } });
+    const overridden = (await workspaceRows(owner.id, 3)).find((r) => r.client_request_id === `${owner.id}-override`)!;
+    expect(overridden.cost_usd).toBeCloseTo((priced.usage!.prompt_tokens * 10 + priced.usage!.completion_tokens * 20) / 1_000_000, 12);
   });
 
   it("prices a Vertex tuned endpoint at its base model's price, and leaves a Bedrock custom model unpriced (null, never 0)", async () => {
