@@ -4,7 +4,8 @@ import { linesOf } from "../files/jsonl";
 import { openFileContent, requireFile } from "../files/store";
 import { GatewayError } from "../lib/errors";
 import { POLL_FIRST_MS, nextPoll, type DriverStep } from "../lib/poll-schedule";
-import { isRefusal, prepareTarget, providerCallOf, redact, type PreparedTarget } from "../pipeline/upstream";
+import { Redactor } from "../lib/redact";
+import { isRefusal, prepareTarget, providerCallOf, upstreamAccessFor, type PreparedTarget } from "../pipeline/upstream";
 import type { ProviderCall } from "../providers/batch";
 import type { DatasetRole, ProviderJobRef, ProviderJobState } from "../providers/fine-tuning";
 import { sendUsageEvents } from "../usage/sender";
@@ -48,7 +49,7 @@ const stateOf = (job: JobRecord): RunnerState => RunnerStateSchema.parse(job.run
 function providerOf(context: TuningContext): Provider {
   const { env, job, config } = context;
   const planned = planJob(config, { model: `${job.provider}/${job.baseModel}`, suffix: job.suffix, seed: job.seed }, job.method);
-  const prepared = prepareTarget(env, job.workspaceId, config.providers, planned.target);
+  const prepared = prepareTarget(upstreamAccessFor(env, job.workspaceId, config, new Redactor()), config.providers, planned.target);
   return { ...planned, prepared, call: providerCallOf(prepared) };
 }
 
@@ -103,7 +104,7 @@ async function record(context: TuningContext, provider: Provider, found: Provide
   const { env, job } = context;
   const events: JobEvent[] = [];
   const fresh = provider.api.events ? await provider.api.events(provider.prepared.upstream, provider.call, state.job!, state.lastEvent) : [];
-  for (const e of fresh) events.push({ id: await eventId(job.id, `provider:${e.sourceId}`), createdAt: e.createdAt, level: e.level, type: e.type, message: redact(e.message, provider.prepared.secretsSeen), data: e.data });
+  for (const e of fresh) events.push({ id: await eventId(job.id, `provider:${e.sourceId}`), createdAt: e.createdAt, level: e.level, type: e.type, message: provider.prepared.redactor.redact(e.message), data: e.data });
   if (fresh.length > 0) state.lastEvent = fresh.at(-1)!.sourceId;
   const active = found.status === "validating_files" || found.status === "queued" || found.status === "running";
   if (active && found.status !== job.status && (await transition(env.USAGE_DB, job, ACTIVE_STATUSES, found.status))) {
@@ -154,7 +155,7 @@ async function poll(context: TuningContext, provider: Provider, state: RunnerSta
       return serve(context, provider, state);
     case "failed": {
       const error = found.error ?? { code: "provider_job_failed", message: "The provider's fine-tuning job failed.", param: null };
-      return fail(context, { ...error, message: `${context.job.provider}: ${redact(error.message, provider.prepared.secretsSeen)}` });
+      return fail(context, { ...error, message: `${context.job.provider}: ${provider.prepared.redactor.redact(error.message)}` });
     }
     case "cancelled":
       return finish(context, "cancelled", {}, "The job was cancelled");
