@@ -109,6 +109,20 @@ export function convertLine(text: string, job: Pick<PlannedJob, "api" | "plan">,
 const KIND_SHAPES = { chat: '{"messages": [...]}', preference: '{"input", "preferred_output", "non_preferred_output"}', completion: '{"prompt", "completion"}' } as const;
 const describeKinds = (kinds: TuningPlan["kinds"]) => kinds.map((k) => KIND_SHAPES[k]).join(" or ");
 
+/**
+ * A dataset named by the job: the workspace's own file of purpose `fine-tune`. A file id this workspace has no file
+ * for (another workspace's included, indistinguishably) is bad input to this call, so a 400 naming the parameter,
+ * as OpenAI answers; GET /v1/files/{id} keeps its 404.
+ */
+async function datasetFile(env: Env, workspaceId: string, fileId: string, param: "training_file" | "validation_file"): Promise<FileRecord> {
+  try {
+    return await requireFile(env, workspaceId, fileId, { purpose: "fine-tune", param });
+  } catch (error) {
+    if (error instanceof GatewayError && error.status === 404) throw badRequest(`${param}: no file ${fileId} in this workspace.`, param, "file_not_found");
+    throw error;
+  }
+}
+
 export async function createJob(caller: JobCaller, input: CreateJobInput): Promise<JobRecord> {
   const { env, workspaceId, config, key } = caller;
   if (key.routes && !key.routes.includes(input.model)) {
@@ -116,8 +130,8 @@ export async function createJob(caller: JobCaller, input: CreateJobInput): Promi
   }
   const method = methodOf(input);
   const planned = planJob(config, input, method);
-  const training = await requireFile(env, workspaceId, input.training_file, { purpose: "fine-tune", param: "training_file" });
-  const validation = input.validation_file ? await requireFile(env, workspaceId, input.validation_file, { purpose: "fine-tune", param: "validation_file" }) : null;
+  const training = await datasetFile(env, workspaceId, input.training_file, "training_file");
+  const validation = input.validation_file ? await datasetFile(env, workspaceId, input.validation_file, "validation_file") : null;
   const trainingExamples = await checkDataset(env, training, "training_file", planned);
   const validationExamples = validation ? await checkDataset(env, validation, "validation_file", planned) : 0;
 

@@ -406,7 +406,11 @@ describe("checks before anything is uploaded", () => {
     const other = await newWorkspace(tuningConfig);
     const theirs = await openAIClient(other.key).files.create({ file: dataset(trainingLines()), purpose: "fine-tune" });
     const count = await before();
-    expect(await refusal(client.fineTuning.jobs.create({ model: "openai/gpt-4o-mini", training_file: theirs.id }))).toMatchObject({ status: 404, code: "file_not_found", param: "training_file" });
+    expect(await refusal(client.fineTuning.jobs.create({ model: "openai/gpt-4o-mini", training_file: theirs.id }))).toMatchObject({ status: 400, code: "file_not_found", param: "training_file" });
+    const missing = await refusal(client.fineTuning.jobs.create({ model: "openai/gpt-4o-mini", training_file: "file-nope" }));
+    expect(missing).toMatchObject({ status: 400, code: "file_not_found", param: "training_file" });
+    // Another workspace's file and a missing one read alike.
+    expect(bodyMessage(missing).replace("file-nope", theirs.id)).toBe(`training_file: no file ${theirs.id} in this workspace.`);
     const userData = await client.files.create({ file: dataset(trainingLines()), purpose: "user_data" });
     expect(await refusal(client.fineTuning.jobs.create({ model: "openai/gpt-4o-mini", training_file: userData.id }))).toMatchObject({ status: 400, code: "invalid_file_purpose", param: "training_file" });
     const training = await client.files.create({ file: dataset(trainingLines()), purpose: "fine-tune" });
