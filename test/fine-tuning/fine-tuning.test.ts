@@ -399,6 +399,29 @@ describe("Bedrock", () => {
   });
 });
 
+describe("cancel on Vertex AI and Bedrock", () => {
+  it("passes the cancel on (tuningJobs:cancel, StopModelCustomizationJob) and reports the job cancelled once the provider has stopped it", async () => {
+    const own = await newWorkspace(tuningConfig);
+    const ownClient = openAIClient(own.key);
+    // Every provider job of this scenario keeps running until it is cancelled.
+    await scriptFaults(own.scenario, [], { batch: "hold" });
+    const file = await ownClient.files.create({ file: dataset(trainingLines()), purpose: "fine-tune" });
+    const cases = [
+      ["vertex/gemini-2.5-flash", /\/tuningJobs\/[^/]+:cancel$/],
+      ["bedrock/amazon.nova-micro-v1:0", /\/model-customization-jobs\/arn:aws:bedrock:[^/]+\/.+\/stop$/],
+    ] as const;
+    for (const [model, cancelPath] of cases) {
+      const created = await ownClient.fineTuning.jobs.create({ model, training_file: file.id });
+      await driveUntil(ownClient, created.id, new Set(["running"]));
+      await ownClient.fineTuning.jobs.cancel(created.id);
+      const done = await driveUntil(ownClient, created.id);
+      expect(done).toMatchObject({ status: "cancelled", fine_tuned_model: null });
+      const received = await upstreamRequests(own.scenario);
+      expect(received.some((r) => r.method === "POST" && cancelPath.test(decodeURIComponent(r.path)))).toBe(true);
+    }
+  });
+});
+
 describe("checks before anything is uploaded", () => {
   const before = async () => (await upstreamRequests(ws.scenario)).length;
 
