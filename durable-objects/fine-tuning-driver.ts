@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { loadWorkspaceConfig } from "../src/config/store";
 import { runStep } from "../src/fine-tuning/runner";
-import { ACTIVE_STATUSES, isFinal } from "../src/fine-tuning/schema";
+import { ACTIVE_STATUSES, isFinal } from "../src/schema/fine-tuning";
 import { findJob, transition } from "../src/fine-tuning/store";
 import { AlarmDriver, type DriverStep } from "./alarm-driver";
 

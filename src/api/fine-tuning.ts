@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import * as z from "zod";
 import { CreateJobSchema, createJob } from "../fine-tuning/create";
-import { isFinal, renderCheckpoint, renderEvent, renderJob, type JobRecord } from "../fine-tuning/schema";
+import { isFinal, renderCheckpoint, renderEvent, renderJob, type JobRecord } from "../schema/fine-tuning";
 import { findJob, listEvents, listJobs, updateJob } from "../fine-tuning/store";
 import { GatewayError, badRequest } from "../lib/errors";
 import type { AppEnv } from "../types";

@@ -1,6 +1,6 @@
 import * as z from "zod";
 import type { GatewayConfig, ProviderConfig, Target } from "../config/schema";
-import { linesOf, LineTooLongError, NotUtf8Error } from "../files/jsonl";
+import { linesOf, LineTooLongError, NotUtf8Error } from "../lib/jsonl";
 import type { FileRecord } from "../files/schema";
 import { openFileContent, requireFile } from "../files/store";
 import { GatewayError, badRequest } from "../lib/errors";
@@ -9,8 +9,9 @@ import type { ProviderTuningApi, TuningPlan, TuningRequest } from "../providers/
 import { tuningApiFor } from "../providers/fine-tuning-registry";
 import { resolveModel } from "../routing/resolve";
 import { isRouteRef } from "../routing/schema";
-import { LineProblem, parseExample } from "./dataset";
-import { HyperparametersSchema, MethodSchema, hyperparametersOf, type JobRecord, type Method } from "./schema";
+import { parseExample } from "./dataset";
+import { LineProblem } from "../schema/training-example";
+import { HyperparametersSchema, MethodSchema, hyperparametersOf, type JobRecord, type Method } from "../schema/fine-tuning";
 import { addEvents, eventId, insertJob, newJobId } from "./store";
 
 /**

@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { toBedrockTuningLine } from "../providers/bedrock/tuning-dataset";
 import { convertForOpenAI } from "../providers/openai/fine-tuning";
 import { toVertexTuningLine } from "../providers/vertex/tuning-dataset";
-import { LineProblem, parseExample, type TrainingExample } from "./dataset";
+import { LineProblem, type TrainingExample } from "../schema/training-example";
+import { parseExample } from "./dataset";
 
 /**
  * The training data conversions, line by line: OpenAI's fine-tuning formats (what clients upload) parsed, then

@@ -2,11 +2,12 @@ import * as z from "zod";
 import { openAIChatToInternal } from "../dialects/openai-chat";
 import { GatewayError } from "../lib/errors";
 import type { ChatMessage, ChatRequest } from "../schema/internal";
+import { LineProblem, type ExampleKind, type TrainingExample } from "../schema/training-example";
 import { OpenAIChatRequestSchema, OpenAIMessageSchema } from "../schema/openai";
 
 /**
  * The training data clients upload (purpose `fine-tune`): OpenAI's fine-tuning formats, whatever provider tunes.
- * Each line is one example, parsed here into the gateway's internal chat form; each provider's converter
+ * Each line is one example, parsed here into the gateway's internal chat form (src/schema/training-example.ts); each provider's converter
  * (src/providers/<name>/tuning-dataset.ts) turns it into that provider's line or refuses it with a `LineProblem`
  * naming the field. Pure: no I/O.
  *
@@ -15,30 +16,6 @@ import { OpenAIChatRequestSchema, OpenAIMessageSchema } from "../schema/openai";
  * - preference (DPO): `{"input": {"messages", "tools"?}, "preferred_output": [assistant], "non_preferred_output": [assistant]}`;
  * - completion (legacy prompt/completion models): `{"prompt": "...", "completion": "..."}`.
  */
-
-export type ChatExample = {
-  kind: "chat";
-  /** The line as the client wrote it (OpenAI's format), for providers that take it as it is. */
-  raw: Record<string, unknown>;
-  /** The conversation and its tools in the internal form. */
-  request: ChatRequest;
-  /** Per message: its `weight` (assistant messages only), or undefined. */
-  weights: (0 | 1 | undefined)[];
-};
-export type PreferenceExample = { kind: "preference"; raw: Record<string, unknown>; input: ChatRequest; preferred: ChatMessage[]; nonPreferred: ChatMessage[] };
-export type CompletionExample = { kind: "completion"; raw: Record<string, unknown>; prompt: string; completion: string };
-export type TrainingExample = ChatExample | PreferenceExample | CompletionExample;
-export type ExampleKind = TrainingExample["kind"];
-
-/** Why a line cannot be used; `field` is the path inside the line (`messages[2].content`). */
-export class LineProblem extends Error {
-  constructor(
-    readonly field: string | null,
-    message: string,
-  ) {
-    super(message);
-  }
-}
 
 const ToolsSchema = OpenAIChatRequestSchema.shape.tools;
 
@@ -75,7 +52,7 @@ function messagesOf(values: unknown[], at: string): { messages: OpenAIMessage[];
   const messages = values.map((value, index) => {
     const parsed = OpenAIMessageSchema.safeParse(value);
     if (!parsed.success) throw problemOf(parsed.error, [at, index]);
-    const weight = typeof value === "object" && value !== null && "weight" in value ? (value as { weight: unknown }).weight : undefined;
+    const weight = typeof value === "object" && value !== null && "weight" in value ? value.weight : undefined;
     if (weight !== undefined) {
       if (parsed.data.role !== "assistant") throw new LineProblem(`${at}[${index}].weight`, "only assistant messages take a weight");
       if (!WeightSchema.safeParse(weight).success) throw new LineProblem(`${at}[${index}].weight`, "weight is 0 or 1");
@@ -129,9 +106,6 @@ export function parseExample(text: string): TrainingExample {
   if (!messages.some((m) => m.role === "assistant")) throw new LineProblem("messages", "an example needs at least one assistant message to learn from");
   return { kind: "chat", raw, request: chatRequest(messages, parsed.data.tools, parsed.data.parallel_tool_calls), weights };
 }
-
-/** The text of a message's parts (images and other parts left out). */
-export const textOf = (message: ChatMessage): string => message.content.map((part) => (part.type === "text" ? part.text : "")).join("");
 
 /** The example kinds a tuning method trains on. */
 export function kindsFor(method: "supervised" | "dpo", completionModel: boolean): readonly ExampleKind[] {

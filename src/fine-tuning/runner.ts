@@ -1,6 +1,6 @@
 import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
-import { linesOf } from "../files/jsonl";
+import { linesOf } from "../lib/jsonl";
 import { openFileContent, requireFile } from "../files/store";
 import { GatewayError } from "../lib/errors";
 import { POLL_FIRST_MS, nextPoll, type DriverStep } from "../lib/poll-schedule";
@@ -11,7 +11,7 @@ import type { DatasetRole, ProviderJobRef, ProviderJobState } from "../providers
 import { sendUsageEvents } from "../usage/sender";
 import { trainingUsageEvent } from "../usage/event";
 import { convertLine, planJob, type PlannedJob } from "./create";
-import { ACTIVE_STATUSES, isFinal, type JobError, type JobEvent, type JobRecord, type JobStatus } from "./schema";
+import { ACTIVE_STATUSES, isFinal, type JobError, type JobEvent, type JobRecord, type JobStatus } from "../schema/fine-tuning";
 import { addEvents, eventId, registerTunedModel, transition, updateJob } from "./store";
 
 /**

@@ -1,7 +1,7 @@
 import * as z from "zod";
 import { D1RecordTable } from "../lib/d1-table";
 import { randomId } from "../lib/ids";
-import { JobEventSchema, JobRecordSchema, type JobEvent, type JobRecord, type JobStatus } from "./schema";
+import { JobEventSchema, JobRecordSchema, type JobEvent, type JobRecord, type JobStatus } from "../schema/fine-tuning";
 
 /**
  * Fine-tuning records in D1 (migrations/0007): jobs, their events, and the registry of tuned models by workspace.
@@ -121,7 +121,7 @@ export async function listEvents(db: D1Database, job: JobRef, query: { limit: nu
   const rows = await db.prepare(`SELECT * FROM fine_tuning_events WHERE ${where} ORDER BY created_at DESC, rowid DESC LIMIT ?`).bind(...params, query.limit + 1).all();
   const events = rows.results.map((row) => {
     const r = EventRowSchema.parse(row);
-    return JobEventSchema.parse({ id: r.id, createdAt: r.created_at, level: r.level, type: r.type, message: r.message, data: r.data === null ? null : JSON.parse(r.data) });
+    return JobEventSchema.parse({ id: r.id, createdAt: r.created_at, level: r.level, type: r.type, message: r.message, data: r.data === null ? null : (JSON.parse(r.data) as unknown) });
   });
   return { events: events.slice(0, query.limit), hasMore: events.length > query.limit };
 }

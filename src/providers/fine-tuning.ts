@@ -1,6 +1,6 @@
 import type { ProviderConfig } from "../config/schema";
-import type { ExampleKind, TrainingExample } from "../fine-tuning/dataset";
-import type { Checkpoint, Hyperparameters, JobError, JobEvent, JobStatus, MethodType } from "../fine-tuning/schema";
+import type { ExampleKind, TrainingExample } from "../schema/training-example";
+import type { Checkpoint, Hyperparameters, JobError, JobEvent, JobStatus, MethodType } from "../schema/fine-tuning";
 import type { ProviderCall } from "./batch";
 import type { UpstreamTarget } from "./types";
 

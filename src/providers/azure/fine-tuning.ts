@@ -14,9 +14,9 @@ type AzureConfig = Extract<ProviderConfig, { type: "azure" }>;
 const api = openAIStyleTuningApi<AzureConfig>({
   url(target, path, query) {
     const params = new URLSearchParams(query);
-    if (target.config.apiStyle === "v1") return `${target.config.baseURL}/openai/v1${path}${params.size ? `?${params}` : ""}`;
+    if (target.config.apiStyle === "v1") return `${target.config.baseURL}/openai/v1${path}${params.size ? `?${params.toString()}` : ""}`;
     params.set("api-version", target.config.apiVersion);
-    return `${target.config.baseURL}/openai${path}?${params}`;
+    return `${target.config.baseURL}/openai${path}?${params.toString()}`;
   },
   headers: async (target) => ({ "api-key": await target.secret(target.config.apiKey) }),
   tunable: AZURE_TUNABLE,

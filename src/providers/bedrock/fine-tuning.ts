@@ -1,5 +1,5 @@
 import * as z from "zod";
-import type { JobStatus } from "../../fine-tuning/schema";
+import type { JobStatus } from "../../schema/fine-tuning";
 import { GatewayError, badRequest } from "../../lib/errors";
 import type { ProviderJobState, ProviderTuningApi } from "../fine-tuning";
 import { readJson } from "../http";

@@ -5,6 +5,7 @@ import { parseTitanEmbeddings } from "./embeddings";
 import { parseBedrockError } from "./errors";
 import { signedBedrockRequest, type BedrockConfig } from "./signing";
 import { parseConverseStream } from "./stream";
+import { SUPPORTS_ALL } from "../../schema/capabilities";
 
 /**
  * Amazon Bedrock through Converse / ConverseStream, SigV4-signed with aws4fetch; embeddings through Titan Text
@@ -28,7 +29,7 @@ const signedRequest = (target: UpstreamTarget<BedrockConfig>, path: string, body
 
 export const bedrockAdapter: ProviderAdapter<BedrockConfig> = {
   type: "bedrock",
-  supports: { chat: true, stream: true, tools: true, embeddings: true, vision: true },
+  supports: () => SUPPORTS_ALL,
   buildChatRequest: (request, target) =>
     request.stream
       ? signedRequest(target, modelPath(target, "converse-stream"), chatRequestToConverse(request), "application/vnd.amazon.eventstream")

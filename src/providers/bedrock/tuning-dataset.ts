@@ -1,4 +1,4 @@
-import { LineProblem, textOf, type ChatExample, type TrainingExample } from "../../fine-tuning/dataset";
+import { LineProblem, textOf, type ChatExample, type TrainingExample } from "../../schema/training-example";
 import type { ChatMessage } from "../../schema/internal";
 import { alternatingTurns } from "../turns";
 

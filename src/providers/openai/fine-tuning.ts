@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { ProviderConfig } from "../../config/schema";
-import { LineProblem, type TrainingExample } from "../../fine-tuning/dataset";
-import type { JobStatus, MethodType } from "../../fine-tuning/schema";
+import { LineProblem, type TrainingExample } from "../../schema/training-example";
+import type { JobStatus, MethodType } from "../../schema/fine-tuning";
 import { badRequest } from "../../lib/errors";
 import type { ProviderCall } from "../batch";
 import type { ProviderEvent, ProviderJobState, ProviderTuningApi, TuningPlan, TuningRequest } from "../fine-tuning";
@@ -213,7 +213,7 @@ export const methodObject = (request: TuningRequest) =>
 type OpenAIConfig = Extract<ProviderConfig, { type: "openai" }>;
 
 export const openAITuningApi = openAIStyleTuningApi<OpenAIConfig>({
-  url: (target, path, query) => `${target.config.baseURL}${path}${query ? `?${new URLSearchParams(query)}` : ""}`,
+  url: (target, path, query) => `${target.config.baseURL}${path}${query ? `?${new URLSearchParams(query).toString()}` : ""}`,
   async headers(target) {
     const headers: Record<string, string> = { authorization: `Bearer ${await target.secret(target.config.apiKey)}` };
     if (target.config.organization) headers["openai-organization"] = target.config.organization;

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { linesOf } from "../../files/jsonl";
+import { linesOf } from "../../lib/jsonl";
 import type { NativeLine, ProviderBatchApi, ProviderBatchState, ProviderCall, ProviderLineOutcome } from "../batch";
 import { chatRequestToGemini, parseGeminiChatResponse } from "../gemini/chat";
 import { invalidUpstream, jsonRequest } from "../http";
@@ -7,6 +7,7 @@ import type { UpstreamTarget } from "../types";
 import { vertexAuthorization } from "./auth";
 import { originOf, type VertexConfig } from "./chat";
 import { uploadLines } from "./storage";
+import { byteStream } from "../../lib/byte-stream";
 
 /**
  * Vertex AI batch prediction for Gemini models: the translated requests are written to the provider's
@@ -104,7 +105,7 @@ export const vertexBatchApi: ProviderBatchApi<VertexConfig> = {
         if (!item.name.endsWith(".jsonl")) continue;
         const object = await call(new Request(`${storage}/storage/v1/b/${encodeURIComponent(bucket)}/o/${objectPath(item.name)}?alt=media`, { headers: auth }));
         if (!object.body) continue;
-        for await (const raw of linesOf(object.body)) {
+        for await (const raw of linesOf(byteStream(object.body))) {
           if (raw.text.trim() === "") continue;
           let json: unknown;
           try {

@@ -1,5 +1,5 @@
 import * as z from "zod";
-import type { JobStatus } from "../../fine-tuning/schema";
+import type { JobStatus } from "../../schema/fine-tuning";
 import { badRequest } from "../../lib/errors";
 import type { ProviderCall } from "../batch";
 import type { ProviderJobState, ProviderTuningApi } from "../fine-tuning";
@@ -71,6 +71,9 @@ async function tuningJob(target: UpstreamTarget<VertexConfig>, call: ProviderCal
   return readJson(response, TuningJobSchema, target.providerName, "tuning job");
 }
 
+/** A checkpoint's metrics: Vertex reports the epoch it was taken at. */
+const metricsOf = (epoch: number | undefined): Record<string, number> => (epoch === undefined ? {} : { epoch });
+
 export const vertexTuningApi: ProviderTuningApi<VertexConfig> = {
   tunedModelPattern: TUNED_ENDPOINT,
   plan(config, request, providerName) {
@@ -116,7 +119,7 @@ export const vertexTuningApi: ProviderTuningApi<VertexConfig> = {
     const updated = job.updateTime ? Math.floor(Date.parse(job.updateTime) / 1000) : Math.floor(Date.now() / 1000);
     const checkpoints = job.tunedModel?.checkpoints?.filter((c) => c.endpoint) ?? [];
     if (checkpoints.length > 0) {
-      state.checkpoints = checkpoints.map((c) => ({ id: `ckpt-${c.checkpointId}`, createdAt: updated, model: c.endpoint!, step: c.step ?? 0, metrics: c.epoch !== undefined ? { epoch: c.epoch } : ({} as Record<string, number>) }));
+      state.checkpoints = checkpoints.map((c) => ({ id: `ckpt-${c.checkpointId}`, createdAt: updated, model: c.endpoint!, step: c.step ?? 0, metrics: metricsOf(c.epoch) }));
     }
     return state;
   },

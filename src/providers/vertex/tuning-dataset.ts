@@ -1,4 +1,4 @@
-import { LineProblem, type TrainingExample } from "../../fine-tuning/dataset";
+import { LineProblem, type TrainingExample } from "../../schema/training-example";
 import { GatewayError } from "../../lib/errors";
 import { chatRequestToGemini } from "../gemini/chat";
 
@@ -35,7 +35,7 @@ export function toVertexTuningLine(example: TrainingExample, baseModel: string):
   if (contents.length === 0 || contents[0]!.role !== "user") throw new LineProblem("messages", "the conversation must start with a user message");
   if (contents.at(-1)!.role !== "model") throw new LineProblem("messages", "the last message must be the assistant's: Vertex AI learns the model turns of each example");
   return {
-    ...(body.systemInstruction ? { systemInstruction: { role: "system", ...(body.systemInstruction as object) } } : {}),
+    ...(body.systemInstruction ? { systemInstruction: { role: "system", ...body.systemInstruction } } : {}),
     contents,
     ...(body.tools ? { tools: body.tools } : {}),
   };
