@@ -7,6 +7,7 @@ import { chatApi } from "./api/chat";
 import { dashboardApi } from "./api/dashboard";
 import { embeddingsApi } from "./api/embeddings";
 import { filesApi } from "./api/files";
+import { fineTuningApi } from "./api/fine-tuning";
 import { batchesApi } from "./api/batches";
 import { messageBatchesApi } from "./api/message-batches";
 import { messagesApi } from "./api/messages";
@@ -30,6 +31,7 @@ const ALLOWED_METHODS: Record<string, string[]> = {
   "/v1/files": ["GET", "POST"],
   "/v1/batches": ["GET", "POST"],
   "/v1/messages/batches": ["GET", "POST"],
+  "/v1/fine_tuning/jobs": ["GET", "POST"],
 };
 
 /** Paths with an id in them, and their methods. */
@@ -68,6 +70,7 @@ app.route("/v1/embeddings", embeddingsApi);
 app.route("/v1/models", modelsApi);
 app.route("/v1/files", filesApi);
 app.route("/v1/batches", batchesApi);
+app.route("/v1/fine_tuning", fineTuningApi);
 
 app.use("/admin/*", adminAuth());
 app.use("/admin/*", adminAccess());

@@ -6,13 +6,15 @@ import { logGuardrailOutcome } from "../guardrails/log";
 import { base64Encode } from "../lib/crypto";
 import { requireModelAllowed } from "../policy/keys";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
-import { EMBEDDINGS_NEEDS, chatNeeds } from "../schema/capabilities";
+import { EMBEDDINGS_NEEDS, chatNeeds, type Capability } from "../schema/capabilities";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
 import { observeRequest } from "../usage/observe";
 import { attemptChat, attemptEmbeddings } from "./attempt";
 import { estimatePromptTokens, estimateTextTokens } from "../routing/estimate";
 import { serveCachedChat } from "./cached";
+import { guardTunedModels } from "../fine-tuning/tuned-models";
+import type { Plan } from "../routing/plan";
 import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
 import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
@@ -49,6 +51,19 @@ export type ServeChatOptions = {
   presentation?: Presentation;
 };
 
+/**
+ * The plan without tuned models of other workspaces; the request's config carries the price of the workspace's own
+ * tuned models from here on, so usage, budgets and limits all price them alike (src/fine-tuning/tuned-models.ts).
+ */
+async function planWithTunedModels(c: Context<AppEnv>, scope: ExecutionScope, request: RoutingRequest, needs: readonly Capability[]): Promise<Plan> {
+  const guarded = await guardTunedModels(c.env.USAGE_DB, scope.workspaceId, scope.config, planTargets(scope, request, needs), request.model);
+  if (guarded.config !== scope.config) {
+    scope.config = guarded.config;
+    c.set("config", guarded.config);
+  }
+  return guarded.plan;
+}
+
 /** Serves a chat request (from any dialect) end to end: plan, attempts, and the rendered response or stream. */
 export async function serveChat(c: Context<AppEnv>, sent: ChatRequest, options: ServeChatOptions = {}): Promise<Response> {
   requireModelAllowed(c.get("key"), sent.model);
@@ -56,7 +71,7 @@ export async function serveChat(c: Context<AppEnv>, sent: ChatRequest, options: 
   record.stream = sent.stream;
   if (options.presentation) c.set("presentation", options.presentation);
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, sent.model, estimatePromptTokens(sent), sent.metadata, sent.maxTokens), chatNeeds(sent));
+  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, estimatePromptTokens(sent), sent.metadata, sent.maxTokens), chatNeeds(sent));
   // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked request.
   const guard = guardFor(c);
   const request = guard ? guard.checkInput(sent) : sent;
@@ -79,7 +94,7 @@ export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsReques
   const record = c.get("record");
   record.operation = "embeddings";
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, sent.model, estimateTextTokens(sent.input)), EMBEDDINGS_NEEDS);
+  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, estimateTextTokens(sent.input)), EMBEDDINGS_NEEDS);
   // Input guardrails apply to what is embedded: the provider sees it as it would a prompt.
   const guard = guardFor(c);
   const request = guard ? { ...sent, input: guard.checkTexts(sent.input) } : sent;

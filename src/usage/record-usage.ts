@@ -16,11 +16,11 @@ export const usageRecording = () =>
       const { env } = c;
       const record = c.get("record");
       const workspaceId = c.get("workspaceId");
-      const config = c.get("config");
       // A client-chosen x-request-id is kept for correlation but is not trusted to be unique.
       const clientRequestId = c.req.header("x-request-id") === record.requestId ? record.requestId : null;
       const identity = { requestId: clientRequestId === null ? record.requestId : newRequestId(), clientRequestId };
-      record.onSettle(() => usageEventSender.add(env.USAGE_QUEUE, () => usageEventOf(record, identity, workspaceId, config)));
+      // The config as the request ended with it: the handler may have priced a tuned model into it.
+      record.onSettle(() => usageEventSender.add(env.USAGE_QUEUE, () => usageEventOf(record, identity, workspaceId, c.get("config"))));
     }
     await next();
   });

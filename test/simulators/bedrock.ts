@@ -3,6 +3,7 @@ import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
 import { AwsV4Signer } from "aws4fetch";
 import { Hono } from "hono";
 import { TEST_AWS_CREDENTIALS } from "../fixtures";
+import { mountBedrockCustomization, type RuntimeModel } from "./bedrock-customization";
 import type { SimulatorContext } from "./openai";
 import { embeddingOf } from "./openai";
 import { argumentsFor, countTokens, pieces, sleep, type Fault } from "./scenarios";
@@ -33,6 +34,8 @@ const ERROR_TYPES: Record<number, string> = {
   503: "ServiceUnavailableException",
 };
 
+const bedrockErrorOf: AwsErrorRenderer = (status, message, type) => bedrockError(status, message, type);
+
 export const bedrockError = (status: number, message: string, type = ERROR_TYPES[status] ?? "InternalServerException", headers: Record<string, string> = {}) =>
   new Response(JSON.stringify({ message }), {
     status,
@@ -41,11 +44,18 @@ export const bedrockError = (status: number, message: string, type = ERROR_TYPES
 
 const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/;
 
-/** Recomputes the request's SigV4 signature; undefined when valid, else Bedrock's error response. */
-async function verifySignature(request: Request, originalUrl: string, bodyText: string): Promise<Response | undefined> {
+/** How a service renders a refusal (Bedrock: JSON and x-amzn-errortype; S3: XML). */
+export type AwsErrorRenderer = (status: number, message: string, type: string) => Response;
+
+/**
+ * Recomputes the request's SigV4 signature for `expectedService`; undefined when valid, else the service's error
+ * response.
+ */
+export async function verifySignature(request: Request, originalUrl: string, bodyText: string, expectedService = "bedrock", bedrockError: AwsErrorRenderer = bedrockErrorOf): Promise<Response | undefined> {
   const match = AUTH.exec(request.headers.get("authorization") ?? "");
   if (!match) return bedrockError(403, "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.", "IncompleteSignatureException");
   const [, accessKeyId, date, region, service, signedHeaders, signature] = match as unknown as [string, string, string, string, string, string, string];
+  if (service !== expectedService) return bedrockError(403, `Credential should be scoped to correct service: '${expectedService}'.`, "SignatureDoesNotMatch");
   const secretAccessKey = SIMULATOR_AWS_CREDENTIALS[accessKeyId];
   if (!secretAccessKey) return bedrockError(403, "The security token included in the request is invalid.", "UnrecognizedClientException");
   const amzDate = request.headers.get("x-amz-date") ?? "";
@@ -250,7 +260,16 @@ export function bedrockSimulator() {
     if (fault?.status) return bedrockError(fault.status, fault.message ?? `Simulated error ${fault.status}`, undefined, fault.headers);
     await next();
   });
-  const converseRoute = (streamed: boolean) => async (c: { req: { json: <T>() => Promise<T> }; env: SimulatorContext }) => {
+  // Custom models: callable through a deployment or Provisioned Throughput, never by their own ARN.
+  const runtime = new Map<string, RuntimeModel>();
+  mountBedrockCustomization(app, runtime);
+  const converseRoute = (streamed: boolean) => async (c: { req: { json: <T>() => Promise<T>; param: (name: string) => string }; env: SimulatorContext }) => {
+    const modelId = c.req.param("modelId");
+    if (modelId.startsWith("arn:")) {
+      const model = runtime.get(modelId);
+      if (!model) return bedrockError(404, `The model ${modelId} does not exist.`, "ResourceNotFoundException");
+      if ("refusal" in model) return bedrockError(400, `Invocation of model ID ${modelId} with on-demand throughput isn't supported. Retry your request with the ID or ARN of a custom model deployment or of a provisioned model.`);
+    }
     const body = await c.req.json<ConverseBody>();
     const invalid = validate(body);
     if (invalid) return bedrockError(400, invalid);
