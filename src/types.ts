@@ -1,6 +1,6 @@
 import type { GatewayConfig } from "./config/schema";
 import type { KeyRecord } from "./policy/keys";
-import type { RequestRecord } from "./pipeline/record";
+import type { RequestRecord } from "./settle/record";
 import type { ClientDialect } from "./schema/internal";
 
 /** Per-request values set by middleware and read by handlers. */

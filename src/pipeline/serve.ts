@@ -1,44 +1,63 @@
 import type { Context } from "hono";
 import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
 import { base64Encode } from "../lib/crypto";
-import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
+import { admitRequest } from "../policy/limits";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
+import { ResponseAccount, loggedRequestOf } from "../settle/account";
 import type { AppEnv } from "../types";
-import { observeRequest } from "../usage/observe";
+import { estimateChatRequest, estimateEmbeddingsRequest, type RequestEstimate } from "../usage/estimate";
 import { attemptChat, attemptEmbeddings } from "./attempt";
-import { estimatePromptTokens, estimateTextTokens } from "../routing/estimate";
-import { serveCachedChat } from "./cached";
+import { serveCachedChat, type CachedResponse, type UpstreamAnswer } from "./cached";
 import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
 import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
-// `c.get(name)` rather than `c.get("name")` on the request path: Hono builds a new object of every variable on each
+/**
+ * The serving step: it decides nothing itself but hands each decision on as a value — the estimate (once per
+ * request) to planning and admission, the plan's route and the attempt loop's answer to the request record —
+ * and registers what runs after the response (the limiter's settlement, circuit outcomes) on it.
+ */
+
+// `c.get(name)` rather than `c.var.name` on the request path: Hono builds a new object of every variable on each
 // `c.var` access (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
 const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
-  newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), record: c.get("record"), clientSignal: c.req.raw.signal });
+  newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), startedAt: c.get("startedAt"), clientSignal: c.req.raw.signal });
 
-/** What routing may look at: the model, headers, metadata and the prompt's estimated size. */
-const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number, metadata?: Record<string, string>, maxTokens?: number): RoutingRequest => ({
+/** What routing may look at: the model, headers, metadata and the request's estimated size. */
+const routingRequest = (c: Context<AppEnv>, model: string, estimate: RequestEstimate, metadata?: Record<string, string>): RoutingRequest => ({
   model,
   header: (name) => c.req.header(name),
   metadata: metadata ?? {},
-  promptTokens,
-  maxTokens,
+  promptTokens: estimate.promptTokens,
+  maxTokens: estimate.maxOutputTokens,
 });
 
-/** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
+/** Serves a chat request (from either dialect) end to end: plan, admission, attempts, and the rendered response or stream. */
 export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
   const record = c.get("record");
-  record.stream = request.stream;
   const scope = scopeOf(c);
-  observeRequest(record, scope.config, request);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimatePromptTokens(request), request.metadata, request.maxTokens));
-  await admitRequest(c, plan.attempts.map((a) => a.target), chatDemand(request));
-  const callUpstream = async () => (await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, record, control))).value;
-  const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, record.route), c.req.raw.headers);
+  const estimate = estimateChatRequest(request);
+  const plan = planTargets(scope, routingRequest(c, request.model, estimate, request.metadata));
+  const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, plan.route), c.req.raw.headers);
+  const account = new ResponseAccount(loggedRequestOf(scope.config, request));
+  record.serving({ operation: "chat", stream: request.stream, route: plan.route, estimate, config: scope.config, cacheStatus: cachePolicy?.cache?.status, log: scope.log, account });
+  record.after(() => scope.circuits.settle());
+  await admitRequest(c, plan.attempts.map((a) => a.target), request.model, estimate);
+  const callUpstream = async (): Promise<UpstreamAnswer> => {
+    const { value: success, answer } = await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, scope.log, control));
+    return { success, answer };
+  };
+  const responding = { account, log: scope.log };
   const first = plan.attempts[0]?.target;
-  if (cachePolicy && first) return serveCachedChat(c, request, first, cachePolicy, callUpstream);
-  const success = await callUpstream();
-  return success.kind === "complete" ? respondWithResult(c, success.result) : respondWithEvents(c, request, success.head, success.rest, {}, {}, success.prepared.target.provider);
+  let served: CachedResponse;
+  if (cachePolicy && first) served = await serveCachedChat(c, request, first, cachePolicy, responding, callUpstream);
+  else {
+    const { success, answer } = await callUpstream();
+    const answering = { ...responding, answeredBy: answer.target };
+    const response = success.kind === "complete" ? respondWithResult(c, success.result, answering) : respondWithEvents(c, request, success.head, success.rest, answering);
+    served = { response, answer };
+  }
+  if (served.answer) record.answered(served.answer);
+  return served.response;
 }
 
 function float32Base64(vector: readonly number[]): string {
@@ -47,21 +66,26 @@ function float32Base64(vector: readonly number[]): string {
 
 export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsRequest): Promise<Response> {
   const record = c.get("record");
-  record.operation = "embeddings";
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimateTextTokens(request.input)));
-  await admitRequest(c, plan.attempts.map((a) => a.target), embeddingsDemand(request));
-  const { value: result } = await runAttempts(scope, plan, (prepared, control) => attemptEmbeddings(prepared, request, record, control));
-  record.usage.promptTokens = result.usage.promptTokens;
-  record.finish("success");
+  const estimate = estimateEmbeddingsRequest(request);
+  const plan = planTargets(scope, routingRequest(c, request.model, estimate));
+  const account = new ResponseAccount();
+  record.serving({ operation: "embeddings", stream: false, route: plan.route, estimate, config: scope.config, cacheStatus: undefined, log: scope.log, account });
+  record.after(() => scope.circuits.settle());
+  await admitRequest(c, plan.attempts.map((a) => a.target), request.model, estimate);
+  const { value: result, answer } = await runAttempts(scope, plan, (prepared, control) => attemptEmbeddings(prepared, request, scope.log, control));
+  record.answered(answer);
+  account.embeddings(result.usage?.promptTokens ?? null);
+  // A provider that reports no count (Gemini) is answered, and billed, with the request's estimate.
+  const promptTokens = result.usage?.promptTokens ?? estimate.promptTokens;
   const data = result.vectors.map((vector, index) => ({
     object: "embedding",
     index,
     embedding: request.encodingFormat === "base64" ? float32Base64(vector) : vector,
   }));
   return c.json(
-    { object: "list", data, model: result.model, usage: { prompt_tokens: result.usage.promptTokens, total_tokens: result.usage.promptTokens } },
+    { object: "list", data, model: result.model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } },
     200,
-    answeredHeaders(c),
+    answeredHeaders({ log: scope.log, answeredBy: answer.target }),
   );
 }

@@ -3,7 +3,7 @@ import { resolveSecret } from "../config/credentials";
 import { GatewayError } from "../lib/errors";
 import { adapterFor } from "../providers/registry";
 import type { ProviderAdapter, UpstreamTarget } from "../providers/types";
-import type { AttemptOutcome } from "./record";
+import type { AttemptOutcome } from "../routing/retry";
 
 /** A target made callable: its config, adapter, and the secrets it resolved (kept to redact them from errors). */
 export type PreparedTarget = {

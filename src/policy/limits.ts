@@ -3,8 +3,8 @@ import { createMiddleware } from "hono/factory";
 import type { AdmitResult, ScopeLimits, ScopeState, WindowState } from "../../durable-objects/key-limiter";
 import type { GatewayConfig, Target } from "../config/schema";
 import { GatewayError } from "../lib/errors";
-import { emptyUsage, type ChatRequest, type EmbeddingsRequest, type Usage } from "../schema/internal";
-import { estimateChatPromptTokens, estimateEmbeddingsTokens } from "../usage/estimate";
+import { emptyUsage, type Usage } from "../schema/internal";
+import type { RequestEstimate } from "../usage/estimate";
 import { costOf, priceOfTarget, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
 import type { KeyRecord } from "./keys";
@@ -17,13 +17,6 @@ import type { Budget, RateLimit } from "./limit-schemas";
  * spent budget) says so with max_tokens.
  */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
-
-/** What a request may consume, known before it is sent. */
-export type Demand = { model: string; promptTokens: number; maxOutputTokens: number | undefined };
-
-export const chatDemand = (request: ChatRequest): Demand => ({ model: request.model, promptTokens: estimateChatPromptTokens(request), maxOutputTokens: request.maxTokens });
-
-export const embeddingsDemand = (request: EmbeddingsRequest): Demand => ({ model: request.model, promptTokens: estimateEmbeddingsTokens(request), maxOutputTokens: 0 });
 
 export const WORKSPACE_SCOPE = "workspace";
 export const keyScope = (keyId: string) => `key:${keyId}`;
@@ -57,7 +50,7 @@ function priceFor(config: GatewayConfig, target: Target): Price | null {
 }
 
 /** The most the request can cost on any target of its plan (a fallback may answer); throws when one is unpriced. */
-function maxCostUsd(config: GatewayConfig, plan: readonly Target[], demand: Demand): number {
+function maxCostUsd(config: GatewayConfig, plan: readonly Target[], demand: RequestEstimate): number {
   const usage: Usage = { ...emptyUsage(), promptTokens: demand.promptTokens, completionTokens: demand.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS };
   let max = 0;
   for (const target of plan) {
@@ -136,10 +129,10 @@ function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<st
  * one round trip to the limiter, which checks rpm, tpm and budget of every scope together and reserves the
  * request's maximum cost. Settlement (real tokens, real cost) runs after the response through `record.onSettle`.
  */
-export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], demand: Demand): Promise<void> {
+export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], model: string, demand: RequestEstimate): Promise<void> {
   const key = c.get("key");
-  if (key.routes && !key.routes.includes(demand.model)) {
-    throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${demand.model}" is not one of them.` });
+  if (key.routes && !key.routes.includes(model)) {
+    throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${model}" is not one of them.` });
   }
   const config = c.get("config");
   const plan = admissionPlan(c.get("workspaceId"), config, key);
@@ -157,14 +150,7 @@ export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[
   const headers = limitHeaders(result.scopes);
   c.set("limitHeaders", headers);
   if (!result.ok) throw refusal(result, { ...headers });
-  record.onSettle(async (settled) => {
-    // Answers from the response cache or shared with an identical in-flight request cost the provider nothing.
-    const servedUpstream = settled.answeredBy !== undefined && settled.cacheStatus !== "HIT" && !settled.coalesced;
-    const usage = settled.usage;
-    const tokens = servedUpstream ? usage.promptTokens + usage.completionTokens : 0;
-    const cost = servedUpstream ? (costOf(usage, priceFor(config, settled.answeredBy!)) ?? 0) : 0;
-    await queueSettlement(c.env, plan.limiter, { requestId: admissionId, tokens, costUsd: cost });
-  });
+  record.after((settled) => queueSettlement(c.env, plan.limiter, { requestId: admissionId, tokens: settled.billedTokens, costUsd: settled.costUsd ?? 0 }));
 }
 
 /** Puts the admitted request's x-ratelimit-* headers on its response (refusals carry them already). */

@@ -63,10 +63,12 @@ export const vertexAdapter: ProviderAdapter<VertexConfig> = {
       throw new GatewayError({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider: target.providerName, message: `${target.providerName}: invalid response from upstream (unexpected embeddings shape)` });
     }
     const predictions = parsed.data.predictions;
+    // Counted only when every prediction carries its statistics; otherwise the gateway settles on its estimate.
+    const counted = predictions.every((p) => p.embeddings.statistics?.token_count !== undefined);
     return {
       model: target.model,
       vectors: predictions.map((p) => p.embeddings.values),
-      usage: { promptTokens: predictions.reduce((sum, p) => sum + (p.embeddings.statistics?.token_count ?? 0), 0) },
+      usage: counted ? { promptTokens: predictions.reduce((sum, p) => sum + (p.embeddings.statistics?.token_count ?? 0), 0) } : null,
     };
   },
   // Vertex answers in Google's error shape; errors from Claude's own service come through in Anthropic's.

@@ -1,6 +1,8 @@
-import type { AttemptOutcome } from "../pipeline/record";
 import type { RandomSource } from "./random";
 import { RETRYABLE_STATUSES, type RetryOn, type RetryPolicy } from "./schema";
+
+/** How one attempt at a target ended. */
+export type AttemptOutcome = "success" | "http_error" | "timeout" | "network" | "stream_error" | "skipped";
 
 /** What retry and fallback decisions need to know about a failed attempt. */
 export type FailureFacts = { outcome: AttemptOutcome; upstreamStatus: number | null; retryAfterMs?: number | undefined };

@@ -2,51 +2,87 @@ import type { UsageEvent } from "./event";
 
 /**
  * Buffers usage events in the isolate and sends them with `sendBatch`: one `Queue.send` per request costs about
- * a third of the gateway's throughput (docs DESIGN.md, measured), a batch send a fraction of that. The request
- * whose event opens a batch flushes it from its own `waitUntil` a few milliseconds later; events of requests
- * settling meanwhile ride along. Events are built at flush time, when every request's record is final.
+ * a third of the gateway's throughput (docs/performance.md), a batch send a fraction of that. The request whose
+ * event opens a batch flushes it from its own `waitUntil` a few milliseconds later; events of requests settling
+ * meanwhile ride along, and their requests never wait on another request's I/O.
+ *
+ * Delivery is at least once: a `sendBatch` that fails is retried with backoff by the request that flushes it;
+ * if it still fails, its events go back to the front of the buffer and the next batch carries them. Duplicates
+ * (a send that landed although it reported failure) are harmless: the consumer writes each request id once.
  */
 
 /** Long enough for concurrent requests to join the batch, short enough to add nothing a user notices. */
 export const USAGE_FLUSH_DELAY_MS = 5;
+/** Retries of a failed sendBatch, within `waitUntil`'s 30 s after the response. */
+export const SEND_RETRY_DELAYS_MS = [100, 500, 2_000, 5_000, 10_000] as const;
+/**
+ * Events kept for a later batch while the Queue refuses them. Past this many (a long Queue outage in one
+ * isolate) the oldest are dropped, logged by request id: the isolate's memory is the only other bound.
+ */
+export const MAX_BUFFERED_EVENTS = 20_000;
 /** Queues limits: 100 messages and 256 KB per sendBatch; events stay far below 128 KB each. */
 const MAX_MESSAGES_PER_BATCH = 100;
 const MAX_BYTES_PER_BATCH = 200_000;
 
-type Pending = () => UsageEvent;
+type BatchQueue = Pick<Queue, "sendBatch">;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+const logError = (message: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ level: "error", message, ...fields }));
 
 export class UsageEventSender {
-  #pending: Pending[] = [];
-  #flush: Promise<void> | undefined;
+  readonly #retryDelaysMs: readonly number[];
+  #buffer: UsageEvent[] = [];
+  #batchOpen = false;
 
-  /** Queues an event; resolves when the batch holding it was handed to the Queue (or failed and was logged). */
-  add(queue: Queue, event: Pending): Promise<void> {
-    this.#pending.push(event);
-    this.#flush ??= new Promise<void>((resolve) => setTimeout(resolve, USAGE_FLUSH_DELAY_MS)).then(() => this.#send(queue));
-    return this.#flush;
+  constructor(options: { retryDelaysMs?: readonly number[] } = {}) {
+    this.#retryDelaysMs = options.retryDelaysMs ?? SEND_RETRY_DELAYS_MS;
   }
 
-  async #send(queue: Queue): Promise<void> {
-    const pending = this.#pending;
-    this.#pending = [];
-    this.#flush = undefined;
-    const events: UsageEvent[] = [];
-    for (const build of pending) {
-      try {
-        events.push(build());
-      } catch (error) {
-        console.error(JSON.stringify({ level: "error", message: "usage event could not be built", error: error instanceof Error ? error.message : String(error) }));
-      }
+  /**
+   * Buffers an event. The call that opens a batch returns the promise that sends it (to pass to its own
+   * `waitUntil`); calls joining an open batch return undefined.
+   */
+  add(queue: BatchQueue, event: UsageEvent): Promise<void> | undefined {
+    this.#buffer.push(event);
+    if (this.#buffer.length > MAX_BUFFERED_EVENTS) {
+      const dropped = this.#buffer.splice(0, this.#buffer.length - MAX_BUFFERED_EVENTS);
+      logError("usage events dropped: the Queue refused them for too long", { requestIds: dropped.map((e) => e.requestId) });
     }
-    await Promise.all(chunksOf(events).map(async (chunk) => {
+    if (this.#batchOpen) return undefined;
+    this.#batchOpen = true;
+    return this.#flushSoon(queue);
+  }
+
+  /** Events waiting to be sent (tests, graceful stops). */
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  async #flushSoon(queue: BatchQueue): Promise<void> {
+    await sleep(USAGE_FLUSH_DELAY_MS);
+    const events = this.#buffer;
+    this.#buffer = [];
+    this.#batchOpen = false;
+    const unsent = (await Promise.all(chunksOf(events).map((chunk) => this.#send(queue, chunk)))).flat();
+    if (unsent.length === 0) return;
+    // Kept for the next batch, ahead of newer events.
+    this.#buffer.unshift(...unsent);
+    logError("usage events not sent yet; the next batch carries them", { count: unsent.length });
+  }
+
+  /** Sends one chunk, retrying with backoff; returns what could not be sent. */
+  async #send(queue: BatchQueue, chunk: UsageEvent[]): Promise<UsageEvent[]> {
+    for (let attempt = 0; ; attempt++) {
       try {
         await queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
+        return [];
       } catch (error) {
-        // The Queue refused: the events are lost for analytics, the client's response is unaffected. Logged with
-        // the request ids (no bodies) so the gap is visible.
-        console.error(JSON.stringify({ level: "error", message: "usage events not sent", requestIds: chunk.map((e) => e.requestId), error: error instanceof Error ? error.message : String(error) }));
+        const delay = this.#retryDelaysMs[attempt];
+        logError("usage sendBatch failed", { attempt: attempt + 1, count: chunk.length, retrying: delay !== undefined, error: error instanceof Error ? error.message : String(error) });
+        if (delay === undefined) return chunk;
+        await sleep(delay);
       }
-    }));
+    }
   }
 }
 

@@ -15,17 +15,45 @@ function event(workspaceId: string, bodyChars = 0): UsageEvent {
 }
 
 describe("batched usage sends", () => {
-  it("events added while a batch is open share its flush (one sendBatch), and all reach D1", async () => {
+  it("events added while a batch is open ride on its flush (one sendBatch, sent by the request that opened it), and all reach D1", async () => {
     const sender = new UsageEventSender();
     const events = [event("ws-batch"), event("ws-batch"), event("ws-batch")];
-    const flushes = events.map((e) => sender.add(env.USAGE_QUEUE, () => e));
-    expect(new Set(flushes).size).toBe(1);
+    const flushes = events.map((e) => sender.add(env.USAGE_QUEUE, e));
+    expect(flushes[0]).toBeInstanceOf(Promise);
+    expect(flushes.slice(1)).toEqual([undefined, undefined]);
     await flushes[0];
     // The next event opens a new batch.
     const later = event("ws-batch");
-    expect(sender.add(env.USAGE_QUEUE, () => later)).not.toBe(flushes[0]);
+    const next = sender.add(env.USAGE_QUEUE, later);
+    expect(next).toBeInstanceOf(Promise);
+    await next;
     const rows = await workspaceRows("ws-batch", 4);
     expect(rows.map((r) => r.request_id).sort()).toEqual([...events, later].map((e) => e.requestId).sort());
+  });
+
+  it("a sendBatch that fails is retried, and what still fails rides on the next batch: at least once, nothing dropped", async () => {
+    const sender = new UsageEventSender({ retryDelaysMs: [5] });
+    let calls = 0;
+    // The real Queue, refusing its first two sends (an outage), then delivering to the real consumer and D1.
+    const flaky = {
+      sendBatch: (messages: Iterable<MessageSendRequest>) => {
+        calls++;
+        return calls <= 2 ? Promise.reject(new Error("queue unavailable")) : env.USAGE_QUEUE.sendBatch(messages);
+      },
+    };
+    const first = [event("ws-flaky"), event("ws-flaky")];
+    const flush = sender.add(flaky, first[0]!);
+    sender.add(flaky, first[1]!);
+    await flush;
+    // One send and one retry failed: both events are still held.
+    expect(calls).toBe(2);
+    expect(sender.buffered).toBe(2);
+    const later = event("ws-flaky");
+    await sender.add(flaky, later);
+    expect(calls).toBe(3);
+    expect(sender.buffered).toBe(0);
+    const rows = await workspaceRows("ws-flaky", 3);
+    expect(rows.map((r) => r.request_id).sort()).toEqual([...first, later].map((e) => e.requestId).sort());
   });
 
   it("splits at the Queue's limits: 100 messages, and bytes (not characters) per batch", () => {
