@@ -1,14 +1,15 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AdmitResult, ScopeLimits, ScopeState, WindowState } from "../../durable-objects/key-limiter";
 import type { GatewayConfig, Target } from "../config/schema";
 import { GatewayError } from "../lib/errors";
+import { LeaseBook, type Background } from "../limits/lease-book";
+import type { Refusal, ScopeLimits, ScopeState, WindowState } from "../limits/protocol";
+import { DurableObjectLeaseTransport } from "../limits/transport";
 import { emptyUsage, type Usage } from "../schema/internal";
 import type { RequestEstimate } from "../usage/estimate";
 import { costOf, priceOfTarget, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
 import type { KeyRecord } from "./keys";
-import { queueSettlement } from "./settlement";
 import type { Budget, RateLimit } from "./limit-schemas";
 
 /**
@@ -97,7 +98,7 @@ export function limitHeaders(scopes: ScopeState[]): Record<string, string> {
   return headers;
 }
 
-function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<string, string>): GatewayError {
+function refusal(result: Refusal, headers: Record<string, string>): GatewayError {
   if (result.retryAfterMs !== null) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(result.retryAfterMs / 1_000)));
     headers["retry-after-ms"] = String(Math.ceil(result.retryAfterMs));
@@ -125,9 +126,25 @@ function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<st
 }
 
 /**
+ * This isolate's lease book: the holder of every lease its requests admit from. Created on first use (an
+ * isolate may not make random ids at load), with the Durable Object transport.
+ */
+let isolateBook: LeaseBook | undefined;
+function leaseBook(env: Env): LeaseBook {
+  isolateBook ??= new LeaseBook(new DurableObjectLeaseTransport(env.KEY_LIMITER), { holder: `isolate:${crypto.randomUUID()}` });
+  return isolateBook;
+}
+
+function limiterUnavailable(error: unknown): GatewayError {
+  console.error(JSON.stringify({ level: "error", message: "limiter exchange failed", error: error instanceof Error ? error.message : String(error) }));
+  return new GatewayError({ status: 503, type: "api_error", code: "limiter_unavailable", message: "The rate limiter could not be reached; retry the request." });
+}
+
+/**
  * Admission for one request: the key's route allow-list, then (only when the key or its workspace has limits)
- * one round trip to the limiter, which checks rpm, tpm and budget of every scope together and reserves the
- * request's maximum cost. Settlement (real tokens, real cost) runs after the response through `record.onSettle`.
+ * its limiter's rpm, tpm and budget, from a lease this isolate holds — no await — or, when none covers the
+ * request, through one exchange with the limiter (src/limits/lease-book.ts). The request's real tokens and cost
+ * go back to the limiter from the settle step, the same settled numbers its usage event carries.
  */
 export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], model: string, demand: RequestEstimate): Promise<void> {
   const key = c.get("key");
@@ -137,22 +154,26 @@ export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[
   const config = c.get("config");
   const plan = admissionPlan(c.get("workspaceId"), config, key);
   if (!plan) return;
-  const record = c.get("record");
-  const limiter = c.env.KEY_LIMITER.getByName(plan.limiter);
-  // Not the request id: clients may choose that one, and a repeated id must not overwrite a counted request.
-  const admissionId = crypto.randomUUID();
-  const result = await limiter.admit({
-    requestId: admissionId,
-    scopes: plan.scopes,
-    estimatedTokens: demand.promptTokens + (demand.maxOutputTokens ?? 0),
-    maxCostUsd: plan.scopes.some((s) => s.budget) ? maxCostUsd(config, targets, demand) : 0,
-  });
-  const headers = limitHeaders(result.scopes);
-  c.set("limitHeaders", headers);
-  if (!result.ok) throw refusal(result, { ...headers });
-  record.after((settled) => queueSettlement(c.env, plan.limiter, { requestId: admissionId, tokens: settled.billedTokens, costUsd: settled.costUsd ?? 0 }));
+  const book = leaseBook(c.env);
+  const ctx = c.executionCtx;
+  const background: Background = (promise) => ctx.waitUntil(promise);
+  const needs = {
+    tokens: demand.promptTokens + (demand.maxOutputTokens ?? 0),
+    usd: plan.scopes.some((s) => s.budget) ? maxCostUsd(config, targets, demand) : 0,
+  };
+  let result = book.admitHeld(plan.limiter, plan.scopes, needs, background);
+  if (!result) {
+    const exchanged = await book.admitByExchange(plan.limiter, plan.scopes, needs, background).catch((error: unknown) => {
+      throw limiterUnavailable(error);
+    });
+    const headers = limitHeaders(exchanged.scopes);
+    if (!exchanged.ok) throw refusal(exchanged, headers);
+    result = exchanged;
+  }
+  c.set("limitHeaders", limitHeaders(result.scopes));
+  const { ticket } = result;
+  c.get("record").after((settled) => book.settle(ticket, { tokens: settled.billedTokens, usd: settled.costUsd ?? 0 }, background));
 }
-
 /** Puts the admitted request's x-ratelimit-* headers on its response (refusals carry them already). */
 export const rateLimitHeaders = () =>
   createMiddleware<AppEnv>(async (c, next) => {

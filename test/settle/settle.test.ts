@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { GatewayConfigSchema } from "../../src/config/schema";
 import type { Usage } from "../../src/schema/internal";
@@ -5,7 +6,12 @@ import { ResponseAccount } from "../../src/settle/account";
 import { AttemptLog, type Answer, type AttemptRecord, type Serving } from "../../src/settle/record";
 import { settleRequest, type SettleFacts } from "../../src/settle/settle";
 import { usageEventOf } from "../../src/settle/usage-event";
+import { estimateEmbeddingsRequest } from "../../src/usage/estimate";
 import { UsageEventSchema } from "../../src/usage/event";
+import { cacheWorkspace, chatBody } from "../cache/support";
+import { callGateway, newWorkspace, scriptFaults, simulatorOrigin } from "../helpers";
+import { addKey, limiterWhen, type LimiterSnapshot } from "../tenancy/tenancy-helpers";
+import { uniqueId, usageRowFor } from "../usage/usage-helpers";
 
 const config = GatewayConfigSchema.parse({
   providers: {
@@ -114,5 +120,68 @@ describe("settleRequest: one computation of tokens and cost", () => {
     ];
     expect(settleRequest(facts(upstream("b", "m"), completeResult({}), { attempts })).rescued).toBe(true);
     expect(settleRequest(facts(upstream("b", "m"), completeResult({}), { attempts: attempts.slice(1) })).rescued).toBe(false);
+  });
+});
+
+/** The key's limiter once every request it admitted has settled (settlement rides on the next exchange, within REPORT_FLUSH_MS). */
+const settledKey = (ws: { id: string }, keyId: string, ready: (s: LimiterSnapshot) => boolean = () => true) =>
+  limiterWhen(ws.id, keyId, (s) => s.reservations === 0 && s.spend.length > 0 && ready(s));
+
+type CostRow = { cost_usd: number | null; prompt_tokens: number; completion_tokens: number; usage_estimated: number; coalesced: number; saved_tokens: number };
+async function costRows(clientRequestIds: string[]): Promise<CostRow[]> {
+  const rows = await Promise.all(clientRequestIds.map((id) => usageRowFor(id)));
+  return Promise.all(rows.map(async (row) => (await env.USAGE_DB.prepare("SELECT cost_usd, prompt_tokens, completion_tokens, usage_estimated, coalesced, saved_tokens FROM usage_events WHERE request_id = ?").bind(row.request_id).first<CostRow>())!));
+}
+
+const LIMITED = { budget: { usd: 5, period: "month" }, rateLimit: { tpm: 10_000_000 } };
+
+describe("the usage event and the limiter settle the same cost (through the gateway)", () => {
+  it("a coalesced follower: $0 and no tokens in both; the leader's call is charged once", async () => {
+    const ws = await cacheWorkspace();
+    const key = await addKey(ws.id, LIMITED);
+    await scriptFaults(ws.scenario, [], { delayMs: 300 });
+    const ids = [uniqueId("lead"), uniqueId("follow")];
+    const responses = await Promise.all(ids.map((id) => callGateway(key.key, "/v1/chat/completions", chatBody("coalesced", "Share one answer", { max_tokens: 50 }), { "x-request-id": id })));
+    expect(responses.map((r) => r.status)).toEqual([200, 200]);
+    expect(responses.filter((r) => r.headers.get("x-switchyard-coalesced") === "true")).toHaveLength(1);
+    const rows = await costRows(ids);
+    const follower = rows.find((row) => row.coalesced === 1)!;
+    const leader = rows.find((row) => row.coalesced === 0)!;
+    expect(follower.cost_usd).toBe(0);
+    expect(follower.saved_tokens).toBe(leader.prompt_tokens + leader.completion_tokens);
+    expect(leader.cost_usd).toBeGreaterThan(0);
+    const limiter = await settledKey(ws, key.id, (s) => s.tokensInWindow === leader.prompt_tokens + leader.completion_tokens);
+    expect(limiter.spend[0]!.usd).toBeCloseTo(leader.cost_usd!, 15);
+  });
+
+  it("a stream cut off before the provider's usage: the same estimated tokens and cost in both", async () => {
+    const ws = await newWorkspace();
+    const key = await addKey(ws.id, LIMITED);
+    await scriptFaults(ws.scenario, [{ dropAfterEvents: 5, drop: "abort", chunkDelayMs: 10 }]);
+    const id = uniqueId("cut");
+    const body = { model: "openai/gpt-4o-mini", stream: true, max_tokens: 200, messages: [{ role: "user", content: "Please write a long answer about limits" }] };
+    await (await callGateway(key.key, "/v1/chat/completions", body, { "x-request-id": id })).text().catch(() => "");
+    const [row] = await costRows([id]);
+    expect(row!.usage_estimated).toBe(1);
+    expect(row!.cost_usd).toBeGreaterThan(0);
+    const limiter = await settledKey(ws, key.id, (s) => s.tokensInWindow === row!.prompt_tokens + row!.completion_tokens);
+    expect(limiter.spend[0]!.usd).toBeCloseTo(row!.cost_usd!, 15);
+  });
+
+  it("Gemini embeddings (no token count from the provider): estimated, priced, and charged to the budget alike", async () => {
+    const ws = await newWorkspace((scenario) => ({ providers: { gemini: { type: "gemini", baseURL: `${simulatorOrigin()}/s/${scenario}/gemini`, apiKey: { env: "GEMINI_API_KEY" } } } }));
+    const key = await addKey(ws.id, LIMITED);
+    const id = uniqueId("embed");
+    const input = ["alpha beta gamma", "the quick brown fox jumps over the lazy dog", "嵌入向量"];
+    const res = await callGateway(key.key, "/v1/embeddings", { model: "gemini/gemini-embedding-001", input }, { "x-request-id": id });
+    expect(res.status).toBe(200);
+    const estimate = estimateEmbeddingsRequest({ input }).promptTokens;
+    expect(((await res.json()) as { usage: { prompt_tokens: number } }).usage.prompt_tokens).toBe(estimate);
+    const [row] = await costRows([id]);
+    // gemini-embedding-001: $0.15 per million input tokens.
+    expect(row).toMatchObject({ usage_estimated: 1, prompt_tokens: estimate });
+    expect(row!.cost_usd).toBeCloseTo((estimate * 0.15) / 1e6, 15);
+    const limiter = await settledKey(ws, key.id, (s) => s.tokensInWindow === estimate);
+    expect(limiter.spend[0]!.usd).toBeCloseTo(row!.cost_usd!, 15);
   });
 });

@@ -96,6 +96,13 @@ export function countTokens(text: string): number {
   return Math.max(1, Math.ceil(ascii / 4 + other * 1.5));
 }
 
+/** The longest prefix of `text` within `limit` tokens (what a provider returns when max_tokens cuts an answer). */
+export function truncateToTokens(text: string, limit: number): string {
+  let out = text.slice(0, limit * 4);
+  while (out.length > 0 && countTokens(out) > limit) out = out.slice(0, -1);
+  return out;
+}
+
 /** Deterministic arguments for a tool: every schema property gets a value of its type. */
 export function argumentsFor(schema: unknown): Record<string, unknown> {
   const out: Record<string, unknown> = {};
