@@ -7,7 +7,7 @@ import { LoadTarget, Tally, type LoadStats } from "./bench/load.ts";
 import { descendantRss, stopChildren, treeCpuMs } from "./bench/processes.ts";
 import { profileWorker, summarise } from "./bench/profile.ts";
 import { printRatios, printTable, ratios, type CaseResult } from "./bench/report.ts";
-import { ROUTE, startTargets } from "./bench/targets.ts";
+import { ROUTE, limiterExchanges, startTargets } from "./bench/targets.ts";
 
 /**
  * `npm run bench`: one run on this machine of every case against the same fixed-latency upstream, printed as a
@@ -87,7 +87,7 @@ async function runCases(): Promise<void> {
     const runId = Date.now().toString(36);
     const rounds = smoke ? 1 : Number(values.rounds);
     console.log(`switchyard bench${smoke ? " (smoke)" : ""}: upstream latency ${values["latency-ms"]} ms; ${connections} connections for ${throughputMs / 1000} s and 1 for ${latencyMs / 1000} s per case, in ${rounds} interleaved rounds; key limits ${targets.keyLimits}`);
-    const planned: { benchCase: BenchCase; result: CaseResult; throughput?: LoadTarget; latency?: LoadTarget; tallies: { throughput: Tally; latency: Tally }; cpuMs: number }[] = [];
+    const planned: { benchCase: BenchCase; result: CaseResult; throughput?: LoadTarget; latency?: LoadTarget; tallies: { throughput: Tally; latency: Tally }; cpuMs: number; limiterCalls?: number }[] = [];
     for (const benchCase of benchCases(targets, runId)) {
       if (only && !only.includes(benchCase.id[0]!)) continue;
       const result: CaseResult = { id: benchCase.id, label: benchCase.label, server: benchCase.server, ...(benchCase.note ? { note: benchCase.note } : {}) };
@@ -117,9 +117,14 @@ async function runCases(): Promise<void> {
       for (const p of active) {
         if (!p.throughput) continue;
         const pid = targets.pids[p.benchCase.server];
+        // The hot key's lease exchanges in this slice (the limiter's own counter; it restarts with the object).
+        const hotKey = p.benchCase.id === "c-always-on";
+        const callsBefore = hotKey ? await limiterExchanges(targets) : undefined;
         const before = pid ? treeCpuMs(pid) : 0;
         p.tallies.throughput.add(await p.throughput.run(throughputMs / rounds));
         p.cpuMs += pid ? treeCpuMs(pid) - before : 0;
+        const callsAfter = hotKey ? await limiterExchanges(targets) : undefined;
+        if (callsBefore !== undefined && callsAfter !== undefined) p.limiterCalls = (p.limiterCalls ?? 0) + (callsAfter >= callsBefore ? callsAfter - callsBefore : callsAfter);
       }
       for (const p of active) if (p.latency) p.tallies.latency.add(await p.latency.run(latencyMs / rounds));
       process.stdout.write(".");
@@ -131,6 +136,7 @@ async function runCases(): Promise<void> {
         out.throughput = p.tallies.throughput.stats();
         const served = out.throughput.requests + out.throughput.errors;
         if (targets.pids[p.benchCase.server] && served > 0) out.cpuMsPerRequest = p.cpuMs / served;
+        if (p.limiterCalls !== undefined && served > 0) out.limiterCallsPer1000 = (p.limiterCalls / served) * 1000;
       }
       if (p.latency) out.latency = p.tallies.latency.stats();
       return out;

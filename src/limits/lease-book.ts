@@ -4,7 +4,7 @@ import type { LeaseTransport } from "./transport";
 /**
  * The holder's side of leased admission: the leases one isolate (or, later, one self-hosted node) holds, per
  * limiter and set of scopes. A request that a held lease covers is admitted with no await at all; the request
- * that finds its lease running low (half its units or half its time gone) asks for the next one in the
+ * that finds its lease running low (less than RENEW_AT of its units or time left) asks for the next one in the
  * background, so in the steady state nobody waits on the limiter. A request no held lease covers makes its own
  * exchange (never waiting on another request's I/O), and the lease that comes back serves later requests too.
  *
@@ -14,10 +14,15 @@ import type { LeaseTransport } from "./transport";
  * sent again (settlement batches are numbered, so the limiter applies each once).
  */
 
-/** Reports waiting this long without another exchange to carry them are sent on their own. */
-export const REPORT_FLUSH_MS = 250;
-/** Asks for room for this many lease periods of the observed rate, so the next lease arrives before this one runs out. */
-const RATE_HEADROOM = 1.25;
+/**
+ * Reports waiting this long without another exchange to carry them are sent on their own. Under steady traffic
+ * the next renewal carries them first; this bounds how late an idle holder's last settlements arrive.
+ */
+export const REPORT_FLUSH_MS = 1_000;
+/** Asks for room for this many lease periods of the observed rate, so bursts do not empty a lease before its renewal. */
+const RATE_HEADROOM = 1.5;
+/** The next lease is asked for when this share of the current one's time or units is left. */
+const RENEW_AT = 0.3;
 /** A rate measured over less than this is too noisy to size a lease on. */
 const MIN_RATE_SAMPLE_MS = 50;
 /** Smoothing of the observed rate and request sizes (weight of the newest sample). */
@@ -64,6 +69,8 @@ type Slot = {
   rate: number;
   avgTokens: number | undefined;
   avgUsd: number | undefined;
+  /** Smoothed round-trip time of this slot's exchanges (ms): the next lease is asked for at least twice this early. */
+  latencyMs: number;
 };
 
 type OpenSettlement = Omit<LeaseSettlement, "seq">;
@@ -94,6 +101,8 @@ export class LeaseBook {
   readonly #expiryTimers: boolean;
   readonly #reportFlushMs: number;
   readonly #slots = new Map<string, Slot>();
+  /** The same slots by the identity of the callers' scope lists (callers keep them per key), sparing a key per request. */
+  readonly #slotsByScopes = new WeakMap<ScopeLimits[], Slot>();
   readonly #outboxes = new Map<string, Outbox>();
   /** Numbers settlement batches: increasing across all leases, so each lease's batches are numbered in order. */
   #batches = 0;
@@ -112,7 +121,8 @@ export class LeaseBook {
 
   /** Admits from a held lease, synchronously; undefined when none covers the demand (the caller then exchanges). */
   admitHeld(limiter: string, scopes: ScopeLimits[], demand: Demand, background: Background): Admitted | undefined {
-    const slot = this.#slots.get(slotKey(limiter, scopes));
+    const known = this.#slotsByScopes.get(scopes);
+    const slot = known && known.limiter === limiter ? known : this.#slots.get(slotKey(limiter, scopes));
     const lease = slot?.active;
     if (!slot || !lease) return undefined;
     const now = this.#clock();
@@ -124,7 +134,7 @@ export class LeaseBook {
     const admitted = this.#take(slot, lease, demand, now);
     const left = remaining(lease);
     if (left.requests < 1) this.#close(slot, lease, background);
-    else if (!slot.asking && (lease.expiresAt - now < lease.ttlMs / 2 || (lease.granted.requests !== null && left.requests < lease.granted.requests / 2))) {
+    else if (!slot.asking && (lease.expiresAt - now < lease.ttlMs * RENEW_AT + 2 * slot.latencyMs || (lease.granted.requests !== null && left.requests < lease.granted.requests * RENEW_AT + 2 * slot.latencyMs * slot.rate))) {
       slot.asking = true;
       background(this.#renew(slot, background));
     }
@@ -141,6 +151,7 @@ export class LeaseBook {
     let response: ExchangeResponse;
     try {
       response = await this.#exchange(limiter, { scopes, first: { tokens: demand.tokens, usd: demand.usd }, want: asking ? this.#want(slot, askedAt) : NO_ROOM }, background);
+      this.#observeLatency(slot, askedAt);
     } finally {
       if (asking) slot.asking = false;
     }
@@ -188,11 +199,15 @@ export class LeaseBook {
   }
 
   #slot(limiter: string, scopes: ScopeLimits[]): Slot {
+    const known = this.#slotsByScopes.get(scopes);
+    if (known && known.limiter === limiter) return known;
     const key = slotKey(limiter, scopes);
     let slot = this.#slots.get(key);
+    if (slot) this.#slotsByScopes.set(scopes, slot);
     if (!slot) {
-      slot = { limiter, scopes, active: undefined, asking: false, admitted: 0, markedAt: this.#clock(), rate: 0, avgTokens: undefined, avgUsd: undefined };
+      slot = { limiter, scopes, active: undefined, asking: false, admitted: 0, markedAt: this.#clock(), rate: 0, avgTokens: undefined, avgUsd: undefined, latencyMs: 0 };
       this.#slots.set(key, slot);
+      this.#slotsByScopes.set(scopes, slot);
     }
     return slot;
   }
@@ -218,6 +233,10 @@ export class LeaseBook {
   #observeSize(slot: Slot, demand: Demand): void {
     slot.avgTokens = slot.avgTokens === undefined ? demand.tokens : slot.avgTokens + SMOOTHING * (demand.tokens - slot.avgTokens);
     slot.avgUsd = slot.avgUsd === undefined ? demand.usd : slot.avgUsd + SMOOTHING * (demand.usd - slot.avgUsd);
+  }
+
+  #observeLatency(slot: Slot, askedAt: number): void {
+    slot.latencyMs += SMOOTHING * (Math.max(0, this.#clock() - askedAt) - slot.latencyMs);
   }
 
   /** Room for the requests the observed rate brings during the next lease (none before a rate was seen). */
@@ -257,11 +276,11 @@ export class LeaseBook {
     if (active) this.#close(slot, active, background);
     slot.active = lease;
     if (this.#expiryTimers) {
-      // The request that brought the lease closes it at expiry if nothing else did, so unused units come back.
+      // The request that brought the lease closes it at expiry if nothing else did, so unused units come back
+      // (with the next exchange, or on their own within REPORT_FLUSH_MS).
       background(
         new Promise((resolve) => setTimeout(resolve, Math.max(0, lease.expiresAt - this.#clock()))).then(() => {
           if (!lease.closed) this.#close(slot, lease, background);
-          return this.#sendReports(slot.limiter, background);
         }),
       );
     }
@@ -279,6 +298,7 @@ export class LeaseBook {
     try {
       const askedAt = this.#clock();
       const response = await this.#exchange(slot.limiter, { scopes: slot.scopes, want: this.#want(slot, askedAt) }, background);
+      this.#observeLatency(slot, askedAt);
       if (response.ok && response.lease) {
         const lease = response.lease;
         this.#install(slot, { id: lease.id, askedAt, expiresAt: askedAt + lease.ttlMs, ttlMs: lease.ttlMs, granted: lease, used: { requests: 0, tokens: 0, usd: 0 }, scopes: response.scopes, closed: false }, background);

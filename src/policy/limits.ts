@@ -38,6 +38,18 @@ const scopeOf = (scope: string, limits: { rateLimit?: RateLimit | undefined; bud
   ...(limits.budget ? { budget: limits.budget } : {}),
 });
 
+type AdmissionPlan = { limiter: string; scopes: ScopeLimits[] };
+/** Plans per key record: records and configs come from isolate caches, so the same objects serve many requests. */
+const plans = new WeakMap<KeyRecord, { workspaceId: string; config: GatewayConfig; plan: AdmissionPlan | null }>();
+
+function admissionPlanOf(workspaceId: string, config: GatewayConfig, key: KeyRecord): AdmissionPlan | null {
+  const known = plans.get(key);
+  if (known && known.config === config && known.workspaceId === workspaceId) return known.plan;
+  const plan = admissionPlan(workspaceId, config, key);
+  plans.set(key, { workspaceId, config, plan });
+  return plan;
+}
+
 /** The limiter and scopes a request is admitted against; null when neither the key nor the workspace has limits. */
 export function admissionPlan(workspaceId: string, config: GatewayConfig, key: KeyRecord): { limiter: string; scopes: ScopeLimits[] } | null {
   const scopes: ScopeLimits[] = [];
@@ -152,7 +164,7 @@ export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[
     throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${model}" is not one of them.` });
   }
   const config = c.get("config");
-  const plan = admissionPlan(c.get("workspaceId"), config, key);
+  const plan = admissionPlanOf(c.get("workspaceId"), config, key);
   if (!plan) return;
   const book = leaseBook(c.env);
   const ctx = c.executionCtx;
