@@ -10,7 +10,8 @@ import { startDataPlane } from "./runtime/data-plane.ts";
  * processes). No timing assertions.
  *  1. `npm start` (scripts/start.ts) serves the gateway: a key made through the admin API lists the config's
  *     routes on GET /v1/models, and still does after a restart on the same data directory.
- *  2. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, a SQLite
+ *  2. A graceful stop loses no usage event: requests answered just before SIGTERM are all in D1 after a restart.
+ *  3. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, a SQLite
  *     Durable Object, a Queue with its consumer and D1 (migrations applied once) works, and its state persists.
  */
 const work = mkdtempSync(join(tmpdir(), "switchyard-start-"));
@@ -23,10 +24,46 @@ async function json(response: Response): Promise<unknown> {
 }
 
 async function startGateway(dataDir: string): Promise<string> {
+  return (await startGatewayChild(dataDir)).origin;
+}
+
+async function startGatewayChild(dataDir: string): Promise<{ origin: string; child: ReturnType<typeof startChild> }> {
   const child = startChild("npm start", process.execPath, ["--import", "tsx", resolve("scripts/start.ts"), "--port", "0", "--data-dir", dataDir, "--env-file", join(work, "secrets.env")], {
     SWITCHYARD_CONFIG: join(work, "switchyard.config.json"),
   });
-  return (await waitForOutput(child, /switchyard listening on (http:\/\/\S+)/))[1]!;
+  return { origin: (await waitForOutput(child, /switchyard listening on (http:\/\/\S+)/))[1]!, child };
+}
+
+const adminCall = (origin: string, path: string, body?: unknown) =>
+  fetch(`${origin}/admin${path}`, { method: body === undefined ? "GET" : "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+async function gracefulStopKeepsUsage(): Promise<void> {
+  const upstream = startChild("upstream", process.execPath, ["--import", "tsx", resolve("scripts/bench/upstream.ts"), "--port", "0", "--latency-ms", "1"]);
+  const port = (await waitForOutput(upstream, /listening (\d+)/))[1]!;
+  writeFileSync(
+    join(work, "switchyard.config.json"),
+    JSON.stringify({
+      providers: { sim: { type: "openai", baseURL: `http://127.0.0.1:${port}/v1`, apiKey: { env: "OPENAI_API_KEY" } } },
+      routes: { smart: { strategy: "single", target: { provider: "sim", model: "gpt-4o-mini" } } },
+    }),
+  );
+  writeFileSync(join(work, "secrets.env"), `ADMIN_TOKEN=${ADMIN}\nOPENAI_API_KEY=sk-sim-start\n`);
+  const dataDir = join(work, "drain-data");
+  const first = await startGatewayChild(dataDir);
+  // A key with limits: its settlements and lease reports run after the responses too.
+  const created = (await json(await adminCall(first.origin, "/workspaces/default/keys", { name: "drain", rateLimit: { rpm: 1000 }, budget: { usd: 10, period: "month" } }))) as { key: string };
+  const chat = () =>
+    fetch(`${first.origin}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${created.key}`, "content-type": "application/json" }, body: JSON.stringify({ model: "smart", messages: [{ role: "user", content: "hi" }] }) }).then(json);
+  await Promise.all(Array.from({ length: 5 }, chat));
+  await new Promise((r) => setTimeout(r, 300));
+  const exited = new Promise((resolve) => first.child.process.once("exit", resolve));
+  first.child.process.kill("SIGTERM");
+  await exited;
+  const origin = await startGateway(dataDir);
+  const usage = (await json(await adminCall(origin, "/workspaces/default/usage"))) as { totals: { requests: number } };
+  assert.equal(usage.totals.requests, 5, "all 5 usage events sent 0.3 s before SIGTERM were written");
+  await stopChildren();
+  console.log("ok - a graceful stop (SIGTERM) writes every pending usage event before the process exits");
 }
 
 async function gatewayServesModels(): Promise<void> {
@@ -93,6 +130,7 @@ async function bindingsFromWranglerToml(): Promise<void> {
 
 try {
   await gatewayServesModels();
+  await gracefulStopKeepsUsage();
   await bindingsFromWranglerToml();
 } finally {
   await stopChildren();
