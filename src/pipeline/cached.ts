@@ -9,7 +9,7 @@ import { KV_MAX_VALUE_BYTES, ResponseStore } from "../cache/store";
 import type { Target } from "../config/schema";
 import { GatewayError } from "../lib/errors";
 import type { ChatRequest, ChatResult } from "../schema/internal";
-import type { Answer, AnsweringTarget, CacheStatus, RequestRecord } from "../settle/record";
+import type { AfterResponse, Answer, AnsweringTarget, CacheStatus } from "../settle/record";
 import type { AppEnv } from "../types";
 import type { ChatSuccess } from "./attempt";
 import { respondWithEvents, respondWithResult, type Responding } from "./respond";
@@ -20,8 +20,8 @@ const REUSE_COMPLETED_FLIGHT_MS = 10_000;
 /** An upstream success and who gave it: what `runAttempts` returns. */
 export type UpstreamAnswer = { success: ChatSuccess; answer: Answer };
 
-/** What the cached path hands back to the serving step: the response and who answered it. */
-export type CachedResponse = { response: Response; answer: Answer | undefined };
+/** What the cached path hands back to the serving step: the response, who answered it, and the cache writes to make after it. */
+export type CachedResponse = { response: Response; answer: Answer | undefined; after: AfterResponse[] };
 
 type CachedScope = {
   c: Context<AppEnv>;
@@ -31,7 +31,6 @@ type CachedScope = {
   hash: string;
   store: ResponseStore;
   responding: Omit<Responding, "answeredBy">;
-  record: RequestRecord;
 };
 
 type Served = { status: CacheStatus | undefined; coalesced: boolean };
@@ -56,8 +55,8 @@ function withCacheHeaders(served: Served, error: unknown): unknown {
 function serveComplete(scope: CachedScope, result: ChatResult, answer: Answer, served: Served): CachedResponse {
   const { c, request } = scope;
   const responding = { ...scope.responding, answeredBy: answer.target };
-  if (!request.stream) return { response: respondWithResult(c, result, responding, cacheHeaders(served)), answer };
-  return { response: respondWithEvents(c, request, [], streamOf(eventsOfResult(result)).getReader(), responding, {}, cacheHeaders(served)), answer };
+  if (!request.stream) return { response: respondWithResult(c, result, responding, cacheHeaders(served)), answer, after: [] };
+  return { response: respondWithEvents(c, request, [], streamOf(eventsOfResult(result)).getReader(), responding, {}, cacheHeaders(served)), answer, after: [] };
 }
 
 function storable(result: ChatResult, cache: NonNullable<CachePolicy["cache"]>): boolean {
@@ -83,14 +82,15 @@ export async function serveCachedChat(
 ): Promise<CachedResponse> {
   const workspaceId = c.get("workspaceId");
   const hash = await cacheKeyFor(workspaceId, primary, request, { includeUser: policy.cache?.includeUser ?? false });
-  const scope: CachedScope = { c, request, policy, workspaceId, hash, store: new ResponseStore(c.env.CACHE_KV), responding, record: c.get("record") };
+  const scope: CachedScope = { c, request, policy, workspaceId, hash, store: new ResponseStore(c.env.CACHE_KV), responding };
   const served: Served = { status: policy.cache?.status, coalesced: false };
   try {
     if (policy.cache?.read) {
       const hit = await scope.store.lookup(workspaceId, hash);
       if (hit) {
-        if (hit.writeBack) scope.record.after(hit.writeBack);
-        return serveComplete(scope, hit.entry.result, { target: targetOf(hit.entry.target), source: "cache" }, { status: "HIT", coalesced: false });
+        const served = serveComplete(scope, hit.entry.result, { target: targetOf(hit.entry.target), source: "cache" }, { status: "HIT", coalesced: false });
+        const { writeBack } = hit;
+        return writeBack ? { ...served, after: [() => writeBack()] } : served;
       }
     }
     const flight = policy.coalesce
@@ -131,7 +131,7 @@ async function follow(scope: CachedScope, follower: FlightFollower, served: Serv
   const answer: Answer | undefined = outcome.target ? { target: targetOf(outcome.target), source: "coalesced" } : undefined;
   const response = respondWithEvents(c, request, outcome.events, rest, { ...scope.responding, answeredBy: answer?.target }, {}, cacheHeaders(served));
   // A leader that never named its target leaves the follower without one (it counts as unanswered).
-  return { response, answer };
+  return { response, answer, after: [] };
 }
 
 /** Calls upstream (as the flight's leader when there is one), answers, and stores a complete answer afterwards. */
@@ -149,8 +149,9 @@ async function serveMiss(scope: CachedScope, callUpstream: () => Promise<Upstrea
   const responding = { ...scope.responding, answeredBy: target };
   let completed: ChatResult | undefined;
   const cache = policy.cache;
+  const after: AfterResponse[] = [];
   if (cache?.write) {
-    scope.record.after(async () => {
+    after.push(async () => {
       if (completed && storable(completed, cache)) await scope.store.store(scope.workspaceId, scope.hash, newCacheEntry(completed, target, cache.ttlSeconds));
     });
   }
@@ -158,7 +159,7 @@ async function serveMiss(scope: CachedScope, callUpstream: () => Promise<Upstrea
   if (success.kind === "complete") {
     completed = success.result;
     publisher?.complete(success.result, target, cache?.write === true && storable(success.result, cache), eventsOfResult(success.result));
-    return { response: respondWithResult(c, success.result, responding, cacheHeaders(served)), answer };
+    return { response: respondWithResult(c, success.result, responding, cacheHeaders(served)), answer, after };
   }
   const capture = new ResultCapture({ limitChars: KV_MAX_VALUE_BYTES });
   const response = respondWithEvents(
@@ -181,7 +182,7 @@ async function serveMiss(scope: CachedScope, callUpstream: () => Promise<Upstrea
     },
     cacheHeaders(served),
   );
-  return { response, answer };
+  return { response, answer, after };
 }
 
 const tooLargeToShare = () => new GatewayError({ status: 502, type: "upstream_error", code: "stream_interrupted", message: "The answer this request shared was too large to share." });

@@ -13,8 +13,11 @@ import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond
 
 /**
  * The serving step: it decides nothing itself but hands each decision on as a value — the estimate (once per
- * request) to planning and admission, the plan's route and the attempt loop's answer to the request record —
- * and registers what runs after the response (the limiter's settlement, circuit outcomes) on it.
+ * request) to planning and admission, the plan's route and the answer (from the attempt loop or the cache path)
+ * to the request record — and registers on it everything the pipeline leaves to do after the response: the
+ * limiter's settlement (from admission), the cache writes (from the cache path), the circuit reports. (The usage
+ * event is registered for every /v1 request by src/settle/usage-event.ts, since it exists even for requests
+ * refused before they get here.)
  */
 
 // `c.get(name)` rather than `c.var.name` on the request path: Hono builds a new object of every variable on each
@@ -41,7 +44,8 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promi
   const account = new ResponseAccount(loggedRequestOf(scope.config, request));
   record.serving({ operation: "chat", stream: request.stream, route: plan.route, estimate, config: scope.config, cacheStatus: cachePolicy?.cache?.status, log: scope.log, account });
   record.after(() => scope.circuits.settle());
-  await admitRequest(c, plan.attempts.map((a) => a.target), request.model, estimate);
+  const settleAdmission = await admitRequest(c, plan.attempts.map((a) => a.target), request.model, estimate);
+  if (settleAdmission) record.after(settleAdmission);
   const callUpstream = async (): Promise<UpstreamAnswer> => {
     const { value: success, answer } = await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, scope.log, control));
     return { success, answer };
@@ -54,9 +58,10 @@ export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promi
     const { success, answer } = await callUpstream();
     const answering = { ...responding, answeredBy: answer.target };
     const response = success.kind === "complete" ? respondWithResult(c, success.result, answering) : respondWithEvents(c, request, success.head, success.rest, answering);
-    served = { response, answer };
+    served = { response, answer, after: [] };
   }
   if (served.answer) record.answered(served.answer);
+  for (const task of served.after) record.after(task);
   return served.response;
 }
 
@@ -72,7 +77,8 @@ export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsReq
   const account = new ResponseAccount();
   record.serving({ operation: "embeddings", stream: false, route: plan.route, estimate, config: scope.config, cacheStatus: undefined, log: scope.log, account });
   record.after(() => scope.circuits.settle());
-  await admitRequest(c, plan.attempts.map((a) => a.target), request.model, estimate);
+  const settleAdmission = await admitRequest(c, plan.attempts.map((a) => a.target), request.model, estimate);
+  if (settleAdmission) record.after(settleAdmission);
   const { value: result, answer } = await runAttempts(scope, plan, (prepared, control) => attemptEmbeddings(prepared, request, scope.log, control));
   record.answered(answer);
   account.embeddings(result.usage?.promptTokens ?? null);

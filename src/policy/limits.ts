@@ -6,6 +6,7 @@ import { LeaseBook, type Background } from "../limits/lease-book";
 import type { Refusal, ScopeLimits, ScopeState, WindowState } from "../limits/protocol";
 import { DurableObjectLeaseTransport } from "../limits/transport";
 import { emptyUsage, type Usage } from "../schema/internal";
+import type { AfterResponse } from "../settle/record";
 import type { RequestEstimate } from "../usage/estimate";
 import { costOf, priceOfTarget, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
@@ -155,17 +156,18 @@ function limiterUnavailable(error: unknown): GatewayError {
 /**
  * Admission for one request: the key's route allow-list, then (only when the key or its workspace has limits)
  * its limiter's rpm, tpm and budget, from a lease this isolate holds — no await — or, when none covers the
- * request, through one exchange with the limiter (src/limits/lease-book.ts). The request's real tokens and cost
- * go back to the limiter from the settle step, the same settled numbers its usage event carries.
+ * request, through one exchange with the limiter (src/limits/lease-book.ts). Returns the after-response task that
+ * hands the request's settled tokens and cost — the same numbers its usage event carries — back to the limiter;
+ * undefined when nothing limits the request.
  */
-export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], model: string, demand: RequestEstimate): Promise<void> {
+export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], model: string, demand: RequestEstimate): Promise<AfterResponse | undefined> {
   const key = c.get("key");
   if (key.routes && !key.routes.includes(model)) {
     throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${model}" is not one of them.` });
   }
   const config = c.get("config");
   const plan = admissionPlanOf(c.get("workspaceId"), config, key);
-  if (!plan) return;
+  if (!plan) return undefined;
   const book = leaseBook(c.env);
   const ctx = c.executionCtx;
   const background: Background = (promise) => ctx.waitUntil(promise);
@@ -184,7 +186,7 @@ export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[
   }
   c.set("limitHeaders", limitHeaders(result.scopes));
   const { ticket } = result;
-  c.get("record").after((settled) => book.settle(ticket, { tokens: settled.billedTokens, usd: settled.costUsd ?? 0 }, background));
+  return (settled) => book.settle(ticket, { tokens: settled.billedTokens, usd: settled.costUsd ?? 0 }, background);
 }
 /** Puts the admitted request's x-ratelimit-* headers on its response (refusals carry them already). */
 export const rateLimitHeaders = () =>
