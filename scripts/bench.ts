@@ -20,7 +20,8 @@ import { ROUTE, limiterExchanges, startTargets } from "./bench/targets.ts";
  *   --connections <n>  throughput concurrency (default 50); --latency-ms <ms> upstream latency (default 5)
  *   --rounds <n>       interleaved rounds the case durations are split into (default 5)
  *   --only a,c,g       only these cases (by letter); --no-portkey; --out <file>
- *   --profile          a CPU profile of the Worker on the always-on path (bench-results/*.cpuprofile + summary)
+ *   --profile          a CPU profile of the Worker on the always-on path (bench-results/*.cpuprofile + summary);
+ *                      `--profile-case c'`: with the key without limits
  */
 const { values } = parseArgs({
   options: {
@@ -36,6 +37,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     profile: { type: "boolean", default: false },
     "soak-case": { type: "string", default: "c" },
+    "profile-case": { type: "string", default: "c" },
   },
 });
 
@@ -230,7 +232,7 @@ async function runProfile(): Promise<void> {
       {
         origin: targets.gateway,
         path: "/v1/chat/completions",
-        headers: { "content-type": "application/json", authorization: `Bearer ${targets.key}` },
+        headers: { "content-type": "application/json", authorization: `Bearer ${values["profile-case"] === "c'" ? targets.plainKey : targets.key}` },
         body: JSON.stringify({ model: ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
       },
       connections,
@@ -244,7 +246,7 @@ async function runProfile(): Promise<void> {
     const file = writeResults("profile", profile).replace(/\.json$/, ".cpuprofile");
     writeFileSync(file, JSON.stringify(profile));
     const summary = summarise(profile, readFileSync(".switchyard/build/worker.js", "utf8"));
-    console.log(`profile of the always-on path: ${stats ? Math.round(stats.rps) : "?"} req/s under the profiler, ${summary.total} samples (100 µs), key limits ${targets.keyLimits}`);
+    console.log(`profile of the always-on path (${values["profile-case"] === "c'" ? "key without limits" : `key limits ${targets.keyLimits}`}): ${stats ? Math.round(stats.rps) : "?"} req/s under the profiler, ${summary.total} samples (100 µs), key limits ${targets.keyLimits}`);
     const pct = (n: number) => `${((n / Math.max(1, summary.total)) * 100).toFixed(1)}%`.padStart(6);
     console.log("\nself time by origin:");
     for (const [name, hits] of summary.byOrigin) console.log(`  ${pct(hits)}  ${name}`);
