@@ -89,7 +89,7 @@ async function runCases(): Promise<void> {
     const runId = Date.now().toString(36);
     const rounds = smoke ? 1 : Number(values.rounds);
     console.log(`switchyard bench${smoke ? " (smoke)" : ""}: upstream latency ${values["latency-ms"]} ms; ${connections} connections for ${throughputMs / 1000} s and 1 for ${latencyMs / 1000} s per case, in ${rounds} interleaved rounds; key limits ${targets.keyLimits}`);
-    const planned: { benchCase: BenchCase; result: CaseResult; throughput?: LoadTarget; latency?: LoadTarget; tallies: { throughput: Tally; latency: Tally }; cpuMs: number; limiterCalls?: number }[] = [];
+    const planned: { benchCase: BenchCase; result: CaseResult; throughput?: LoadTarget; latency?: LoadTarget; tallies: { throughput: Tally; latency: Tally }; cpuMs: number }[] = [];
     for (const benchCase of benchCases(targets, runId)) {
       if (only && !only.includes(benchCase.id[0]!)) continue;
       const result: CaseResult = { id: benchCase.id, label: benchCase.label, server: benchCase.server, ...(benchCase.note ? { note: benchCase.note } : {}) };
@@ -119,17 +119,23 @@ async function runCases(): Promise<void> {
       for (const p of active) {
         if (!p.throughput) continue;
         const pid = targets.pids[p.benchCase.server];
-        // The hot key's lease exchanges in this slice (the limiter's own counter; it restarts with the object).
-        const hotKey = p.benchCase.id === "c-always-on";
-        const callsBefore = hotKey ? await limiterExchanges(targets) : undefined;
         const before = pid ? treeCpuMs(pid) : 0;
         p.tallies.throughput.add(await p.throughput.run(throughputMs / rounds));
         p.cpuMs += pid ? treeCpuMs(pid) - before : 0;
-        const callsAfter = hotKey ? await limiterExchanges(targets) : undefined;
-        if (callsBefore !== undefined && callsAfter !== undefined) p.limiterCalls = (p.limiterCalls ?? 0) + (callsAfter >= callsBefore ? callsAfter - callsBefore : callsAfter);
       }
       for (const p of active) if (p.latency) p.tallies.latency.add(await p.latency.run(latencyMs / rounds));
       process.stdout.write(".");
+    }
+    // The hot key in the steady state: case (c) alone, its leases warm for a second, then its KeyLimiter's lease
+    // exchanges counted over a whole throughput phase. (The interleaved slices above start cold every time.)
+    const hot = active.find((p) => p.benchCase.id === "c-always-on" && p.throughput);
+    let hotKey: { rps: number; requests: number; calls: number } | undefined;
+    if (hot?.throughput) {
+      await hot.throughput.run(smoke ? 200 : 1_000);
+      const before = await limiterExchanges(targets);
+      const stats = (await hot.throughput.run(throughputMs)).stats();
+      const after = await limiterExchanges(targets);
+      if (before !== undefined && after !== undefined && after >= before) hotKey = { rps: stats.rps, requests: stats.requests + stats.errors, calls: after - before };
     }
     const results = planned.map((p) => {
       if (p.result.skipped) return p.result;
@@ -138,7 +144,10 @@ async function runCases(): Promise<void> {
         out.throughput = p.tallies.throughput.stats();
         const served = out.throughput.requests + out.throughput.errors;
         if (targets.pids[p.benchCase.server] && served > 0) out.cpuMsPerRequest = p.cpuMs / served;
-        if (p.limiterCalls !== undefined && served > 0) out.limiterCallsPer1000 = (p.limiterCalls / served) * 1000;
+        if (p === hot && hotKey && hotKey.requests > 0) {
+          out.limiterCallsPer1000 = (hotKey.calls / hotKey.requests) * 1000;
+          out.hotKeyRps = hotKey.rps;
+        }
       }
       if (p.latency) out.latency = p.tallies.latency.stats();
       return out;

@@ -11,8 +11,9 @@ export type CaseResult = {
   cpuMsPerRequest?: number;
   throughput?: LoadStats;
   latency?: LoadStats;
-  /** The hot key: KeyLimiter lease exchanges per 1,000 requests during the throughput phase. */
+  /** The hot key in the steady state: KeyLimiter lease exchanges per 1,000 requests, and the rate it ran at. */
   limiterCallsPer1000?: number;
+  hotKeyRps?: number;
 };
 
 export type Ratio = { name: string; value: string; target: string; met: boolean | null };
@@ -44,7 +45,8 @@ export function ratios(results: CaseResult[]): Ratio[] {
   ratio("no-limits key req/s vs pass-through Worker", rps("c-no-limits"), rps("b-passthrough"), ">= 80%", (v) => v >= 0.8, "%");
   ratio("pass-through CPU/req vs no-limits key CPU/req", cpu("b-passthrough"), cpu("c-no-limits"), ">= 80% (same, noise-robust)", (v) => v >= 0.8, "%");
   const calls = byId(results, "c-always-on")?.limiterCallsPer1000;
-  out.push(calls === undefined ? { name: "hot key: KeyLimiter calls per 1,000 requests", value: "n/a", target: "<= 20", met: null } : { name: "hot key: KeyLimiter calls per 1,000 requests", value: calls.toFixed(2), target: "<= 20", met: calls <= 20 });
+  const hotName = "hot key, steady state: KeyLimiter calls per 1,000 requests";
+  out.push(calls === undefined ? { name: hotName, value: "n/a", target: "<= 20", met: null } : { name: hotName, value: calls.toFixed(2), target: "<= 20", met: calls <= 20 });
   ratio("always-on CPU/req vs JSON round-trip Worker CPU/req", cpu("b-json-round-trip"), cpu("c-always-on"), "(share of the JSON floor)", () => true, "%");
   ratio("pass-through Worker req/s vs direct", rps("b-passthrough"), rps("a-direct"), "(platform floor)", () => true, "%");
   delta("added latency over pass-through, 1 connection, p50 (c - b)", p50("c-always-on"), p50("b-passthrough"), "<= 0.5 ms", (v) => v <= 0.5);
@@ -68,7 +70,7 @@ export function printTable(results: CaseResult[], connections: number): void {
     const l = r.latency;
     const errors = (t?.errors ?? 0) + (l?.errors ?? 0);
     const headers = { ...t?.headerCounts, ...l?.headerCounts };
-    const note = [r.note, r.limiterCallsPer1000 !== undefined ? `KeyLimiter calls per 1,000 requests: ${r.limiterCallsPer1000.toFixed(2)}` : undefined, Object.keys(headers).length ? `cache header: ${JSON.stringify(headers)}` : undefined, t?.firstError ?? l?.firstError, errors ? JSON.stringify({ ...t?.statuses, ...l?.statuses }) : undefined]
+    const note = [r.note, r.limiterCallsPer1000 !== undefined ? `hot key, steady state: ${r.limiterCallsPer1000.toFixed(2)} KeyLimiter calls per 1,000 requests at ${fmt(r.hotKeyRps, 0)} req/s` : undefined, Object.keys(headers).length ? `cache header: ${JSON.stringify(headers)}` : undefined, t?.firstError ?? l?.firstError, errors ? JSON.stringify({ ...t?.statuses, ...l?.statuses }) : undefined]
       .filter(Boolean)
       .join("; ");
     rows.push([

@@ -83,6 +83,8 @@ type Outbox = {
   open: Map<string, OpenSettlement>;
   sending: boolean;
   flushScheduled: boolean;
+  /** When the oldest report still waiting was queued (undefined: nothing waits). */
+  waitingSince: number | undefined;
 };
 
 const slotKey = (limiter: string, scopes: ScopeLimits[]) => `${limiter}\u0000${JSON.stringify(scopes)}`;
@@ -215,7 +217,7 @@ export class LeaseBook {
   #outbox(limiter: string): Outbox {
     let outbox = this.#outboxes.get(limiter);
     if (!outbox) {
-      outbox = { closed: [], numbered: [], open: new Map(), sending: false, flushScheduled: false };
+      outbox = { closed: [], numbered: [], open: new Map(), sending: false, flushScheduled: false, waitingSince: undefined };
       this.#outboxes.set(limiter, outbox);
     }
     return outbox;
@@ -310,16 +312,29 @@ export class LeaseBook {
     }
   }
 
+  /**
+   * Makes sure waiting reports leave within REPORT_FLUSH_MS of the oldest one: if an exchange carried them in the
+   * meantime (a renewal, usually), the timer finds only younger reports and waits for them instead.
+   */
   #scheduleFlush(limiter: string, background: Background): void {
     const outbox = this.#outbox(limiter);
+    // Real time, not the book's clock: flushing is about wall time even when tests drive lease time by hand.
+    outbox.waitingSince ??= Date.now();
     if (outbox.flushScheduled) return;
     outbox.flushScheduled = true;
-    background(
-      new Promise((resolve) => setTimeout(resolve, this.#reportFlushMs)).then(() => {
+    const wait = (ms: number): Promise<void> =>
+      new Promise((resolve) => setTimeout(resolve, ms)).then(() => {
+        const since = outbox.waitingSince;
+        if (since === undefined) {
+          outbox.flushScheduled = false;
+          return;
+        }
+        const left = since + this.#reportFlushMs - Date.now();
+        if (left > 0) return wait(left);
         outbox.flushScheduled = false;
         return this.#sendReports(limiter, background);
-      }),
-    );
+      });
+    background(wait(this.#reportFlushMs));
   }
 
   /** Sends waiting reports on their own, unless another exchange is carrying reports right now. */
@@ -351,6 +366,7 @@ export class LeaseBook {
       outbox.open.clear();
       settled = outbox.numbered;
       outbox.numbered = [];
+      outbox.waitingSince = undefined;
     }
     try {
       const response = await this.#transport.exchange(limiter, {
