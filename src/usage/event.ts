@@ -56,3 +56,15 @@ export const UsageEventSchema = z.object({
   bodies: z.object({ request: z.string(), response: z.string(), truncated: z.boolean() }).optional(),
 });
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
+
+/**
+ * A `switchyard-usage` Queue message: the events one isolate flushed together (one message instead of one per
+ * event: the Queue's per-message cost, not the events, was the pipeline's), or a single event — the format of
+ * earlier versions, still accepted.
+ */
+export const UsageBatchSchema = z.object({ v: z.literal(1), events: z.array(UsageEventSchema).min(1).max(1_000) });
+export type UsageBatch = z.infer<typeof UsageBatchSchema>;
+export const UsageMessageSchema = z.union([UsageBatchSchema, UsageEventSchema]);
+
+/** The events a message carries. */
+export const eventsOf = (message: z.infer<typeof UsageMessageSchema>): UsageEvent[] => ("events" in message ? message.events : [message]);

@@ -1,8 +1,9 @@
-import type { UsageEvent } from "./event";
+import type { UsageBatch, UsageEvent } from "./event";
 
 /**
- * Buffers usage events in the isolate and sends them with `sendBatch`: one `Queue.send` per request costs about
- * a third of the gateway's throughput (docs/performance.md), a batch send a fraction of that. The request whose
+ * Buffers usage events in the isolate and sends them together: one Queue message carries many events (up to
+ * MAX_BYTES_PER_MESSAGE), and one `sendBatch` carries the messages of a flush — one `Queue.send` per request cost
+ * about a third of the gateway's throughput (docs/performance.md). The request whose
  * event opens a batch flushes it from its own `waitUntil` a few milliseconds later; events of requests settling
  * meanwhile ride along, and their requests never wait on another request's I/O.
  *
@@ -23,9 +24,14 @@ export const SEND_RETRY_DELAYS_MS = [100, 500, 2_000, 5_000, 10_000] as const;
  * isolate) the oldest are dropped, logged by request id: the isolate's memory is the only other bound.
  */
 export const MAX_BUFFERED_EVENTS = 20_000;
-/** Queues limits: 100 messages and 256 KB per sendBatch; events stay far below 128 KB each. */
-const MAX_MESSAGES_PER_BATCH = 100;
-const MAX_BYTES_PER_BATCH = 200_000;
+/**
+ * Events travel together: one Queue message carries up to this many bytes of events (Queues accept 128 KB per
+ * message; an event without logged bodies is under 1 KB, one with them under 40 KB).
+ */
+const MAX_BYTES_PER_MESSAGE = 100_000;
+/** Queues limits: 100 messages and 256 KB per sendBatch. */
+const MAX_MESSAGES_PER_SEND = 100;
+const MAX_BYTES_PER_SEND = 200_000;
 
 type BatchQueue = Pick<Queue, "sendBatch">;
 
@@ -66,23 +72,23 @@ export class UsageEventSender {
     const events = this.#buffer;
     this.#buffer = [];
     this.#batchOpen = false;
-    const unsent = (await Promise.all(chunksOf(events).map((chunk) => this.#send(queue, chunk)))).flat();
+    const unsent = (await Promise.all(sendsOf(messagesOf(events)).map((messages) => this.#send(queue, messages)))).flat(2);
     if (unsent.length === 0) return;
     // Kept for the next batch, ahead of newer events.
     this.#buffer.unshift(...unsent);
     logError("usage events not sent yet; the next batch carries them", { count: unsent.length });
   }
 
-  /** Sends one chunk, retrying with backoff; returns what could not be sent. */
-  async #send(queue: BatchQueue, chunk: UsageEvent[]): Promise<UsageEvent[]> {
+  /** Sends messages in one sendBatch, retrying with backoff; returns the events of what could not be sent. */
+  async #send(queue: BatchQueue, messages: UsageEvent[][]): Promise<UsageEvent[][]> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await queue.sendBatch(chunk.map((body) => ({ body, contentType: "json" as const })));
+        await queue.sendBatch(messages.map((events): MessageSendRequest<UsageBatch> => ({ body: { v: 1, events }, contentType: "json" })));
         return [];
       } catch (error) {
         const delay = this.#retryDelaysMs[attempt];
-        logError("usage sendBatch failed", { attempt: attempt + 1, count: chunk.length, retrying: delay !== undefined, error: error instanceof Error ? error.message : String(error) });
-        if (delay === undefined) return chunk;
+        logError("usage sendBatch failed", { attempt: attempt + 1, count: messages.reduce((n, m) => n + m.length, 0), retrying: delay !== undefined, error: error instanceof Error ? error.message : String(error) });
+        if (delay === undefined) return messages;
         await sleep(delay);
       }
     }
@@ -90,30 +96,41 @@ export class UsageEventSender {
 }
 
 const encoder = new TextEncoder();
+const NON_ASCII = /[^\x00-\x7f]/;
 
-/**
- * An event's size in bytes as the Queue counts it: exact for events carrying logged bodies (the only large ones),
- * else an upper bound (three UTF-8 bytes per UTF-16 unit) that spares encoding every event.
- */
-const sizeOf = (event: UsageEvent): number => (event.bodies ? encoder.encode(JSON.stringify(event)).byteLength : JSON.stringify(event).length * 3);
+/** An event's encoded size in bytes (encoding only the rare JSON that is not plain ASCII). */
+function sizeOf(event: UsageEvent): number {
+  const json = JSON.stringify(event);
+  return NON_ASCII.test(json) ? encoder.encode(json).byteLength : json.length;
+}
 
-/** Splits events into sendBatch-sized batches (message count and encoded bytes). */
-export function chunksOf(events: UsageEvent[]): UsageEvent[][] {
-  const chunks: UsageEvent[][] = [];
-  let current: UsageEvent[] = [];
+/** Groups items of the given sizes, in order, into groups of at most `maxItems` and `maxBytes` (an oversized item alone). */
+function grouped<T>(items: readonly T[], sizes: readonly number[], maxItems: number, maxBytes: number): T[][] {
+  const groups: T[][] = [];
+  let current: T[] = [];
   let bytes = 0;
-  for (const event of events) {
-    const size = sizeOf(event);
-    if (current.length > 0 && (current.length >= MAX_MESSAGES_PER_BATCH || bytes + size > MAX_BYTES_PER_BATCH)) {
-      chunks.push(current);
+  items.forEach((item, i) => {
+    const size = sizes[i]!;
+    if (current.length > 0 && (current.length >= maxItems || bytes + size > maxBytes)) {
+      groups.push(current);
       current = [];
       bytes = 0;
     }
-    current.push(event);
+    current.push(item);
     bytes += size;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
+  });
+  if (current.length > 0) groups.push(current);
+  return groups;
+}
+
+/** Events grouped into Queue messages of at most MAX_BYTES_PER_MESSAGE. */
+export function messagesOf(events: UsageEvent[]): UsageEvent[][] {
+  return grouped(events, events.map(sizeOf), 1_000, MAX_BYTES_PER_MESSAGE);
+}
+
+/** Messages grouped into sendBatch calls within the Queue's limits (message count and bytes). */
+export function sendsOf(messages: UsageEvent[][]): UsageEvent[][][] {
+  return grouped(messages, messages.map((events) => events.reduce((sum, event) => sum + sizeOf(event), 0)), MAX_MESSAGES_PER_SEND, MAX_BYTES_PER_SEND);
 }
 
 /** One per isolate: small, short-lived (flushed within milliseconds), never holds responses. */

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { UsageEventSchema, type UsageEvent } from "../../src/usage/event";
-import { UsageEventSender, chunksOf } from "../../src/usage/sender";
+import { UsageEventSender, messagesOf, sendsOf } from "../../src/usage/sender";
 import { uniqueId, workspaceRows } from "./usage-helpers";
 
 function event(workspaceId: string, bodyChars = 0): UsageEvent {
@@ -56,12 +56,20 @@ describe("batched usage sends", () => {
     expect(rows.map((r) => r.request_id).sort()).toEqual([...first, later].map((e) => e.requestId).sort());
   });
 
-  it("splits at the Queue's limits: 100 messages, and bytes (not characters) per batch", () => {
-    expect(chunksOf(Array.from({ length: 250 }, () => event("ws"))).map((c) => c.length)).toEqual([100, 100, 50]);
-    // Each event holds ~16 KB of two-byte characters: about 12 fit the byte budget; counting characters would put ~23 in one.
+  it("packs events into messages of at most 100 KB (bytes, not characters), and messages into sendBatch calls within the Queue's limits", () => {
+    const bytes = (events: UsageEvent[]) => events.reduce((sum, e) => sum + new TextEncoder().encode(JSON.stringify(e)).byteLength, 0);
+    const small = Array.from({ length: 250 }, () => event("ws"));
+    const messages = messagesOf(small);
+    expect(messages.flat()).toEqual(small);
+    expect(messages.length).toBeLessThan(10);
+    expect(messages.every((m) => bytes(m) <= 100_000)).toBe(true);
+    // Each event holds ~16 KB of two-byte characters: about 6 fit a message; counting characters would put ~12 in one.
     const big = Array.from({ length: 30 }, () => event("ws", 8_000));
-    const chunks = chunksOf(big);
-    expect(chunks.every((c) => c.reduce((sum, e) => sum + new TextEncoder().encode(JSON.stringify(e)).byteLength, 0) <= 200_000)).toBe(true);
-    expect(chunks.flat()).toHaveLength(30);
+    const packed = messagesOf(big);
+    expect(packed.every((m) => bytes(m) <= 100_000)).toBe(true);
+    expect(packed.flat()).toHaveLength(30);
+    const sends = sendsOf(packed);
+    expect(sends.every((s) => s.length <= 100 && bytes(s.flat()) <= 200_000)).toBe(true);
+    expect(sends.flat(2)).toHaveLength(30);
   });
 });
