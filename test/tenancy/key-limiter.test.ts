@@ -2,9 +2,9 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { LeaseBook, type AdmitResult, type Demand } from "../../src/limits/lease-book";
-import { RESERVATION_TTL_MS } from "../../src/limits/ledger";
-import { RATE_WINDOW_MS, type ExchangeRequest, type ScopeLimits } from "../../src/limits/protocol";
-import { DurableObjectLeaseTransport } from "../../src/limits/transport";
+import { HEADROOM_SHARE, RESERVATION_TTL_MS } from "../../src/limits/ledger";
+import { RATE_WINDOW_MS, type ExchangeRequest, type ExchangeResponse, type ScopeLimits } from "../../src/limits/protocol";
+import { DurableObjectLeaseTransport, type LeaseTransport } from "../../src/limits/transport";
 import { emptyUsage } from "../../src/schema/internal";
 import { estimateChatRequest } from "../../src/usage/estimate";
 import { costOf, priceOf } from "../../src/usage/pricing";
@@ -304,4 +304,96 @@ describe("leased admission across independent clients (isolates or nodes) sharin
     const settled = await limiter(name).snapshot(KEY, now);
     expect(settled.spend[0]!.usd).toBeGreaterThan(before.spend[0]!.usd);
   });
+});
+
+/** The Durable Object transport, counting exchanges and keeping the ones in flight (so a test can wait for renewals). */
+class CountingTransport implements LeaseTransport {
+  readonly #inner = new DurableObjectLeaseTransport(env.KEY_LIMITER);
+  readonly inFlight = new Set<Promise<unknown>>();
+  exchanges = 0;
+
+  exchange(limiter: string, request: ExchangeRequest): Promise<ExchangeResponse> {
+    this.exchanges++;
+    const promise = this.#inner.exchange(limiter, request);
+    this.inFlight.add(promise);
+    void promise.finally(() => this.inFlight.delete(promise)).catch(() => undefined);
+    return promise;
+  }
+
+  /** Waits until no exchange is out, then one macrotask, so the continuations that install leases have run. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    await new Promise((resolve) => setTimeout(resolve, 0));
+  }
+}
+
+describe("lease sizing and the steady state", () => {
+  it("a lease follows the holder's observed rate while there is headroom, and shrinks to the one waiting request near a limit", async () => {
+    const stub = limiter(uniqueName("sizing"));
+    const ask = (limits: Omit<ScopeLimits, "scope">, want: number, now: number, first = { tokens: 10, usd: 0.001 }) =>
+      exchange(stub, { holder: "h", ask: { scopes: [{ scope: KEY, ...limits }], first, want: { requests: want, tokensPerRequest: 10, usdPerRequest: 0.001 } }, now });
+    const limits = { rpm: 100, tpm: 100_000, budget: { usd: 100, period: "day" as const } };
+    // Far from every limit: the waiting request plus the room asked for.
+    expect(await ask(limits, 20, T0)).toMatchObject({ ok: true, lease: { requests: 21, tokens: 210, usd: 0.021 } });
+    // rpm: 79 left, a quarter of what is left beyond the waiting request at most.
+    expect(await ask(limits, 50, T0 + 1)).toMatchObject({ ok: true, lease: { requests: 1 + Math.floor(78 / HEADROOM_SHARE) } });
+    // 41 counted; 56 more single requests leave 3: near the rpm limit, only the waiting request.
+    for (let i = 0; i < 56; i++) await ask(limits, 0, T0 + 2 + i);
+    const nearRpm = await ask(limits, 50, T0 + 100);
+    expect(nearRpm).toMatchObject({ ok: true, lease: { requests: 1, tokens: 10, usd: 0.001 } });
+    // Near the tpm and the budget limits too, each on its own.
+    const tight = limiter(uniqueName("sizing-tight"));
+    const askTight = (l: Omit<ScopeLimits, "scope">, now: number) => exchange(tight, { holder: "h", ask: { scopes: [{ scope: `key:${now}`, ...l }], first: { tokens: 10, usd: 0.001 }, want: { requests: 50, tokensPerRequest: 10, usdPerRequest: 0.001 } }, now: T0 });
+    expect(await askTight({ tpm: 40 }, 1)).toMatchObject({ ok: true, lease: { requests: 1, tokens: 10 } });
+    expect(await askTight({ budget: { usd: 0.004, period: "day" } }, 2)).toMatchObject({ ok: true, lease: { requests: 1, usd: 0.001 } });
+    // With room, a tpm-only lease carries the tokens of its share of requests (no request count: none is limited).
+    expect(await askTight({ tpm: 1_000 }, 3)).toMatchObject({ ok: true, lease: { requests: null, tokens: 10 + Math.floor(990 / (HEADROOM_SHARE * 10)) * 10 } });
+  });
+
+  it("in the steady state no request waits on the limiter, and it is asked at most 20 times per 1,000 requests", async () => {
+    const name = uniqueName("steady");
+    const scopes: ScopeLimits[] = [{ scope: KEY, rpm: 1_000_000, tpm: 100_000_000, budget: { usd: 1_000, period: "day" } }];
+    let now = T0;
+    const transport = new CountingTransport();
+    const background: Promise<unknown>[] = [];
+    const book = new LeaseBook(transport, { holder: "isolate:steady", clock: () => now, expiryTimers: false });
+    const demand = { tokens: 120, usd: 0.0001 };
+    let waited = 0;
+    let admitted = 0;
+    let exchangesAtWarm = 0;
+    let waitedAtWarm = 0;
+    let admittedAtWarm = 0;
+    // 200 requests a second of lease time (20 every 100 ms) for 30 s; the first 2 s warm up.
+    for (let round = 0; round < 300; round++) {
+      now = T0 + round * 100;
+      if (round === 20) [exchangesAtWarm, waitedAtWarm, admittedAtWarm] = [transport.exchanges, waited, admitted];
+      const results = await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          const held = book.admitHeld(name, scopes, demand, (p) => void background.push(p));
+          if (held) return held;
+          waited++;
+          return book.admitByExchange(name, scopes, demand, (p) => void background.push(p));
+        }),
+      );
+      for (const result of results) {
+        if (!result.ok) throw new Error(`refused: ${JSON.stringify(result)}`);
+        admitted++;
+        book.settle(result.ticket, { tokens: 100, usd: 0.00008 }, (p) => void background.push(p));
+      }
+      await transport.settled();
+    }
+    const steadyRequests = admitted - admittedAtWarm;
+    const steadyExchanges = transport.exchanges - exchangesAtWarm;
+    expect(steadyRequests).toBe(5_600);
+    expect(waited - waitedAtWarm).toBe(0);
+    expect((steadyExchanges * 1_000) / steadyRequests).toBeLessThanOrEqual(20);
+    // Every admitted request and its cost reached the limiter (writes per exchange, not per request).
+    await book.release();
+    await Promise.allSettled(background);
+    const snapshot = await limiter(name).snapshot(KEY, now);
+    expect(snapshot.exchanges).toBe(transport.exchanges);
+    expect(snapshot.requestsInWindow).toBeLessThanOrEqual(admitted);
+    expect(snapshot.spend[0]!.usd).toBeCloseTo(admitted * 0.00008, 9);
+    expect(snapshot.reservations).toBe(0);
+  }, 60_000);
 });
