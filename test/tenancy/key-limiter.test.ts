@@ -203,6 +203,29 @@ describe("leased admission across independent clients (isolates or nodes) sharin
     expect(inWindow(T0 + RATE_WINDOW_MS)).toBeGreaterThanOrEqual(N - clients.length);
   }, 60_000);
 
+  it("a workspace limit leases the same way: clients of three different keys share its rpm, leases larger than one request", async () => {
+    const N = 60;
+    const name = uniqueName("ws-leases");
+    let now = T0;
+    const clients = ["a", "b", "c"].map((key) => ({ key, client: new Client(`node:${key}`, () => now) }));
+    const scopesOf = (key: string): ScopeLimits[] => [{ scope: `key:${key}`, rpm: 10_000 }, { scope: "workspace", rpm: N }];
+    let largestLease = 0;
+    for (let round = 0; now < T0 + 125_000; round++) {
+      now = T0 + round * 500;
+      await Promise.all(clients.map(({ key, client }) => client.burst(name, scopesOf(key), { tokens: 0, usd: 0 }, 3)));
+      for (const { client } of clients) for (const lease of client.book.held()) largestLease = Math.max(largestLease, lease.granted.requests ?? 0);
+      await Promise.all(clients.map(({ client }) => client.idle()));
+    }
+    const times = clients.flatMap(({ client }) => client.times);
+    expect(largestLease).toBeGreaterThan(1);
+    expect(maxInAnyWindow(times)).toBeLessThanOrEqual(N);
+    const inWindow = (from: number) => times.filter((t) => t >= from && t < from + RATE_WINDOW_MS).length;
+    expect(inWindow(T0)).toBeGreaterThanOrEqual(N - clients.length);
+    expect(inWindow(T0 + RATE_WINDOW_MS)).toBeGreaterThanOrEqual(N - clients.length);
+    const workspace = await limiter(name).snapshot("workspace", now);
+    expect(workspace.requestsInWindow).toBeLessThanOrEqual(N);
+  }, 60_000);
+
   it("a budget across clients: settled spend stays within the budget plus one request's maximum cost — ASCII and CJK prompts alike", async () => {
     const price = priceOf("openai", "gpt-4o-mini")!;
     for (const prompt of ["Please summarise the attached quarterly report. ".repeat(60), "请总结一下这份季度报告的要点。".repeat(200)]) {
