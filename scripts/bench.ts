@@ -161,7 +161,7 @@ async function runCases(): Promise<void> {
       at: new Date().toISOString(),
       command: `npm run bench -- ${process.argv.slice(2).join(" ")}`.trim(),
       machine: machine(),
-      settings: { connections, throughputMs, latencyMs, warmupMs, rounds, upstreamLatencyMs: Number(values["latency-ms"]), keyLimits: targets.keyLimits, cachedRoute: targets.cachedRoute ?? null },
+      settings: { connections, throughputMs, latencyMs, warmupMs, rounds, upstreamLatencyMs: Number(values["latency-ms"]), keyLimits: targets.keyLimits, cachedRoute: targets.cachedRoute ?? null, guardedRoute: targets.guardedRoute ?? null },
       results,
       ratios: list,
     });

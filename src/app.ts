@@ -2,14 +2,19 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
+import { adminAccess } from "./api/admin/access";
 import { chatApi } from "./api/chat";
 import { dashboardApi } from "./api/dashboard";
 import { embeddingsApi } from "./api/embeddings";
+import { filesApi } from "./api/files";
+import { batchesApi } from "./api/batches";
+import { messageBatchesApi } from "./api/message-batches";
 import { messagesApi } from "./api/messages";
 import { modelsApi } from "./api/models";
 import { GatewayError } from "./lib/errors";
-import { requestContext } from "./lib/request-context";
-import { adminAuth, gatewayKeyAuth } from "./policy/auth";
+import { requestContext } from "./pipeline/request-context";
+import { adminAuth } from "./policy/admin-auth";
+import { gatewayKeyAuth } from "./policy/auth";
 import { rateLimitHeaders } from "./policy/limits";
 import type { AppEnv } from "./types";
 import { usageRecording } from "./settle/usage-event";
@@ -20,6 +25,9 @@ const ALLOWED_METHODS: Record<string, string[]> = {
   "/v1/messages": ["POST"],
   "/v1/embeddings": ["POST"],
   "/v1/models": ["GET"],
+  "/v1/files": ["GET", "POST"],
+  "/v1/batches": ["GET", "POST"],
+  "/v1/messages/batches": ["GET", "POST"],
 };
 
 function errorResponse(c: Context<AppEnv>, error: GatewayError): Response {
@@ -40,13 +48,18 @@ app.use("/v1/*", async (c, next) => {
 });
 app.use("/v1/*", gatewayKeyAuth());
 app.use("/v1/*", rateLimitHeaders());
-app.use("/v1/*", usageRecording());
+// Usage events are per model request; files and batches account for their lines themselves (src/batches/usage.ts).
+for (const path of ["/v1/chat/completions", "/v1/messages", "/v1/embeddings"]) app.use(path, usageRecording());
 app.route("/v1/chat/completions", chatApi);
+app.route("/v1/messages/batches", messageBatchesApi);
 app.route("/v1/messages", messagesApi);
 app.route("/v1/embeddings", embeddingsApi);
 app.route("/v1/models", modelsApi);
+app.route("/v1/files", filesApi);
+app.route("/v1/batches", batchesApi);
 
 app.use("/admin/*", adminAuth());
+app.use("/admin/*", adminAccess());
 app.route("/admin", adminApi);
 app.route("/dashboard", dashboardApi);
 
@@ -55,6 +68,9 @@ app.get("/", (c) => c.json({ name: "switchyard", docs: "https://github.com/switc
 app.notFound((c) => errorResponse(c, new GatewayError({ status: 404, type: "invalid_request_error", code: "unknown_url", message: `Unknown request URL: ${c.req.method} ${c.req.path}.` })));
 
 app.onError((error, c) => {
+  // Whatever an upstream said on the way here, no provider secret of this request leaves in it.
+  const redactor = c.get("redactor");
+  if (redactor && error instanceof Error) redactor.redactError(error);
   if (error instanceof GatewayError) return errorResponse(c, error);
   if (error instanceof HTTPException) {
     return errorResponse(c, new GatewayError({ status: error.status, message: error.message || "Request rejected." }));

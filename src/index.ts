@@ -1,11 +1,14 @@
 import { app } from "./app";
+import { AUDIT_QUEUE_NAME, consumeAuditBatch } from "./audit/consumer";
 import { consumeUsageBatch } from "./usage/consumer";
 
 export { KeyLimiter } from "../durable-objects/key-limiter";
 export { RequestCoalescer } from "../durable-objects/request-coalescer";
 export { CircuitBreaker } from "../durable-objects/circuit-breaker";
+export { BatchDriver } from "../durable-objects/batch-driver";
+export { AuthThrottle } from "../durable-objects/auth-throttle";
 
 export default {
   fetch: app.fetch,
-  queue: consumeUsageBatch,
+  queue: (batch, env) => (batch.queue === AUDIT_QUEUE_NAME ? consumeAuditBatch(batch, env) : consumeUsageBatch(batch, env)),
 } satisfies ExportedHandler<Env>;

@@ -1,7 +1,7 @@
 import Anthropic from "@anthropic-ai/sdk";
 import { exports } from "cloudflare:workers";
 import OpenAI from "openai";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
 import type { GatewayConfigInput } from "../src/config/schema";
 import { TEST_ADMIN_TOKEN } from "./fixtures";
 import type { Fault } from "./simulators/scenarios";
@@ -94,4 +94,21 @@ export async function readSSE(response: Response): Promise<{ event: string | und
         data: lines.filter((l) => l.startsWith("data: ")).map((l) => l.slice(6)).join("\n"),
       };
     });
+}
+
+/** Reads a response body that must fail (never end cleanly); returns what arrived before it failed. */
+export async function readUntilFailure(res: Response): Promise<string> {
+  const reader = res.body!.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  await expect(
+    (async () => {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return;
+        text += decoder.decode(value, { stream: true });
+      }
+    })(),
+  ).rejects.toThrow();
+  return text;
 }

@@ -1,5 +1,5 @@
 import type { RequestShape } from "./load.ts";
-import { CACHED_ROUTE, PORTKEY_HEADERS, ROUTE, type Targets } from "./targets.ts";
+import { CACHED_ROUTE, GUARDED_ROUTE, PORTKEY_HEADERS, ROUTE, type Targets } from "./targets.ts";
 
 /** One measured configuration: where the requests go and what they look like. */
 export type BenchCase = {
@@ -30,6 +30,7 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
     ...extra,
   });
   const cacheMissing = t.cachedRoute ? undefined : "n/a (feature missing: this build's config does not accept routes.*.cache)";
+  const guardrailsMissing = t.guardedRoute ? undefined : "n/a (feature missing: this build's config does not accept guardrails)";
 
   return [
     {
@@ -113,6 +114,23 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
       label: "(f) stream TTFB, Switchyard",
       phases: ["latency"],
       load: gatewayChat(chatBody(ROUTE, "Say hello.", true)),
+    },
+    {
+      id: "h-guardrails",
+      server: "gateway",
+      label: "(h) always-on path + guardrails",
+      note: "(c) with every built-in detector (email, phone, card, IBAN, SSN, IP, secrets) redacting on input and output",
+      ...(guardrailsMissing ? { skipped: guardrailsMissing } : {}),
+      phases: ["throughput", "latency"],
+      load: gatewayChat(chatBody(GUARDED_ROUTE)),
+    },
+    {
+      id: "i-stream-guardrails",
+      server: "gateway",
+      label: "(i) stream TTFB, Switchyard + guardrails",
+      ...(guardrailsMissing ? { skipped: guardrailsMissing } : {}),
+      phases: ["latency"],
+      load: gatewayChat(chatBody(GUARDED_ROUTE, "Say hello.", true)),
     },
     {
       id: "g-portkey",

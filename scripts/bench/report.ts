@@ -55,6 +55,9 @@ export function ratios(results: CaseResult[]): Ratio[] {
   delta("stream TTFB over pass-through, p50 (f gateway - f pass-through)", ttfb("f-stream-gateway"), ttfb("f-stream-passthrough"), "<= 1 ms", (v) => v <= 1);
   delta("stream TTFB, pass-through floor (f pass-through - f direct)", ttfb("f-stream-passthrough"), ttfb("f-stream-direct"), "(platform floor)", () => true);
   delta("cache hit p50 vs direct p50 (e - a)", p50("e-cache-hit"), p50("a-direct"), "< 0 ms", (v) => v < 0);
+  ratio("guardrails req/s vs always-on (h / c)", rps("h-guardrails"), rps("c-always-on"), ">= 90%", (v) => v >= 0.9, "%");
+  ratio("always-on CPU/req vs guardrails CPU/req (c / h)", cpu("c-always-on"), cpu("h-guardrails"), ">= 90% (same, noise-robust)", (v) => v >= 0.9, "%");
+  delta("stream TTFB added by guardrails, p50 (i - f gateway)", ttfb("i-stream-guardrails"), ttfb("f-stream-gateway"), "<= 1 ms", (v) => v <= 1);
   ratio("cache miss req/s vs always-on", rps("d-cache-miss"), rps("c-always-on"), "(KV write cost of the runtime)", () => true, "%");
   return out;
 }
@@ -82,7 +85,7 @@ export function printTable(results: CaseResult[], connections: number): void {
       r.cpuMsPerRequest ? fmt(1000 / r.cpuMsPerRequest, 0) : "-",
       fmt(l?.latencyMs.p50, 3),
       fmt(l?.latencyMs.p99, 3),
-      r.id.startsWith("f-") ? fmt(l?.firstByteMs.p50, 3) : "-",
+      r.id.includes("stream") ? fmt(l?.firstByteMs.p50, 3) : "-",
       String(errors),
       note,
     ]);

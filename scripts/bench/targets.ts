@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -24,25 +25,45 @@ export type Targets = {
   plainKey: string;
   /** The route with `cache` on, when this build's config accepts the field. */
   cachedRoute: string | undefined;
+  /** The route with every built-in guardrail detector on input and output, when this build's config accepts it. */
+  guardedRoute: string | undefined;
   dispose: () => Promise<void>;
 };
 
-const ADMIN_TOKEN = "bench-admin-token";
+// A fresh strong token per run: `npm start` refuses weak ones.
+const ADMIN_TOKEN = `bench-${randomBytes(24).toString("base64url")}`;
 const PROVIDER_KEY = "sk-sim-bench";
 const TSX = ["--import", "tsx"];
 
 export const ROUTE = "bench";
 export const CACHED_ROUTE = "bench-cached";
+export const GUARDED_ROUTE = "bench-guarded";
 
-/** The gateway config of a run; the cache route is added only when the config schema accepts it. */
-function benchConfig(upstream: string): { document: unknown; cachedRoute: string | undefined } {
+const ALL_DETECTORS = ["email", "phone", "card", "iban", "ssn", "ip", "secret"];
+
+/** The gateway config of a run; the cache and guardrails routes are added only when the config schema accepts them. */
+function benchConfig(upstream: string): { document: unknown; cachedRoute: string | undefined; guardedRoute: string | undefined } {
   const target = { provider: "sim", model: "gpt-4o-mini" };
-  const base = {
+  let document: Record<string, unknown> = {
     providers: { sim: { type: "openai", baseURL: `${upstream}/v1`, apiKey: { env: "OPENAI_API_KEY" } } },
     routes: { [ROUTE]: { strategy: "single", target } } as Record<string, unknown>,
   };
-  const withCache = { ...base, routes: { ...base.routes, [CACHED_ROUTE]: { strategy: "single", target, cache: { mode: "exact", ttl: 600 } } } };
-  return parseConfig(withCache).ok ? { document: withCache, cachedRoute: CACHED_ROUTE } : { document: base, cachedRoute: undefined };
+  const extended = (extra: Record<string, unknown>, routes: Record<string, unknown>) => ({ ...document, ...extra, routes: { ...(document.routes as Record<string, unknown>), ...routes } });
+  const withCache = extended({}, { [CACHED_ROUTE]: { strategy: "single", target, cache: { mode: "exact", ttl: 600 } } });
+  const cachedRoute = parseConfig(withCache).ok ? CACHED_ROUTE : undefined;
+  if (cachedRoute) document = withCache;
+  const withGuardrails = extended(
+    {
+      guardrails: {
+        policies: { pii: { input: [{ name: "pii", detect: ALL_DETECTORS, action: "redact" }], output: [{ name: "pii-out", detect: ALL_DETECTORS, action: "redact" }] } },
+        routes: { [GUARDED_ROUTE]: "pii" },
+      },
+    },
+    { [GUARDED_ROUTE]: { strategy: "single", target } },
+  );
+  const guardedRoute = parseConfig(withGuardrails).ok ? GUARDED_ROUTE : undefined;
+  if (guardedRoute) document = withGuardrails;
+  return { document, cachedRoute, guardedRoute };
 }
 
 async function admin(gateway: string, path: string, body: unknown): Promise<Response> {
@@ -87,7 +108,7 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
   const upstreamPort = (await waitForOutput(upstreamChild, /listening (\d+)/))[1];
   const upstream = `http://127.0.0.1:${upstreamPort}`;
 
-  const { document, cachedRoute } = benchConfig(upstream);
+  const { document, cachedRoute, guardedRoute } = benchConfig(upstream);
   const configFile = join(work, "switchyard.config.json");
   writeFileSync(configFile, JSON.stringify(document));
   const envFile = join(work, "bench.env");
@@ -130,6 +151,7 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
     keyLimits: limits,
     plainKey,
     cachedRoute,
+    guardedRoute,
     dispose: async () => {
       for (const dispose of disposers) await dispose();
     },

@@ -1,5 +1,4 @@
 import * as z from "zod";
-import type { GatewayConfig } from "../config/schema";
 import { badRequest } from "../lib/errors";
 
 /** Seconds an entry is served when a cache setting names no `ttl`. */
@@ -107,8 +106,11 @@ export function cachePolicyFor(settings: CacheSettings, headers: Headers): Cache
   return { cache, coalesce };
 }
 
+/** What the settings are read from: a workspace config (a `GatewayConfig` is one; the config schema is built from this module). */
+export type CacheSettingsSource = CacheSettings & { routes: Record<string, CacheSettings> };
+
 /** The settings that apply to a request: its route's own where it sets them, else the workspace's defaults. */
-export function cacheSettingsOf(config: GatewayConfig, routeName: string | undefined): CacheSettings {
+export function cacheSettingsOf(config: CacheSettingsSource, routeName: string | undefined): CacheSettings {
   const route = routeName === undefined ? undefined : config.routes[routeName];
   return { cache: route?.cache ?? config.cache, coalesce: route?.coalesce ?? config.coalesce };
 }

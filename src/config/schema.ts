@@ -1,20 +1,44 @@
 import * as z from "zod";
-import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/presets";
+import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/openai-compatible/presets";
 import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
 import { PriceSchema } from "../usage/pricing";
+import { FilesOptionsSchema } from "../files/options";
+import { GuardrailsSchema, guardrailReferenceIssues } from "../guardrails/schema";
+
+/** The name of a credential stored through the admin API. */
+export const CredentialNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "credential names are 1-64 letters, digits, _ . -");
 
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
   .union([
-    z.strictObject({ env: z.string().min(1).describe("Name of a Worker secret / environment variable.") }),
-    z.strictObject({ credential: z.string().min(1).describe("Name of a credential stored through the admin API (encrypted).") }),
+    z.strictObject({
+      env: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "a Worker secret's name: letters, digits and _")
+        .describe("Name of a Worker secret / environment variable: one of PROVIDER_SECRETS (and, for workspaces other than `default`, granted by WORKSPACE_ENV_SECRETS)."),
+    }),
+    z.strictObject({ credential: CredentialNameSchema.describe("Name of a credential stored through the admin API (encrypted).") }),
   ])
   .describe("Where a secret comes from; never the secret itself.");
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
-const baseURL = z.url({ protocol: /^https?$/ }).describe("The provider's base URL, following its own SDK's convention.");
+/** An upstream URL: the gateway adds paths and queries itself, so it carries neither a query, a fragment nor credentials. */
+const upstreamURL = z
+  .url({ protocol: /^https?$/ })
+  .refine((url) => !url.includes("?") && !url.includes("#"), "must not contain `?` or `#`: the gateway builds paths and queries itself")
+  .refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), "must not carry credentials (user:password@)");
+
+// Normalised once here (no trailing slash), so adapters append their paths as they are.
+const baseURL = upstreamURL.overwrite((url) => url.replace(/\/+$/, "")).describe("The provider's base URL, following its own SDK's convention.");
+
+/** Static headers a compatible server needs; a value may be a secret reference. */
+const HeaderNameSchema = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "a header name (letters, digits and !#$%&'*+.^_`|~-)")
+  .refine((name) => !["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"].includes(name.toLowerCase()), "the gateway sets this header itself");
+const HeaderValueSchema = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, "header values have no control characters (CR, LF, NUL)");
 
 export const OpenAIProviderSchema = z.strictObject({
   type: z.literal("openai"),
@@ -44,10 +68,19 @@ export const GeminiProviderSchema = z.strictObject({
 export const VertexProviderSchema = z.strictObject({
   type: z.literal("vertex"),
   project: z.string().min(1).describe("The Google Cloud project id."),
-  location: z.string().min(1).describe("The Vertex AI location, e.g. us-central1, europe-west4 or global."),
+  location: z
+    .string()
+    .regex(/^[a-z0-9-]{1,63}$/, "a Vertex AI location such as us-central1 or global")
+    .describe("The Vertex AI location, e.g. us-central1, europe-west4 or global."),
   serviceAccount: SecretRefSchema.describe("The service account's JSON key (the whole file's contents)."),
-  tokenURL: z.url({ protocol: /^https?$/ }).optional().describe("Where the signed JWT is exchanged for an access token (default: the key's token_uri)."),
+  tokenURL: upstreamURL.optional().describe("Where the signed JWT is exchanged for an access token (default: the key's token_uri)."),
   baseURL: baseURL.optional().describe("Overrides https://{location}-aiplatform.googleapis.com (tests, private endpoints)."),
+  batchBucket: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, "a Cloud Storage bucket name (without gs://)")
+    .optional()
+    .describe("A Cloud Storage bucket the service account may write: native batches put their input and read their output there."),
+  storageURL: baseURL.default("https://storage.googleapis.com").describe("The Cloud Storage JSON API origin (tests, private endpoints)."),
   models: z.array(z.string()).optional(),
 });
 
@@ -81,7 +114,10 @@ export const OpenAICompatibleProviderSchema = z
     apiKey: SecretRefSchema.optional().describe("Optional for local servers (Ollama, vLLM, LM Studio)."),
     quirks: QuirksOverrideSchema.optional().describe("Overrides the preset's quirks, or describes a server without a preset."),
     supports: SupportsSchema.partial().optional(),
-    headers: z.record(z.string(), z.string()).optional().describe("Extra static headers (e.g. OpenRouter's HTTP-Referer)."),
+    headers: z
+      .record(HeaderNameSchema, z.union([HeaderValueSchema, SecretRefSchema]))
+      .optional()
+      .describe("Extra headers (e.g. OpenRouter's HTTP-Referer); a value may be a secret reference ({ env } or { credential })."),
     models: z.array(z.string()).optional(),
   })
   .superRefine((provider, ctx) => {
@@ -126,12 +162,15 @@ export const GatewayConfigSchema = z
       .record(z.string().regex(/^[A-Za-z0-9_.-]+\/.+$/, "pricing keys are \"<provider name>/<model>\""), PriceSchema)
       .optional()
       .describe("Price overrides (USD per 1M tokens) keyed by provider name and model; they win over the built-in table."),
+    files: FilesOptionsSchema.optional(),
     logging: z
       .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
       .optional(),
+    guardrails: GuardrailsSchema.optional(),
   })
   .superRefine((doc, ctx) => {
     for (const issue of routeReferenceIssues(doc.routes, doc.providers)) ctx.addIssue({ code: "custom", ...issue });
+    if (doc.guardrails) for (const issue of guardrailReferenceIssues(doc.guardrails, new Set(Object.keys(doc.routes)))) ctx.addIssue({ code: "custom", ...issue });
   });
 export type GatewayConfig = z.infer<typeof GatewayConfigSchema>;
 export type GatewayConfigInput = z.input<typeof GatewayConfigSchema>;

@@ -1,5 +1,3 @@
-import type { ClientDialect } from "../schema/internal";
-
 /** The OpenAI error shape every non-Anthropic response uses. */
 export type OpenAIErrorBody = { error: { message: string; type: string; param: string | null; code: string | null } };
 
@@ -54,7 +52,8 @@ export class GatewayError extends Error {
     return { type: "error", error: { type: anthropicErrorType(this.status, this.type), message: this.message } };
   }
 
-  bodyFor(dialect: ClientDialect): unknown {
+  /** The body in the client's dialect (src/schema/internal.ts `ClientDialect`): Anthropic's shape or OpenAI's. */
+  bodyFor(dialect: "openai" | "anthropic"): unknown {
     return dialect === "anthropic" ? this.toAnthropic() : this.toOpenAI();
   }
 }

@@ -23,9 +23,11 @@ function renderResult(c: Context<AppEnv>, result: ChatResult): unknown {
 }
 
 function rendererFor(c: Context<AppEnv>, request: ChatRequest): StreamRenderer {
-  return c.get("dialect") === "anthropic"
-    ? new AnthropicMessagesStreamRenderer({ fallbackModel: request.model })
-    : new OpenAIChatStreamRenderer({ includeUsage: request.includeUsage, fallbackModel: request.model });
+  const renderer =
+    c.get("dialect") === "anthropic"
+      ? new AnthropicMessagesStreamRenderer({ fallbackModel: request.model })
+      : new OpenAIChatStreamRenderer({ includeUsage: request.includeUsage, fallbackModel: request.model });
+  return c.get("guard")?.guardStream(renderer) ?? renderer;
 }
 
 export function answeredHeaders(responding: Pick<Responding, "log" | "answeredBy">): Record<string, string> {
@@ -40,7 +42,9 @@ export function answeredHeaders(responding: Pick<Responding, "log" | "answeredBy
 /** A complete result as the client's dialect's JSON body. */
 export function respondWithResult(c: Context<AppEnv>, result: ChatResult, responding: Responding, headers: Record<string, string> = {}): Response {
   responding.account.result(result);
-  return c.json(renderResult(c, result), 200, { ...answeredHeaders(responding), ...headers });
+  // Output guardrails: a block refuses the answer (the upstream call is still accounted for above).
+  const answer = c.get("guard")?.checkResult(result) ?? result;
+  return c.json(renderResult(c, answer), 200, { ...answeredHeaders(responding), ...headers });
 }
 
 /** Internal events rendered as the client's dialect's stream as they arrive; `hooks` also see every event and the end. */
@@ -72,6 +76,7 @@ export function respondWithEvents(
         hooks.onEnd?.(end);
         record.finish(end.outcome === "complete" ? "success" : end.outcome, end.outcome === "error" ? end.error.type : undefined);
       },
+      redact: (error) => c.get("redactor").redactError(error),
     },
     responding.answeredBy?.provider,
   );

@@ -1,6 +1,9 @@
 import type { Context } from "hono";
 import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
+import { requestGuardFor, type RequestGuard } from "../guardrails";
+import { logGuardrailOutcome } from "../guardrails/log";
 import { base64Encode } from "../lib/crypto";
+import { requireModelAllowed } from "../policy/keys";
 import { admitRequest } from "../policy/limits";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import { ResponseAccount, loggedRequestOf } from "../settle/account";
@@ -23,7 +26,7 @@ import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond
 // `c.get(name)` rather than `c.var.name` on the request path: Hono builds a new object of every variable on each
 // `c.var` access (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
 const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
-  newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), startedAt: c.get("startedAt"), clientSignal: c.req.raw.signal });
+  newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), startedAt: c.get("startedAt"), redactor: c.get("redactor"), clientSignal: c.req.raw.signal });
 
 /** What routing may look at: the model, headers, metadata and the request's estimated size. */
 const routingRequest = (c: Context<AppEnv>, model: string, estimate: RequestEstimate, metadata?: Record<string, string>): RoutingRequest => ({
@@ -34,17 +37,41 @@ const routingRequest = (c: Context<AppEnv>, model: string, estimate: RequestEsti
   maxTokens: estimate.maxOutputTokens,
 });
 
-/** Serves a chat request (from either dialect) end to end: plan, admission, attempts, and the rendered response or stream. */
-export async function serveChat(c: Context<AppEnv>, request: ChatRequest): Promise<Response> {
+/**
+ * The request's guardrails (its key's, route's or workspace's policy), or none. The caller applies them to the
+ * prompt before anything is counted, logged or sent; the guard stays on the context for the answer, and its
+ * outcome is logged after the response.
+ */
+function guardFor(c: Context<AppEnv>, route: string | undefined): RequestGuard | undefined {
+  const keyId = c.get("key").id;
+  const guard = requestGuardFor(c.get("config").guardrails, keyId, route);
+  if (!guard) return undefined;
+  const owner = { requestId: c.get("requestId"), workspaceId: c.get("workspaceId"), keyId };
+  const record = c.get("record");
+  // Before any check runs: a request its guardrails block still carries their tally in its usage event.
+  record.guarded(guard.tally);
+  record.after(() => logGuardrailOutcome(guard.tally, owner));
+  c.set("guard", guard);
+  return guard;
+}
+
+/** Serves a chat request (from either dialect) end to end: plan, guardrails, admission, attempts, and the rendered response or stream. */
+export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<Response> {
+  requireModelAllowed(c.get("key"), sent.model);
   const record = c.get("record");
   const scope = scopeOf(c);
-  const estimate = estimateChatRequest(request);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimate, request.metadata));
+  const planned = estimateChatRequest(sent);
+  const plan = planTargets(scope, routingRequest(c, sent.model, planned, sent.metadata));
+  // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked
+  // request (and its estimate, when redaction changed it).
+  const guard = guardFor(c, plan.route);
+  const request = guard ? guard.checkInput(sent) : sent;
+  const estimate = request === sent ? planned : estimateChatRequest(request);
   const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, plan.route), c.req.raw.headers);
   const account = new ResponseAccount(loggedRequestOf(scope.config, request));
   record.serving({ operation: "chat", stream: request.stream, route: plan.route, estimate, config: scope.config, cacheStatus: cachePolicy?.cache?.status, log: scope.log, account });
   record.after(() => scope.circuits.settle());
-  const settleAdmission = await admitRequest(c, plan.attempts.map((a) => a.target), request.model, estimate);
+  const settleAdmission = await admitRequest(c, plan.attempts.map((a) => a.target), estimate);
   if (settleAdmission) record.after(settleAdmission);
   const callUpstream = async (): Promise<UpstreamAnswer> => {
     const { value: success, answer } = await runAttempts(scope, plan, (prepared, control) => attemptChat(prepared, request, scope.log, control));
@@ -69,15 +96,20 @@ function float32Base64(vector: readonly number[]): string {
   return base64Encode(new Uint8Array(new Float32Array(vector).buffer));
 }
 
-export async function serveEmbeddings(c: Context<AppEnv>, request: EmbeddingsRequest): Promise<Response> {
+export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsRequest): Promise<Response> {
+  requireModelAllowed(c.get("key"), sent.model);
   const record = c.get("record");
   const scope = scopeOf(c);
-  const estimate = estimateEmbeddingsRequest(request);
-  const plan = planTargets(scope, routingRequest(c, request.model, estimate));
+  const planned = estimateEmbeddingsRequest(sent);
+  const plan = planTargets(scope, routingRequest(c, sent.model, planned));
+  // Input guardrails apply to what is embedded: the provider sees it as it would a prompt.
+  const guard = guardFor(c, plan.route);
+  const request = guard ? { ...sent, input: guard.checkTexts(sent.input) } : sent;
+  const estimate = request === sent ? planned : estimateEmbeddingsRequest(request);
   const account = new ResponseAccount();
   record.serving({ operation: "embeddings", stream: false, route: plan.route, estimate, config: scope.config, cacheStatus: undefined, log: scope.log, account });
   record.after(() => scope.circuits.settle());
-  const settleAdmission = await admitRequest(c, plan.attempts.map((a) => a.target), request.model, estimate);
+  const settleAdmission = await admitRequest(c, plan.attempts.map((a) => a.target), estimate);
   if (settleAdmission) record.after(settleAdmission);
   const { value: result, answer } = await runAttempts(scope, plan, (prepared, control) => attemptEmbeddings(prepared, request, scope.log, control));
   record.answered(answer);

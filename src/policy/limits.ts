@@ -111,6 +111,8 @@ export function limitHeaders(scopes: ScopeState[]): Record<string, string> {
   return headers;
 }
 
+const BUDGET_PERIOD_ADJECTIVE: Record<Budget["period"], string> = { day: "daily", month: "monthly", total: "total" };
+
 function refusal(result: Refusal, headers: Record<string, string>): GatewayError {
   if (result.retryAfterMs !== null) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(result.retryAfterMs / 1_000)));
@@ -125,7 +127,7 @@ function refusal(result: Refusal, headers: Record<string, string>): GatewayError
       type: "budget_exceeded",
       code: "budget_exceeded",
       headers,
-      message: `The ${budget.period === "total" ? "total" : `${budget.period}ly`} budget of ${whose} ($${budget.usd}) would be exceeded: $${budget.spentUsd.toFixed(6)} spent and $${budget.reservedUsd.toFixed(6)} reserved by requests in flight. ${budget.resetMs === null ? "The budget does not reset." : `It resets at the start of the next UTC ${budget.period}.`} A lower max_tokens reserves less.`,
+      message: `The ${BUDGET_PERIOD_ADJECTIVE[budget.period]} budget of ${whose} ($${budget.usd}) would be exceeded: $${budget.spentUsd.toFixed(6)} spent and $${budget.reservedUsd.toFixed(6)} reserved by requests in flight. ${budget.resetMs === null ? "The budget does not reset." : `It resets at the start of the next UTC ${budget.period}.`} A lower max_tokens reserves less.`,
     });
   }
   const window = (result.reason === "requests" ? state.requests : state.tokens)!;
@@ -154,17 +156,14 @@ function limiterUnavailable(error: unknown): GatewayError {
 }
 
 /**
- * Admission for one request: the key's route allow-list, then (only when the key or its workspace has limits)
- * its limiter's rpm, tpm and budget, from a lease this isolate holds — no await — or, when none covers the
+ * Admission for one request (its route allow-list was checked before planning, `requireModelAllowed`): only when
+ * the key or its workspace has limits, its limiter's rpm, tpm and budget, from a lease this isolate holds — no await — or, when none covers the
  * request, through one exchange with the limiter (src/limits/lease-book.ts). Returns the after-response task that
  * hands the request's settled tokens and cost — the same numbers its usage event carries — back to the limiter;
  * undefined when nothing limits the request.
  */
-export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], model: string, demand: RequestEstimate): Promise<AfterResponse | undefined> {
+export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], demand: RequestEstimate): Promise<AfterResponse | undefined> {
   const key = c.get("key");
-  if (key.routes && !key.routes.includes(model)) {
-    throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${model}" is not one of them.` });
-  }
   const config = c.get("config");
   const plan = admissionPlanOf(c.get("workspaceId"), config, key);
   if (!plan) return undefined;

@@ -1,8 +1,8 @@
 import type { ProviderConfig, ProviderType } from "../config/schema";
 import { anthropicAdapter } from "./anthropic";
-import { geminiAdapter } from "./gemini";
 import { azureAdapter } from "./azure";
 import { bedrockAdapter } from "./bedrock";
+import { geminiAdapter } from "./gemini";
 import { openAIAdapter } from "./openai";
 import { openAICompatibleAdapter } from "./openai-compatible";
 import type { ProviderAdapter } from "./types";

@@ -1,7 +1,7 @@
 import type { RandomSource } from "./random";
 import { RETRYABLE_STATUSES, type RetryOn, type RetryPolicy } from "./schema";
 
-/** How one attempt at a target ended. */
+/** How an upstream attempt ended, as retry, fallback and the request record see it. */
 export type AttemptOutcome = "success" | "http_error" | "timeout" | "network" | "stream_error" | "skipped";
 
 /** What retry and fallback decisions need to know about a failed attempt. */

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
+import { ModelNameSchema } from "../schema/model-name";
 
 /**
  * The routing part of the config document: routes (strategies over targets), retry and timeout policies, and
@@ -8,7 +9,7 @@ import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 
 export const TargetSchema = z.strictObject({
   provider: z.string().min(1).describe("A key of `providers`."),
-  model: z.string().min(1).describe("The provider's own model name."),
+  model: ModelNameSchema.describe("The provider's own model name."),
 });
 /** A concrete upstream: one provider's model. */
 export type Target = z.infer<typeof TargetSchema>;
@@ -111,11 +112,24 @@ export const RuleSchema = z.strictObject({
 });
 export type Rule = z.infer<typeof RuleSchema>;
 
+export const BATCH_MODES = ["native", "gateway"] as const;
+export type BatchMode = (typeof BATCH_MODES)[number];
+export const BatchSettingSchema = z
+  .strictObject({
+    mode: z
+      .enum(BATCH_MODES)
+      .default("native")
+      .describe("native: relayed to the provider's own batch API (one provider target); gateway: the gateway runs the lines itself through the route (docs/batches.md)."),
+  })
+  .describe("How /v1/batches runs batches whose lines name this route.");
+export type BatchSetting = z.infer<typeof BatchSettingSchema>;
+
 const policies = {
   retry: RetrySchema.optional(),
   timeout: TimeoutSchema.optional(),
   cache: CacheOptionsSchema.optional().describe("The exact-match response cache for this route (docs/caching.md)."),
   coalesce: CoalesceOptionsSchema.optional().describe("Share one upstream call among identical in-flight requests."),
+  batch: BatchSettingSchema.optional(),
 };
 
 export const RouteSchema = z

@@ -1,5 +1,6 @@
 import type { AnsweringTarget } from "../cache/entry";
 import type { GatewayConfig } from "../config/schema";
+import type { GuardrailTally } from "../guardrails/tally";
 import type { AttemptOutcome } from "../routing/retry";
 import type { RequestEstimate } from "../usage/estimate";
 import type { ResponseAccount } from "./account";
@@ -69,6 +70,7 @@ export class RequestRecord {
   readonly startedAtMs = Date.now();
   #serving: Serving | undefined;
   #answer: Answer | undefined;
+  #guardrails: GuardrailTally | undefined;
   #status = 200;
   #overheadMs = 0;
   #outcome: RequestOutcome | undefined;
@@ -91,6 +93,11 @@ export class RequestRecord {
   /** The serving step's facts, once, before the upstream call. */
   serving(serving: Serving): void {
     this.#serving ??= serving;
+  }
+
+  /** The request's guardrails, as they are about to act (their tally fills as they do). */
+  guarded(tally: GuardrailTally): void {
+    this.#guardrails ??= tally;
   }
 
   /** Who answered (once: the first answer is the request's). */
@@ -146,6 +153,7 @@ export class RequestRecord {
       startedAtMs: this.startedAtMs,
       serving: this.#serving,
       answer: this.#answer,
+      guardrails: this.#guardrails,
       status: this.#status,
       outcome: this.#outcome ?? "error",
       errorType: this.#errorType,

@@ -1,3 +1,4 @@
+import type { GuardrailCounts, GuardrailTally } from "../guardrails/tally";
 import type { Usage } from "../schema/internal";
 import { emptyUsage } from "../schema/internal";
 import { costOf, priceOfTarget } from "../usage/pricing";
@@ -44,6 +45,8 @@ export type SettledRequest = {
   /** A first attempt failed and a later one answered. */
   rescued: boolean;
   bodies: LoggedBodies | undefined;
+  /** Per guardrail rule that acted on the request; undefined when none did. */
+  guardrails: GuardrailCounts | undefined;
 };
 
 export type SettleFacts = {
@@ -53,6 +56,7 @@ export type SettleFacts = {
   startedAtMs: number;
   serving: Serving | undefined;
   answer: Answer | undefined;
+  guardrails?: GuardrailTally | undefined;
   status: number;
   outcome: RequestOutcome;
   errorType: string | undefined;
@@ -118,5 +122,6 @@ export function settleRequest(facts: SettleFacts): SettledRequest {
     errorType: facts.errorType ?? null,
     rescued: success && attempts.length > 1 && attempts[0]!.outcome !== "success",
     bodies: serving?.account.bodies,
+    guardrails: facts.guardrails && !facts.guardrails.empty ? facts.guardrails.toJSON() : undefined,
   };
 }

@@ -36,6 +36,8 @@ export function usageEventOf(settled: SettledRequest, owner: EventOwner): UsageE
     errorType: settled.errorType,
     rescued: settled.rescued,
     ...(settled.bodies ? { bodies: settled.bodies } : {}),
+    ...(settled.guardrails ? { guardrails: settled.guardrails } : {}),
+    batchId: null,
   };
 }
 

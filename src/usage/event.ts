@@ -1,4 +1,8 @@
 import * as z from "zod";
+import type { GatewayConfig } from "../config/schema";
+import { GuardrailCountsSchema } from "../guardrails/tally";
+import { batchPriceOfTarget, costOf } from "./pricing";
+import type { Usage } from "../schema/internal";
 
 /**
  * One usage event per /v1 request: the Queue message the gateway sends after the response and the consumer
@@ -54,6 +58,10 @@ export const UsageEventSchema = z.object({
   errorType: z.string().nullable(),
   rescued: z.boolean(),
   bodies: z.object({ request: z.string(), response: z.string(), truncated: z.boolean() }).optional(),
+  /** The batch a line belongs to (its requestId is `<batchId>:<line index>`); null for interactive requests. */
+  batchId: z.string().nullable().default(null),
+  /** Per guardrail rule that acted: matches flagged and redacted, and whether it blocked (src/guardrails/). */
+  guardrails: GuardrailCountsSchema.optional(),
 });
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
 
@@ -68,3 +76,56 @@ export const UsageMessageSchema = z.union([UsageBatchSchema, UsageEventSchema]);
 
 /** The events a message carries. */
 export const eventsOf = (message: z.infer<typeof UsageMessageSchema>): UsageEvent[] => ("events" in message ? message.events : [message]);
+
+/** One line of a provider batch, as its result came back. */
+export type BatchLineUsage = {
+  batchId: string;
+  /** The line's place among the batch's requests: with the batch id, its idempotency key in D1. */
+  index: number;
+  workspaceId: string;
+  keyId: string | null;
+  route: string | null;
+  operation: UsageEvent["operation"];
+  provider: string;
+  model: string;
+  /** The provider's usage for an answered line; null for a line that failed or never ran. */
+  usage: Usage | null;
+  status: number;
+  errorType: string | null;
+  /** When the batch was created (ms since the epoch): lines are counted on their batch's day. */
+  time: number;
+};
+
+/** The usage event of one batch line, priced at the provider's batch price (src/usage/pricing.ts). */
+export function batchLineUsageEvent(config: GatewayConfig | undefined, line: BatchLineUsage): UsageEvent {
+  const usage = line.usage ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
+  const answered = line.usage !== null;
+  return {
+    v: 1,
+    requestId: `${line.batchId}:${line.index}`,
+    clientRequestId: null,
+    time: new Date(line.time).toISOString(),
+    workspaceId: line.workspaceId,
+    keyId: line.keyId,
+    route: line.route,
+    operation: line.operation,
+    attempts: [{ provider: line.provider, model: line.model, status: line.status, outcome: answered ? "success" : "http_error", latencyMs: 0 }],
+    answeredBy: answered ? { provider: line.provider, model: line.model } : null,
+    usage,
+    usageEstimated: false,
+    costUsd: answered ? costOf(usage, batchPriceOfTarget(config, line.provider, line.model)) : 0,
+    cacheStatus: null,
+    savedTokens: 0,
+    savedUsd: null,
+    coalesced: false,
+    stream: false,
+    ttfbMs: null,
+    totalMs: 0,
+    overheadMs: 0,
+    status: line.status,
+    outcome: answered ? "success" : "error",
+    errorType: line.errorType,
+    rescued: false,
+    batchId: line.batchId,
+  };
+}

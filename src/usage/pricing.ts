@@ -1,5 +1,4 @@
 import * as z from "zod";
-import type { GatewayConfig, ProviderConfig } from "../config/schema";
 import type { Usage } from "../schema/internal";
 
 /**
@@ -129,11 +128,19 @@ export function priceOf(providerType: string, model: string, overrides?: Record<
 }
 
 /**
+ * What pricing reads of a provider's config (a `ProviderConfig` is one). The config schema is assembled from this
+ * module's PriceSchema, so pricing names the shape it needs instead of importing the config's types.
+ */
+export type PricedProvider = { type: string; preset?: string | undefined };
+/** What pricing reads of a workspace's config (a `GatewayConfig` is one). */
+export type PricedWorkspace = { providers: Record<string, PricedProvider>; pricing?: Record<string, Price> | undefined };
+
+/**
  * The provider key of a config in the price table: its type, except for the OpenAI-compatible family, whose
  * models are priced per preset (`groq/llama-3.3-70b-versatile`); a compatible server without a preset is unpriced
  * unless the workspace overrides it.
  */
-export function priceKeyOf(config: ProviderConfig): string {
+export function priceKeyOf(config: PricedProvider): string {
   return config.type === "openai-compatible" ? (config.preset ?? "openai-compatible") : config.type;
 }
 
@@ -156,7 +163,34 @@ export function costOf(usage: Usage, price: Price | null): number | null {
  * provider's type (or, for the OpenAI-compatible family, its preset). Usage cost, budget reservations and the
  * `cost` routing strategy all price through here, so they always agree.
  */
-export function priceOfTarget(config: GatewayConfig | undefined, providerName: string, model: string): Price | null {
+export function priceOfTarget(config: PricedWorkspace | undefined, providerName: string, model: string): Price | null {
   const provider = config?.providers[providerName];
   return priceOf(provider ? priceKeyOf(provider) : providerName, model, config?.pricing, providerName);
+}
+
+/**
+ * Batch prices: each provider's batch API bills a fixed share of its interactive price (read 2026-12-01): OpenAI
+ * Batch API 50% (https://platform.openai.com/docs/guides/batch), Azure OpenAI Global Batch 50%
+ * (https://learn.microsoft.com/azure/ai-services/openai/how-to/batch), Anthropic Message Batches 50%
+ * (https://docs.anthropic.com/en/docs/build-with-claude/batch-processing), Gemini Batch API 50%
+ * (https://ai.google.dev/gemini-api/docs/batch-api), Vertex AI batch prediction 50%
+ * (https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/batch-prediction-gemini). A provider type
+ * missing here has no batch price: its lines are priced as interactive requests.
+ */
+export const BATCH_PRICE_SHARE: Readonly<Record<string, number>> = { openai: 0.5, azure: 0.5, anthropic: 0.5, gemini: 0.5, vertex: 0.5 };
+
+const scaled = (price: Price, share: number): Price => ({
+  input: price.input * share,
+  output: price.output * share,
+  ...(price.cachedInput !== undefined ? { cachedInput: price.cachedInput * share } : {}),
+  ...(price.cacheWrite !== undefined ? { cacheWrite: price.cacheWrite * share } : {}),
+  ...(price.reasoning !== undefined ? { reasoning: price.reasoning * share } : {}),
+});
+
+/** The price of one line of a provider batch: the target's price (overrides included) at its batch share. */
+export function batchPriceOfTarget(config: PricedWorkspace | undefined, providerName: string, model: string): Price | null {
+  const price = priceOfTarget(config, providerName, model);
+  const provider = config?.providers[providerName];
+  const share = provider ? BATCH_PRICE_SHARE[provider.type] : undefined;
+  return price && share !== undefined ? scaled(price, share) : price;
 }

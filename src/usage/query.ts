@@ -5,7 +5,7 @@ import * as z from "zod";
  * nearest-rank over total latency, computed in SQL with window functions (no rows leave D1).
  */
 
-export const GROUP_BY = ["key", "route", "provider", "model", "day"] as const;
+export const GROUP_BY = ["key", "route", "provider", "model", "day", "batch"] as const;
 export type GroupBy = (typeof GROUP_BY)[number];
 
 /** SQL expression per grouping; `model` is `provider/model` because prices (and names) are per provider. */
@@ -15,6 +15,7 @@ const GROUP_EXPRESSION: Record<GroupBy, string> = {
   provider: "COALESCE(provider, '(none)')",
   model: "COALESCE(provider || '/' || model, '(none)')",
   day: "day",
+  batch: "COALESCE(batch_id, '(interactive)')",
 };
 
 export const UsageFiguresSchema = z.object({
@@ -33,12 +34,23 @@ export const UsageFiguresSchema = z.object({
   latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }),
 });
 export type UsageFigures = z.infer<typeof UsageFiguresSchema>;
+/** Per guardrail rule over the window: requests it acted on, matches flagged and redacted, requests blocked. */
+export const GuardrailFiguresSchema = z.object({
+  rule: z.string(),
+  requests: z.number(),
+  flagged: z.number(),
+  redacted: z.number(),
+  blocked: z.number(),
+});
+export type GuardrailFigures = z.infer<typeof GuardrailFiguresSchema>;
+
 export const UsageReportSchema = z.object({
   from: z.string(),
   to: z.string(),
   groupBy: z.enum(GROUP_BY).nullable(),
   totals: UsageFiguresSchema,
   groups: z.array(UsageFiguresSchema.extend({ key: z.string() })),
+  guardrails: z.array(GuardrailFiguresSchema),
 });
 export type UsageReport = z.infer<typeof UsageReportSchema>;
 export type UsageGroup = UsageReport["groups"][number];
@@ -59,6 +71,7 @@ const AggregateRowSchema = z.object({
   aborted: z.number(),
   estimated: z.number(),
 });
+const GuardrailRowSchema = z.object({ rule: z.string(), requests: z.number(), flagged: z.number(), redacted: z.number(), blocked: z.number() });
 const PercentileRowSchema = z.object({ grp: z.string(), p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() });
 
 function filterOf(query: UsageQuery): { where: string; params: (string | number)[] } {
@@ -76,6 +89,12 @@ function aggregateSql(group: string, where: string): string {
     SUM(cost_usd) AS cost_usd, TOTAL(cost_usd IS NULL) AS unpriced, TOTAL(cache_status = 'HIT') AS cache_hits, TOTAL(saved_usd) AS saved_usd,
     TOTAL(rescued) AS rescued, TOTAL(outcome = 'error') AS errors, TOTAL(outcome = 'aborted') AS aborted, TOTAL(usage_estimated) AS estimated
     FROM usage_events WHERE ${where} GROUP BY grp ORDER BY grp`;
+}
+
+/** Rules that blocked most first, then those that flagged most. */
+function guardrailSql(where: string): string {
+  return `SELECT rule, COUNT(*) AS requests, TOTAL(flagged) AS flagged, TOTAL(redacted) AS redacted, TOTAL(blocked) AS blocked
+    FROM usage_guardrails WHERE ${where} GROUP BY rule ORDER BY blocked DESC, flagged DESC, redacted DESC, rule`;
 }
 
 /** Nearest rank: the smallest value whose rank r satisfies r >= p·n, i.e. r·100 >= n·P (integer arithmetic). */
@@ -118,12 +137,13 @@ export async function queryUsage(db: D1Database, query: UsageQuery): Promise<Usa
   const statements = [
     db.prepare(aggregateSql("''", where)).bind(...params),
     db.prepare(percentileSql("''", where)).bind(...params),
+    db.prepare(guardrailSql(where)).bind(...params),
   ];
   if (query.groupBy) {
     const group = GROUP_EXPRESSION[query.groupBy];
     statements.push(db.prepare(aggregateSql(group, where)).bind(...params), db.prepare(percentileSql(group, where)).bind(...params));
   }
-  const [totalRows, totalPercentiles, groupRows, groupPercentiles] = await db.batch(statements);
+  const [totalRows, totalPercentiles, guardrailRows, groupRows, groupPercentiles] = await db.batch(statements);
   const parseAggregates = (result: D1Result | undefined) => z.array(AggregateRowSchema).parse(result?.results ?? []);
   const parsePercentiles = (result: D1Result | undefined) => new Map(z.array(PercentileRowSchema).parse(result?.results ?? []).map((row) => [row.grp, row]));
 
@@ -136,5 +156,6 @@ export async function queryUsage(db: D1Database, query: UsageQuery): Promise<Usa
     // Spend first (unpriced last), then volume; days stay in date order.
     if (query.groupBy !== "day") groups.sort((a, b) => (b.costUsd ?? -1) - (a.costUsd ?? -1) || b.requests - a.requests);
   }
-  return { from: new Date(query.fromMs).toISOString(), to: new Date(query.toMs).toISOString(), groupBy: query.groupBy ?? null, totals, groups };
+  const guardrails = z.array(GuardrailRowSchema).parse(guardrailRows?.results ?? []);
+  return { from: new Date(query.fromMs).toISOString(), to: new Date(query.toMs).toISOString(), groupBy: query.groupBy ?? null, totals, groups, guardrails };
 }

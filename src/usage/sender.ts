@@ -83,7 +83,7 @@ export class UsageEventSender {
   async #send(queue: BatchQueue, messages: UsageEvent[][]): Promise<UsageEvent[][]> {
     for (let attempt = 0; ; attempt++) {
       try {
-        await queue.sendBatch(messages.map((events): MessageSendRequest<UsageBatch> => ({ body: { v: 1, events }, contentType: "json" })));
+        await queue.sendBatch(batchMessages(messages));
         return [];
       } catch (error) {
         const delay = this.#retryDelaysMs[attempt];
@@ -93,6 +93,18 @@ export class UsageEventSender {
       }
     }
   }
+}
+
+/** One sendBatch call's messages, each carrying its events in the batch envelope. */
+const batchMessages = (messages: UsageEvent[][]): MessageSendRequest<UsageBatch>[] => messages.map((events) => ({ body: { v: 1, events }, contentType: "json" }));
+
+/**
+ * Sends already built events straight away, packed like the isolate's flushes (batch results: thousands of events
+ * from one Durable Object alarm, so they are not held for the isolate's flush timer). A refused send throws: the
+ * caller's work is retried and the events, keyed by stable request ids, are written once.
+ */
+export async function sendUsageEvents(queue: Queue, events: UsageEvent[]): Promise<void> {
+  for (const messages of sendsOf(messagesOf(events))) await queue.sendBatch(batchMessages(messages));
 }
 
 const encoder = new TextEncoder();

@@ -1,27 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { callGateway, gateway, newWorkspace, openAIClient, readSSE, scriptFaults, upstreamRequests } from "../helpers";
+import { callGateway, gateway, newWorkspace, openAIClient, readSSE, readUntilFailure, scriptFaults, upstreamRequests } from "../helpers";
 
 const weatherTool = {
   type: "function" as const,
   function: { name: "get_weather", description: "Weather for a city", parameters: { type: "object", properties: { city: { type: "string" } }, required: ["city"] } },
 };
-
-/** Reads a response body that must fail (never end cleanly); returns what arrived before it failed. */
-async function readUntilFailure(res: Response): Promise<string> {
-  const reader = res.body!.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  await expect(
-    (async () => {
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) return;
-        text += decoder.decode(value, { stream: true });
-      }
-    })(),
-  ).rejects.toThrow();
-  return text;
-}
 
 describe("POST /v1/chat/completions with the official OpenAI SDK", () => {
   it("answers through a route", async () => {

@@ -4,7 +4,7 @@ import { parseConfig } from "../../src/config/validate";
 import committedSchema from "../../switchyard.schema.json";
 import example from "../../switchyard.example.json";
 import quickstart from "../../switchyard.config.json";
-import { admin, newWorkspace } from "../helpers";
+import { admin, callGateway, newWorkspace, simulatorOrigin, upstreamRequests } from "../helpers";
 
 describe("the config document", () => {
   it("accepts the committed quickstart and example documents", () => {
@@ -41,5 +41,16 @@ describe("the config document", () => {
     const res = await admin(`/workspaces/${ws.id}/config`, { method: "PUT", body: JSON.stringify({ providers: { a: { type: "openai", apiKey: { env: "" } } } }) });
     expect(res.status).toBe(400);
     expect(((await res.json()) as { error: { param: string } }).error.param).toBe("providers.a.apiKey.env");
+  });
+
+  it("normalises a provider's base URL once: a trailing slash never doubles the adapter's path", async () => {
+    const parsed = parseConfig({ providers: { a: { type: "anthropic", baseURL: "https://api.example.com/v1//", apiKey: { env: "K" } } } });
+    expect(parsed.ok && parsed.config.providers.a?.baseURL).toBe("https://api.example.com/v1");
+    const ws = await newWorkspace((scenario) => ({
+      providers: { az: { type: "azure", baseURL: `${simulatorOrigin()}/s/${scenario}/azure/`, apiKey: { env: "AZURE_API_KEY" }, apiStyle: "v1" } },
+    }));
+    const res = await callGateway(ws.key, "/v1/chat/completions", { model: "az/gpt-4o", messages: [{ role: "user", content: "hi" }] });
+    expect(res.status).toBe(200);
+    expect((await upstreamRequests(ws.scenario)).map((r) => r.path)).toEqual(["/openai/v1/chat/completions"]);
   });
 });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { GatewayConfigInput } from "../../src/config/schema";
-import { PRESETS, PRESET_NAMES } from "../../src/providers/presets";
+import { PRESETS, PRESET_NAMES } from "../../src/providers/openai-compatible/presets";
 import { TEST_PROVIDER_KEYS } from "../fixtures";
 import { admin, anthropicClient, callGateway, newWorkspace, openAIClient, scriptFaults, simulatorOrigin, upstreamRequests } from "../helpers";
 import { embeddingOf } from "../simulators/openai";

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
+import { MessageBatchBook } from "./batches";
 import type { SimulatorContext } from "./openai";
-import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, truncateToTokens } from "./scenarios";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody, truncateToTokens } from "./scenarios";
 
 /**
  * An Anthropic Messages API simulator: JSON and the exact SSE event sequence (message_start, content blocks,
@@ -79,7 +80,8 @@ export function messages(body: MessagesBody, ctx: SimulatorContext): Response {
   events.push(event("content_block_stop", { type: "content_block_stop", index: 0 }));
   events.push(event("message_delta", { type: "message_delta", delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } }));
   events.push(event("message_stop", { type: "message_stop" }));
-  return new Response(eventStream(events, fault), { headers: SSE_RESPONSE_HEADERS });
+  const errorEvent = (message: string) => event("error", { type: "error", error: { type: "api_error", message } });
+  return new Response(eventStream(events, fault, errorEvent), { headers: SSE_RESPONSE_HEADERS });
 }
 
 export function anthropicSimulator() {
@@ -88,9 +90,40 @@ export function anthropicSimulator() {
     if (!c.env.validKey(c.req.header("x-api-key") ?? "")) return anthropicError(401, "invalid x-api-key");
     if (!c.req.header("anthropic-version")) return anthropicError(400, "anthropic-version: header is required");
     const fault = c.env.fault;
-    if (fault?.status) return anthropicError(fault.status, fault.message ?? `Simulated error ${fault.status}`, fault.headers);
+    if (fault?.status) return rawErrorBody(fault) ?? anthropicError(fault.status, fault.message ?? `Simulated error ${fault.status}`, fault.headers);
     await next();
   });
   app.post("/v1/messages", async (c) => messages(await c.req.json<MessagesBody>(), c.env));
+
+  // Message Batches: each read advances a batch (in_progress → ended); results are JSONL, one per custom_id.
+  const book = new MessageBatchBook();
+  const noFault: SimulatorContext = { fault: undefined, validKey: () => true, originalUrl: "" };
+  const run = async (_url: string, params: Record<string, unknown>) => {
+    const response = messages(params as MessagesBody, noFault);
+    return { status: response.status, body: await response.json() };
+  };
+  const origin = (url: string) => new URL(url).origin;
+  app.post("/v1/messages/batches", async (c) => {
+    const created = book.create(await c.req.json(), c.env.fault);
+    return typeof created === "string" ? anthropicError(400, created) : c.json(book.batchObject(created, origin(c.req.url)));
+  });
+  app.get("/v1/messages/batches/:id", async (c) => {
+    const batch = book.batches.get(c.req.param("id"));
+    if (!batch) return anthropicError(404, `No batch ${c.req.param("id")}`);
+    await book.advance(batch, run);
+    return c.json(book.batchObject(batch, origin(c.req.url)));
+  });
+  app.post("/v1/messages/batches/:id/cancel", (c) => {
+    const batch = book.batches.get(c.req.param("id"));
+    if (!batch) return anthropicError(404, `No batch ${c.req.param("id")}`);
+    book.cancel(batch);
+    return c.json(book.batchObject(batch, origin(c.req.url)));
+  });
+  app.get("/v1/messages/batches/:id/results", (c) => {
+    const batch = book.batches.get(c.req.param("id"));
+    if (!batch) return anthropicError(404, `No batch ${c.req.param("id")}`);
+    if (batch.status !== "ended") return anthropicError(400, "Batch is still processing; results are available once it has ended.");
+    return c.body(batch.results.join("\n") + "\n", 200, { "content-type": "application/binary" });
+  });
   return app;
 }

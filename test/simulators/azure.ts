@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { chat, embeddings, type ChatBody, type SimulatorContext } from "./openai";
+import { createMiddleware } from "hono/factory";
+import { chat, embeddings, mountBatchRoutes, type ChatBody, type SimulatorContext } from "./openai";
 
 /**
  * An Azure OpenAI simulator: the deployments API (`/openai/deployments/{deployment}/...?api-version=`) and the GA
@@ -14,6 +15,13 @@ const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 export const azureError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
   new Response(JSON.stringify({ error: { code, message } }), { status, headers: { "content-type": "application/json", ...headers } });
 
+const requireVersion = createMiddleware(async (c, next) => {
+  const version = c.req.query("api-version");
+  if (!version) return azureError(404, "404", "Resource not found");
+  if (!API_VERSION.test(version)) return azureError(400, "BadRequest", `API version not supported: ${version}`);
+  await next();
+});
+
 export function azureSimulator() {
   const app = new Hono<{ Bindings: SimulatorContext }>();
   app.use("*", async (c, next) => {
@@ -24,6 +32,21 @@ export function azureSimulator() {
     if (fault?.status) return azureError(fault.status, String(fault.status), fault.message ?? `Simulated error ${fault.status}`, fault.headers);
     await next();
   });
+
+  // Global Batch: OpenAI's Files and Batch APIs; lines name deployments in `model`.
+  app.use("/openai/files", requireVersion);
+  app.use("/openai/files/*", requireVersion);
+  app.use("/openai/batches", requireVersion);
+  app.use("/openai/batches/*", requireVersion);
+  const noFault: SimulatorContext = { fault: undefined, validKey: () => true, originalUrl: "" };
+  const run = async (url: string, body: Record<string, unknown>) => {
+    const model = DEPLOYMENTS[String(body.model)];
+    if (!model) return { status: 404, body: { error: { code: "DeploymentNotFound", message: `The API deployment ${String(body.model)} does not exist.` } } };
+    const response = url.endsWith("/embeddings") ? embeddings({ ...body, model }) : chat({ ...(body as ChatBody), model }, noFault);
+    return { status: response.status, body: await response.json() };
+  };
+  mountBatchRoutes(app, "/openai", run, (headers) => headers.get("api-key") ?? "");
+  mountBatchRoutes(app, "/openai/v1", run, (headers) => headers.get("api-key") ?? "");
 
   app.use("/openai/deployments/:deployment/*", async (c, next) => {
     const version = c.req.query("api-version");

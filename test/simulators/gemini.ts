@@ -170,8 +170,63 @@ export function splitModelMethod(segment: string): { model: string; method: stri
   return colon < 0 ? { model: segment, method: "" } : { model: decodeURIComponent(segment.slice(0, colon)), method: segment.slice(colon + 1) };
 }
 
+type GeminiBatch = { id: string; model: string; fileName: string; state: string; outcome: Fault["batch"]; responsesFile: string | null; displayName: string; succeeded: number; failed: number };
+
+/**
+ * The Gemini API's Files (resumable upload, download) and Batch Mode: batches advance one state per read
+ * (PENDING → RUNNING → SUCCEEDED) and write a responses file of `{key, response}` / `{key, error}` lines.
+ */
+class GeminiBatchBook {
+  readonly files = new Map<string, string>();
+  readonly uploads = new Map<string, { displayName: string; content: string }>();
+  readonly batches = new Map<string, GeminiBatch>();
+
+  operation(batch: GeminiBatch) {
+    const done = !["BATCH_STATE_PENDING", "BATCH_STATE_RUNNING"].includes(batch.state);
+    return {
+      name: `batches/${batch.id}`,
+      metadata: {
+        "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatch",
+        model: `models/${batch.model}`,
+        displayName: batch.displayName,
+        state: batch.state,
+        ...(batch.responsesFile ? { output: { responsesFile: batch.responsesFile } } : {}),
+        batchStats: { requestCount: "0", successfulRequestCount: String(batch.succeeded), failedRequestCount: String(batch.failed) },
+      },
+      done,
+      ...(batch.state === "BATCH_STATE_FAILED" ? { error: { code: 9, message: "Batch failed: the input file could not be processed." } } : {}),
+      ...(done && batch.responsesFile ? { response: { "@type": "type.googleapis.com/google.ai.generativelanguage.v1main.GenerateContentBatchOutput", responsesFile: batch.responsesFile } } : {}),
+    };
+  }
+
+  async advance(batch: GeminiBatch): Promise<void> {
+    if (batch.state === "BATCH_STATE_PENDING") {
+      batch.state = batch.outcome === "fail" ? "BATCH_STATE_FAILED" : "BATCH_STATE_RUNNING";
+      return;
+    }
+    if (batch.state !== "BATCH_STATE_RUNNING" || batch.outcome === "hold") return;
+    const lines = (this.files.get(batch.fileName) ?? "").split("\n").filter((l) => l.trim() !== "");
+    const out: string[] = [];
+    for (const [i, text] of lines.entries()) {
+      if (batch.outcome === "expire" && i > 0) break;
+      const { key, request } = JSON.parse(text) as { key: string; request: GenerateContentBody };
+      if (JSON.stringify(request).includes("[fail]")) {
+        batch.failed++;
+        out.push(JSON.stringify({ key, error: { code: 3, message: "Simulated line failure: this request was refused.", status: "INVALID_ARGUMENT" } }));
+        continue;
+      }
+      batch.succeeded++;
+      out.push(JSON.stringify({ key, response: await generateContent(batch.model, request, false, undefined).json() }));
+    }
+    batch.responsesFile = `files/batch-${batch.id}-responses`;
+    this.files.set(batch.responsesFile, out.join("\n") + "\n");
+    batch.state = batch.outcome === "expire" ? "BATCH_STATE_EXPIRED" : "BATCH_STATE_SUCCEEDED";
+  }
+}
+
 export function geminiSimulator() {
   const app = new Hono<{ Bindings: SimulatorContext }>();
+  const book = new GeminiBatchBook();
   app.use("*", async (c, next) => {
     const key = c.req.header("x-goog-api-key") ?? c.req.query("key") ?? "";
     if (!c.env.validKey(key)) return googleError(400, "API key not valid. Please pass a valid API key.");
@@ -187,7 +242,56 @@ export function geminiSimulator() {
       return generateContent(model, await c.req.json(), true, c.env.fault);
     }
     if (method === "batchEmbedContents") return batchEmbedContents(model, await c.req.json());
+    if (method === "batchGenerateContent") {
+      const body = await c.req.json<{ batch?: { display_name?: string; input_config?: { file_name?: string } } }>();
+      const fileName = body.batch?.input_config?.file_name ?? "";
+      if (!book.files.has(fileName)) return googleError(404, `File ${fileName} not found.`);
+      const batch: GeminiBatch = { id: Math.random().toString(36).slice(2, 14), model, fileName, state: "BATCH_STATE_PENDING", outcome: c.env.fault?.batch, responsesFile: null, displayName: body.batch?.display_name ?? "", succeeded: 0, failed: 0 };
+      book.batches.set(batch.id, batch);
+      return c.json(book.operation(batch));
+    }
     return googleError(404, `Method ${method} is not found for models/${model}.`);
+  });
+
+  // Files API: resumable upload (start, then upload chunks at their offsets, the last with finalize) and download.
+  app.post("/upload/:version/files", async (c) => {
+    const command = c.req.header("x-goog-upload-command") ?? "";
+    if (command === "start") {
+      const id = Math.random().toString(36).slice(2, 14);
+      const body = await c.req.json<{ file?: { display_name?: string } }>();
+      book.uploads.set(id, { displayName: body.file?.display_name ?? "", content: "" });
+      const url = new URL(c.env.originalUrl);
+      url.searchParams.set("upload_id", id);
+      return c.body(null, 200, { "x-goog-upload-url": url.toString(), "x-goog-upload-status": "active", "x-goog-upload-chunk-granularity": String(256 * 1024) });
+    }
+    const upload = book.uploads.get(c.req.query("upload_id") ?? "");
+    if (!upload) return googleError(404, "Upload session not found.");
+    const chunk = await c.req.text();
+    if (Number(c.req.header("x-goog-upload-offset")) !== new TextEncoder().encode(upload.content).byteLength) return googleError(400, "Invalid upload offset.");
+    upload.content += chunk;
+    if (!command.includes("finalize")) return c.body(null, 200, { "x-goog-upload-status": "active" });
+    const name = `files/${c.req.query("upload_id")}`;
+    book.files.set(name, upload.content);
+    return c.json({ file: { name, displayName: upload.displayName, mimeType: "application/jsonl", sizeBytes: String(new TextEncoder().encode(upload.content).byteLength), state: "ACTIVE" } }, 200, { "x-goog-upload-status": "final" });
+  });
+  app.get("/download/:version/files/:call", (c) => {
+    const { model: id, method } = splitModelMethod(c.req.param("call"));
+    const content = book.files.get(`files/${id}`);
+    if (method !== "download" || content === undefined) return googleError(404, `File files/${id} not found.`);
+    return c.body(content, 200, { "content-type": "application/octet-stream" });
+  });
+  app.get("/:version/batches/:id", async (c) => {
+    const batch = book.batches.get(c.req.param("id"));
+    if (!batch) return googleError(404, `Batch batches/${c.req.param("id")} not found.`);
+    await book.advance(batch);
+    return c.json(book.operation(batch));
+  });
+  app.post("/:version/batches/:call", (c) => {
+    const { model: id, method } = splitModelMethod(c.req.param("call"));
+    const batch = book.batches.get(id);
+    if (!batch || method !== "cancel") return googleError(404, `Batch batches/${id} not found.`);
+    if (["BATCH_STATE_PENDING", "BATCH_STATE_RUNNING"].includes(batch.state)) batch.state = "BATCH_STATE_CANCELLED";
+    return c.json({});
   });
   return app;
 }

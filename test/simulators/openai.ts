@@ -1,5 +1,6 @@
 import { Hono } from "hono";
-import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, type Fault, truncateToTokens } from "./scenarios";
+import { OpenAIBatchBook, type LineRunner } from "./batches";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody, type Fault, truncateToTokens } from "./scenarios";
 
 /**
  * An OpenAI API simulator speaking the real wire format: Chat Completions (JSON and SSE with
@@ -114,7 +115,8 @@ export function chat(body: ChatBody, ctx: SimulatorContext, dialect: ChatDialect
   events.push(chunk({}, finish));
   if (includeUsage) events.push(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_sim", choices: [], usage })}\n\n`);
   events.push("data: [DONE]\n\n");
-  return new Response(eventStream(events, ctx.fault), { headers: SSE_RESPONSE_HEADERS });
+  const errorEvent = (message: string) => `data: ${JSON.stringify({ error: { message, type: "server_error", param: null, code: null } })}\n\n`;
+  return new Response(eventStream(events, ctx.fault, errorEvent), { headers: SSE_RESPONSE_HEADERS });
 }
 
 function float32ToBase64(vector: number[]): string {
@@ -143,6 +145,43 @@ export function embeddings(body: { model?: string; input?: unknown; encoding_for
   return Response.json({ object: "list", data, model: body.model ?? "text-embedding-3-small", usage: { prompt_tokens: tokens, total_tokens: tokens } });
 }
 
+/**
+ * OpenAI's Files and Batch APIs under `prefix` (OpenAI: /v1; Azure: /openai or /openai/v1): multipart upload,
+ * file content, batch create / retrieve (each read advances the batch) / cancel.
+ */
+export function mountBatchRoutes(app: Hono<{ Bindings: SimulatorContext }>, prefix: string, run: LineRunner, keyOf: (headers: Headers) => string): void {
+  const book = new OpenAIBatchBook();
+  app.post(`${prefix}/files`, async (c) => {
+    const form = await c.req.parseBody();
+    const file = form.file;
+    if (typeof form.purpose !== "string") return openAIError(400, "Missing required parameter: 'purpose'.");
+    if (!(file instanceof File)) return openAIError(400, "Missing required parameter: 'file'.");
+    return c.json(book.fileObject(book.addFile(file.name, form.purpose, await file.text())));
+  });
+  app.get(`${prefix}/files/:id/content`, (c) => {
+    const file = book.files.get(c.req.param("id"));
+    return file ? c.body(file.content, 200, { "content-type": "application/octet-stream" }) : openAIError(404, `No such File object: ${c.req.param("id")}`, "invalid_request_error", "file_not_found");
+  });
+  app.post(`${prefix}/batches`, async (c) => {
+    const created = book.create(await c.req.json(), c.env.fault, keyOf(c.req.raw.headers));
+    return typeof created === "string" ? openAIError(400, created) : c.json(book.batchObject(created));
+  });
+  app.get(`${prefix}/batches/:id`, async (c) => {
+    const batch = book.batches.get(c.req.param("id"));
+    if (!batch) return openAIError(404, `No batch found with id '${c.req.param("id")}'.`);
+    await book.advance(batch, run);
+    return c.json(book.batchObject(batch));
+  });
+  app.post(`${prefix}/batches/:id/cancel`, (c) => {
+    const batch = book.batches.get(c.req.param("id"));
+    if (!batch) return openAIError(404, `No batch found with id '${c.req.param("id")}'.`);
+    book.cancel(batch);
+    return c.json(book.batchObject(batch));
+  });
+}
+
+const answerOf = async (response: Response) => ({ status: response.status, body: await response.json() });
+
 export function openAISimulator() {
   const app = new Hono<{ Bindings: SimulatorContext }>();
   app.use("*", async (c, next) => {
@@ -151,6 +190,8 @@ export function openAISimulator() {
     if (!c.env.validKey(key)) return openAIError(401, `Incorrect API key provided: ${key.slice(0, 3)}***. You can find your API key at https://platform.openai.com/account/api-keys.`, "invalid_request_error", "invalid_api_key");
     const fault = c.env.fault;
     if (fault?.status) {
+      const raw = rawErrorBody(fault);
+      if (raw) return raw;
       return new Response(JSON.stringify({ error: { message: fault.message ?? `Simulated error ${fault.status}`, type: fault.status === 429 ? "rate_limit_exceeded" : fault.status >= 500 ? "server_error" : "invalid_request_error", param: null, code: null } }), {
         status: fault.status,
         headers: { "content-type": "application/json", ...fault.headers },
@@ -161,5 +202,7 @@ export function openAISimulator() {
   app.post("/v1/chat/completions", async (c) => chat(await c.req.json<ChatBody>(), c.env));
   app.post("/v1/embeddings", async (c) => embeddings(await c.req.json()));
   app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 0, owned_by: "openai" }] }));
+  const noFault: SimulatorContext = { fault: undefined, validKey: () => true, originalUrl: "" };
+  mountBatchRoutes(app, "/v1", async (url, body) => answerOf(url.endsWith("/embeddings") ? embeddings(body) : chat(body as ChatBody, noFault)), (headers) => headers.get("authorization")?.slice(7) ?? "");
   return app;
 }

@@ -1,9 +1,10 @@
 import { Hono } from "hono";
+import { createMiddleware } from "hono/factory";
 import { anthropicError, messages, type MessagesBody } from "./anthropic";
-import { generateContent, googleError, splitModelMethod } from "./gemini";
+import { generateContent, googleError, splitModelMethod, type GenerateContentBody } from "./gemini";
 import { TEST_SERVICE_ACCOUNT_EMAIL, TEST_SERVICE_ACCOUNT_PUBLIC_KEY } from "./google-test-keys";
 import { embeddingOf, type SimulatorContext } from "./openai";
-import { countTokens } from "./scenarios";
+import { countTokens, type Fault } from "./scenarios";
 
 /**
  * A Vertex AI simulator: Google's OAuth token endpoint (`POST /token`, the JWT bearer grant) that verifies the
@@ -85,9 +86,102 @@ function claude(model: string, method: string, body: MessagesBody & { anthropic_
   return messages({ ...rest, model }, ctx);
 }
 
+type PredictionJob = { id: string; name: string; model: string; input: string; outputPrefix: string; state: string; outcome: Fault["batch"]; outputDirectory: string | null; succeeded: number; failed: number };
+
+/**
+ * Cloud Storage (resumable uploads, listing, media downloads) and Vertex AI batch prediction jobs for Gemini
+ * models: a job advances one state per read (PENDING → RUNNING → SUCCEEDED) and writes predictions.jsonl, each
+ * line echoing its `request` (labels included) beside the `response` or a `status` message.
+ */
+class PredictionBook {
+  readonly objects = new Map<string, string>();
+  readonly uploads = new Map<string, { bucket: string; name: string; content: string }>();
+  readonly jobs = new Map<string, PredictionJob>();
+
+  jobResource(job: PredictionJob) {
+    return {
+      name: job.name,
+      displayName: job.id,
+      model: job.model,
+      state: job.state,
+      ...(job.state === "JOB_STATE_FAILED" ? { error: { code: 3, message: "Batch prediction failed: the input could not be read." } } : {}),
+      completionStats: { successfulCount: String(job.succeeded), failedCount: String(job.failed), incompleteCount: "0" },
+      ...(job.outputDirectory ? { outputInfo: { gcsOutputDirectory: job.outputDirectory } } : {}),
+    };
+  }
+
+  async advance(job: PredictionJob): Promise<void> {
+    if (job.state === "JOB_STATE_PENDING") {
+      job.state = job.outcome === "fail" ? "JOB_STATE_FAILED" : "JOB_STATE_RUNNING";
+      return;
+    }
+    if (job.state !== "JOB_STATE_RUNNING" || job.outcome === "hold") return;
+    const model = job.model.split("/").at(-1)!;
+    const out: string[] = [];
+    for (const [i, text] of (this.objects.get(job.input) ?? "").split("\n").filter((l) => l.trim() !== "").entries()) {
+      if (job.outcome === "expire" && i > 0) break;
+      const { request } = JSON.parse(text) as { request: GenerateContentBody & { labels?: Record<string, string> } };
+      const processed_time = new Date().toISOString();
+      if (JSON.stringify(request).includes("[fail]")) {
+        job.failed++;
+        out.push(JSON.stringify({ status: "Bad Request: Simulated line failure: this request was refused.", processed_time, request }));
+        continue;
+      }
+      const { labels: _labels, ...generate } = request;
+      job.succeeded++;
+      out.push(JSON.stringify({ status: "", processed_time, request, response: await generateContent(model, generate, false, undefined).json() }));
+    }
+    const directory = `${job.outputPrefix}/prediction-model-${Date.now()}`;
+    this.objects.set(`${directory.slice(5)}/predictions.jsonl`, out.join("\n") + "\n");
+    job.outputDirectory = directory;
+    job.state = job.outcome === "expire" ? "JOB_STATE_EXPIRED" : "JOB_STATE_SUCCEEDED";
+  }
+}
+
 export function vertexSimulator() {
   const issued = new Map<string, number>();
   const app = new Hono<{ Bindings: SimulatorContext }>();
+  const book = new PredictionBook();
+  const authorized = (header: string | undefined) => {
+    const expiresAt = header?.startsWith("Bearer ") ? issued.get(header.slice(7)) : undefined;
+    return expiresAt !== undefined && expiresAt >= Date.now();
+  };
+  const storageAuth = createMiddleware(async (c, next) => {
+    if (!authorized(c.req.header("authorization"))) return googleError(401, "Anonymous caller does not have storage.objects access.");
+    await next();
+  });
+  app.use("/upload/storage/*", storageAuth);
+  app.use("/storage/*", storageAuth);
+  app.post("/upload/storage/v1/b/:bucket/o", async (c) => {
+    if (c.req.query("uploadType") !== "resumable") return googleError(400, "this simulator takes resumable uploads only");
+    const id = Math.random().toString(36).slice(2, 14);
+    book.uploads.set(id, { bucket: c.req.param("bucket"), name: c.req.query("name") ?? "", content: "" });
+    const url = new URL(c.env.originalUrl);
+    url.search = `?upload_id=${id}`;
+    return c.body(null, 200, { location: url.toString() });
+  });
+  app.put("/upload/storage/v1/b/:bucket/o", async (c) => {
+    const upload = book.uploads.get(c.req.query("upload_id") ?? "");
+    if (!upload) return googleError(404, "No such upload session.");
+    const range = /^bytes (?:(\d+)-(\d+)|\*)\/(\d+|\*)$/.exec(c.req.header("content-range") ?? "");
+    if (!range) return googleError(400, "Invalid Content-Range.");
+    const chunk = await c.req.text();
+    if (range[1] !== undefined && Number(range[1]) !== new TextEncoder().encode(upload.content).byteLength) return googleError(400, "Chunk does not start at the persisted offset.");
+    upload.content += chunk;
+    if (range[3] === "*") return c.body(null, 308, { range: `bytes=0-${new TextEncoder().encode(upload.content).byteLength - 1}` });
+    book.objects.set(`${upload.bucket}/${upload.name}`, upload.content);
+    return c.json({ kind: "storage#object", bucket: upload.bucket, name: upload.name, size: String(new TextEncoder().encode(upload.content).byteLength) });
+  });
+  app.get("/storage/v1/b/:bucket/o", (c) => {
+    const prefix = `${c.req.param("bucket")}/${c.req.query("prefix") ?? ""}`;
+    const items = [...book.objects.keys()].filter((key) => key.startsWith(prefix)).map((key) => ({ kind: "storage#object", name: key.slice(c.req.param("bucket").length + 1) }));
+    return c.json({ kind: "storage#objects", items });
+  });
+  app.get("/storage/v1/b/:bucket/o/:object", (c) => {
+    const content = book.objects.get(`${c.req.param("bucket")}/${decodeURIComponent(c.req.param("object"))}`);
+    if (content === undefined || c.req.query("alt") !== "media") return googleError(404, "No such object.");
+    return c.body(content, 200, { "content-type": "application/octet-stream" });
+  });
 
   app.post("/token", async (c) => {
     const fault = c.env.fault;
@@ -110,6 +204,40 @@ export function vertexSimulator() {
     const fault = c.env.fault;
     if (fault?.status) return googleError(fault.status, fault.message ?? `Simulated error ${fault.status}`, fault.headers);
     await next();
+  });
+
+  app.post("/v1/projects/:project/locations/:location/batchPredictionJobs", async (c) => {
+    const body = await c.req.json<{ model?: string; inputConfig?: { gcsSource?: { uris?: string[] } }; outputConfig?: { gcsDestination?: { outputUriPrefix?: string } } }>();
+    const input = body.inputConfig?.gcsSource?.uris?.[0]?.replace(/^gs:\/\//, "") ?? "";
+    if (!book.objects.has(input)) return googleError(400, `Input gs://${input} does not exist.`);
+    const id = String(Math.floor(Math.random() * 1e15));
+    const job: PredictionJob = {
+      id,
+      name: `projects/${c.req.param("project")}/locations/${c.req.param("location")}/batchPredictionJobs/${id}`,
+      model: body.model ?? "",
+      input,
+      outputPrefix: body.outputConfig?.gcsDestination?.outputUriPrefix ?? "",
+      state: "JOB_STATE_PENDING",
+      outcome: c.env.fault?.batch,
+      outputDirectory: null,
+      succeeded: 0,
+      failed: 0,
+    };
+    book.jobs.set(id, job);
+    return c.json(book.jobResource(job));
+  });
+  app.get("/v1/projects/:project/locations/:location/batchPredictionJobs/:id", async (c) => {
+    const job = book.jobs.get(c.req.param("id"));
+    if (!job) return googleError(404, "Batch prediction job not found.");
+    await book.advance(job);
+    return c.json(book.jobResource(job));
+  });
+  app.post("/v1/projects/:project/locations/:location/batchPredictionJobs/:call", (c) => {
+    const { model: id, method } = splitModelMethod(c.req.param("call"));
+    const job = book.jobs.get(id);
+    if (!job || method !== "cancel") return googleError(404, "Batch prediction job not found.");
+    if (["JOB_STATE_PENDING", "JOB_STATE_RUNNING"].includes(job.state)) job.state = "JOB_STATE_CANCELLED";
+    return c.json({});
   });
 
   app.post("/v1/projects/:project/locations/:location/publishers/:publisher/models/:call", async (c) => {

@@ -24,6 +24,9 @@ export default {
       case "/queue":
         await env.EVENTS.send({ tag });
         return Response.json({ sent: true });
+      case "/r2":
+        if (request.method === "PUT") await env.BUCKET.put("object", tag);
+        return Response.json({ value: (await (await env.BUCKET.get("object"))?.text()) ?? null });
       case "/d1":
         return Response.json((await env.DB.prepare("SELECT body FROM events WHERE body = ?").bind(tag).all()).results);
       default:

@@ -1,0 +1,31 @@
+import type { GatewayConfig } from "../config/schema";
+import type { BatchMode } from "../routing/schema";
+import type { BatchRecord } from "./schema";
+
+/**
+ * The seam between a batch's record and whoever runs its lines. A runner is driven by the batch's Durable Object
+ * (durable-objects/batch-driver.ts): `start` once, `poll` on every alarm until it answers `done`, `cancel` when
+ * the client cancels. A runner moves the batch through its statuses itself (src/batches/store.ts `transition`,
+ * compare-and-set) and writes the output and error files through `BatchResults` (src/batches/results.ts), so
+ * every mode produces the same records, files and usage events.
+ *
+ *   validating → in_progress → finalizing → completed
+ *        ↘ failed      ↘ cancelling → cancelled      ↘ expired (the completion window passed)
+ *
+ * `native` relays to the provider's batch API (src/batches/native.ts). `gateway` (the gateway runs each line
+ * through the route's normal pipeline, driven by a Queue) plugs in here as a second runner: until it lands,
+ * creating a batch for a gateway-mode route answers 400 `batch_mode_unavailable` (src/batches/create.ts).
+ */
+
+export type RunnerContext = { env: Env; batch: BatchRecord; config: GatewayConfig };
+
+/** What the driver does next: call `poll` again after `afterMs`, or stop (the batch is final). */
+export type RunnerStep = { next: "poll"; afterMs: number } | { next: "done" };
+
+export interface BatchRunner {
+  start(context: RunnerContext): Promise<RunnerStep>;
+  poll(context: RunnerContext): Promise<RunnerStep>;
+  cancel(context: RunnerContext): Promise<RunnerStep>;
+}
+
+export type RunnerRegistry = Partial<Record<BatchMode, BatchRunner>>;
