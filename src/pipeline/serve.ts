@@ -5,6 +5,7 @@ import { logGuardrailOutcome } from "../guardrails/log";
 import { base64Encode } from "../lib/crypto";
 import { requireModelAllowed } from "../policy/keys";
 import { admitRequest } from "../policy/limits";
+import { EMBEDDINGS_NEEDS, chatNeeds } from "../schema/capabilities";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import { ResponseAccount, loggedRequestOf } from "../settle/account";
 import type { AppEnv } from "../types";
@@ -23,8 +24,8 @@ import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond
  * refused before they get here.)
  */
 
-// `c.get(name)` rather than `c.var.name` on the request path: Hono builds a new object of every variable on each
-// `c.var` access (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
+// `c.get("name")` rather than `c.var.name` on the request path: each `c.var` access makes Hono build a new object of
+// every context variable (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
 const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
   newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), startedAt: c.get("startedAt"), redactor: c.get("redactor"), clientSignal: c.req.raw.signal });
 
@@ -61,7 +62,7 @@ export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<
   const record = c.get("record");
   const scope = scopeOf(c);
   const planned = estimateChatRequest(sent);
-  const plan = planTargets(scope, routingRequest(c, sent.model, planned, sent.metadata));
+  const plan = planTargets(scope, routingRequest(c, sent.model, planned, sent.metadata), chatNeeds(sent));
   // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked
   // request (and its estimate, when redaction changed it).
   const guard = guardFor(c, plan.route);
@@ -101,7 +102,7 @@ export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsReques
   const record = c.get("record");
   const scope = scopeOf(c);
   const planned = estimateEmbeddingsRequest(sent);
-  const plan = planTargets(scope, routingRequest(c, sent.model, planned));
+  const plan = planTargets(scope, routingRequest(c, sent.model, planned), EMBEDDINGS_NEEDS);
   // Input guardrails apply to what is embedded: the provider sees it as it would a prompt.
   const guard = guardFor(c, plan.route);
   const request = guard ? { ...sent, input: guard.checkTexts(sent.input) } : sent;
