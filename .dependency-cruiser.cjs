@@ -22,7 +22,7 @@ const CONFIG_DOCUMENT = [
   "src/guardrails/detectors/[^/]+\\.ts",
 ];
 /** The values handed to every step: the request's record and the Hono context type (AppEnv). */
-const REQUEST_CONTEXT = ["src/pipeline/record\\.ts", "src/types\\.ts"];
+const REQUEST_CONTEXT = ["src/settle/record\\.ts", "src/types\\.ts"];
 /** A Durable Object sits in the layer of what it runs: the batch and fine-tuning drivers run batches and jobs. */
 const BATCH_DRIVER = "^durable-objects/(batch|fine-tuning)-driver\\.ts$";
 
@@ -38,7 +38,7 @@ const LAYERS = [
   { name: "dialects", paths: ["^src/dialects/"], pure: true },
   {
     name: "features",
-    paths: ["^src/(cache|policy|usage|config|guardrails|files|audit|responses)/", "^durable-objects/", anyOf(REQUEST_CONTEXT)],
+    paths: ["^src/(cache|policy|usage|config|guardrails|files|audit|responses|limits|settle)/", "^durable-objects/", anyOf(REQUEST_CONTEXT)],
     not: [anyOf(CONFIG_DOCUMENT), BATCH_DRIVER],
   },
   { name: "pipeline", paths: ["^src/(pipeline|batches|fine-tuning)/", BATCH_DRIVER], not: [anyOf(REQUEST_CONTEXT)] },

@@ -34,7 +34,6 @@ function within<T>(promise: Promise<T>, ms: number): Promise<T> {
 export const responsesApi = new Hono<AppEnv>()
   .post("/", async (c) => {
     const record = c.get("record");
-    record.operation = "responses";
     const body = await readJsonBody(c, ResponsesRequestSchema);
     const store = storeOf(c);
     const retentionDays = retentionDaysOf(c.get("config"));
@@ -48,7 +47,7 @@ export const responsesApi = new Hono<AppEnv>()
 
     const save = async (response: ResponseObject): Promise<void> => {
       if (!storing) return;
-      const write = store.put({ id: echo.id, response, input, output: response.output, previousId, keyId: record.keyId ?? null, retentionDays });
+      const write = store.put({ id: echo.id, response, input, output: response.output, previousId, keyId: c.get("key").id ?? null, retentionDays });
       // A write that outlives the wait still finishes after the response.
       c.executionCtx.waitUntil(write.catch(() => undefined));
       try {
@@ -60,6 +59,7 @@ export const responsesApi = new Hono<AppEnv>()
     };
     let completed: ResponseObject | undefined;
     const response = await serveChat(c, request, {
+      operation: "responses",
       presentation: {
         body: (result) => (completed = renderResponse(echo, result)),
         renderer: () => new ResponsesStreamRenderer(echo, save),

@@ -29,9 +29,9 @@ async function lookUp(db: D1Database, providerType: string, model: string): Prom
   return found;
 }
 
-export type TunedPlan = { plan: Plan; config: GatewayConfig };
+export type TunedPlan<P extends Plan = Plan> = { plan: P; config: GatewayConfig };
 
-export async function guardTunedModels(db: D1Database, workspaceId: string, config: GatewayConfig, plan: Plan, requested: string): Promise<TunedPlan> {
+export async function guardTunedModels<P extends Plan>(db: D1Database, workspaceId: string, config: GatewayConfig, plan: P, requested: string): Promise<TunedPlan<P>> {
   const tuned = plan.attempts.filter((a) => {
     const provider = config.providers[a.target.provider];
     return provider !== undefined && isTunedModelId(provider.type, a.target.model);
