@@ -1,12 +1,14 @@
 import { loadWorkspaceConfig } from "../config/store";
 import { retryDelaySeconds } from "../lib/queue-retry";
-import { UsageEventSchema, type UsageEvent } from "./event";
+import { UsageMessageSchema, eventsOf, type UsageEvent } from "./event";
 import { rollupDimsOf, writeUsageEvents, type StoredEvent } from "./store";
 
 const logError = (message: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ level: "error", message, ...fields }));
 
-/** Called with the events a batch stored (the export forwarder); a throw retries them (their writes are idempotent). */
+/** Called with the events of the messages a batch stored (the export forwarder); a throw retries them (their writes are idempotent). */
 export type AfterStore = (events: UsageEvent[]) => Promise<void>;
+
+type Delivery = { message: Message<unknown>; events: UsageEvent[] };
 
 /** The metadata keys each workspace keeps in its rollups (config `usage.metadataKeys`), read once per batch. */
 async function declaredKeysOf(env: Env, events: readonly UsageEvent[]): Promise<Map<string, readonly string[]>> {
@@ -24,59 +26,69 @@ async function declaredKeysOf(env: Env, events: readonly UsageEvent[]): Promise<
 }
 
 /**
- * The `switchyard-usage` Queue consumer: writes each batch of usage events to D1 (the hourly and daily rollups
- * in the same transaction, src/usage/rollups.ts), then hands the stored events to `afterStore` (the exporters'
- * queue). The whole batch goes in one transaction; if that fails, each event is written on its own so one bad
- * event cannot hold the others back, and every event that still fails is retried by the Queue (with backoff) —
- * after `max_retries` it lands in the dead-letter queue `switchyard-usage-dlq`. Writes ignore known request ids,
- * so redeliveries add nothing. A message that is not a usage event is retried too (and so ends in the
- * dead-letter queue, kept for inspection, never silently dropped).
+ * The `switchyard-usage` Queue consumer: writes each batch of usage events to D1 (the hourly and daily rollups in
+ * the same transaction, src/usage/rollups.ts), then hands the stored events to `afterStore` (the exporters' queue).
+ * A message carries the events one isolate flushed together (or, from earlier versions, one event). The whole
+ * batch goes in one transaction; if that fails, each message is written on its own, and within a failing message
+ * each event, so one bad event cannot hold the others back. A message with an event that still fails is retried by
+ * the Queue (with backoff; its events that did land are ignored on redelivery, writes skip known request ids) —
+ * after `max_retries` it lands in the dead-letter queue `switchyard-usage-dlq`. A message that is not usage events
+ * is retried too (and so ends in the dead-letter queue, kept for inspection, never silently dropped).
  */
 export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env, afterStore?: AfterStore): Promise<void> {
-  const parsed: { message: Message<unknown>; event: UsageEvent }[] = [];
+  const valid: Delivery[] = [];
   for (const message of batch.messages) {
-    const result = UsageEventSchema.safeParse(message.body);
-    if (result.success) parsed.push({ message, event: result.data });
+    const parsed = UsageMessageSchema.safeParse(message.body);
+    if (parsed.success) valid.push({ message, events: eventsOf(parsed.data) });
     else {
-      logError("usage message is not a usage event", { messageId: message.id, issue: result.error.issues[0]?.message });
+      logError("usage message is not a usage event", { messageId: message.id, issue: parsed.error.issues[0]?.message });
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
   }
-  if (parsed.length === 0) return;
-  const declared = await declaredKeysOf(env, parsed.map((p) => p.event));
-  const valid = parsed.map(({ message, event }) => ({
-    message,
-    stored: { event, deliveryAttempts: message.attempts, rollupDims: rollupDimsOf(event.metadata, declared.get(event.workspaceId) ?? []) } satisfies StoredEvent,
-  }));
+  if (valid.length === 0) return;
+  const declared = await declaredKeysOf(env, valid.flatMap((d) => d.events));
+  const rowsOf = (deliveries: readonly Delivery[]): StoredEvent[] =>
+    deliveries.flatMap(({ message, events }) => events.map((event) => ({ event, deliveryAttempts: message.attempts, rollupDims: rollupDimsOf(event.metadata, declared.get(event.workspaceId) ?? []) })));
 
-  const done = async (written: typeof valid) => {
+  /** Hands the stored messages' events on, then acks them; a failed hand-off retries them. */
+  const done = async (written: readonly Delivery[]) => {
     if (written.length === 0) return;
     try {
-      await afterStore?.(written.map((w) => w.stored.event));
+      await afterStore?.(written.flatMap((d) => d.events));
       for (const { message } of written) message.ack();
     } catch (error) {
-      logError("stored usage events could not be handed on; retrying", { size: written.length, error: error instanceof Error ? error.message : String(error) });
+      logError("stored usage events could not be handed on; retrying", { messages: written.length, error: error instanceof Error ? error.message : String(error) });
       for (const { message } of written) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
   };
 
   try {
-    await writeUsageEvents(env.USAGE_DB, valid.map((v) => v.stored));
+    await writeUsageEvents(env.USAGE_DB, rowsOf(valid));
     await done(valid);
     return;
   } catch (error) {
-    logError("usage batch write failed; writing events one by one", { size: valid.length, error: error instanceof Error ? error.message : String(error) });
+    logError("usage batch write failed; writing message by message", { messages: valid.length, error: error instanceof Error ? error.message : String(error) });
   }
-  const written: typeof valid = [];
-  await Promise.all(
-    valid.map(async (item) => {
-      try {
-        await writeUsageEvents(env.USAGE_DB, [item.stored]);
-        written.push(item);
-      } catch (error) {
-        logError("usage event write failed; retrying through the queue", { requestId: item.stored.event.requestId, attempts: item.message.attempts, error: error instanceof Error ? error.message : String(error) });
-        item.message.retry({ delaySeconds: retryDelaySeconds(item.message.attempts) });
+
+  /** One message's events: together, else one by one; true when every one landed. */
+  const writeDelivery = async (delivery: Delivery): Promise<boolean> => {
+    try {
+      await writeUsageEvents(env.USAGE_DB, rowsOf([delivery]));
+      return true;
+    } catch (error) {
+      if (delivery.events.length === 1) {
+        logError("usage event write failed; retrying through the queue", { requestId: delivery.events[0]!.requestId, attempts: delivery.message.attempts, error: error instanceof Error ? error.message : String(error) });
+        return false;
       }
+    }
+    const written = await Promise.all(delivery.events.map((event) => writeDelivery({ message: delivery.message, events: [event] })));
+    return written.every(Boolean);
+  };
+  const written: Delivery[] = [];
+  await Promise.all(
+    valid.map(async (delivery) => {
+      if (await writeDelivery(delivery)) written.push(delivery);
+      else delivery.message.retry({ delaySeconds: retryDelaySeconds(delivery.message.attempts) });
     }),
   );
   await done(written);

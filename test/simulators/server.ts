@@ -2,12 +2,14 @@ import { Hono } from "hono";
 import { anthropicSimulator } from "./anthropic";
 import { geminiSimulator } from "./gemini";
 import { azureSimulator } from "./azure";
+import { azureManagementSimulator } from "./azure-arm";
 import { bedrockSimulator } from "./bedrock";
 import { compatibleSimulator } from "./compatible";
 import { openAISimulator, type SimulatorContext } from "./openai";
 import { TEST_CLICKHOUSE_CREDENTIALS } from "../fixtures";
 import { ClickHouseBook, clickhouseSimulator } from "./clickhouse";
 import { OtlpBook, otlpReceiver } from "./otlp";
+import { s3Simulator } from "./s3";
 import { ScenarioBook, ScenarioSchema, sleep } from "./scenarios";
 import { vertexSimulator } from "./vertex";
 
@@ -29,7 +31,9 @@ const PROVIDERS: Record<string, Hono<{ Bindings: SimulatorContext }>> = {
   vertex: vertexSimulator(),
   bedrock: bedrockSimulator(),
   azure: azureSimulator(),
+  "azure-arm": azureManagementSimulator(),
   compat: compatibleSimulator(),
+  s3: s3Simulator(),
 };
 
 export function createSimulatorApp(options: { extraKey?: string } = {}) {
