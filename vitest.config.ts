@@ -1,7 +1,7 @@
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { TEST_GOOGLE_SECRETS } from "./test/simulators/google-test-keys.ts";
-import { TEST_ADMIN_TOKEN, TEST_GATEWAY_DOMAIN, TEST_MASTER_KEYS, TEST_PROVIDER_KEYS, TEST_SECRET_RULES, defaultTestConfig } from "./test/fixtures.ts";
+import { TEST_ADMIN_TOKEN, TEST_GATEWAY_DOMAIN, TEST_MASTER_KEYS, TEST_PROVIDER_KEYS, TEST_SECRET_RULES, defaultTestConfig, testExportSettings } from "./test/fixtures.ts";
 import { buildDashboard } from "./scripts/runtime/dashboard.ts";
 
 // D1 migrations (migrations/) are read here in Node and applied inside workerd by test/setup/d1.ts.
@@ -22,6 +22,7 @@ export default defineConfig({
           GATEWAY_DOMAIN: TEST_GATEWAY_DOMAIN,
           ...TEST_SECRET_RULES,
           DEFAULT_WORKSPACE_CONFIG: JSON.stringify(defaultTestConfig(inject("simulatorOrigin"))),
+          ...testExportSettings(inject("simulatorOrigin")),
           TEST_MIGRATIONS: usageMigrations,
         },
       },

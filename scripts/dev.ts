@@ -34,9 +34,10 @@ spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "switchyard-
 
 const stopDashboardWatch = await watchDashboard();
 
+// wrangler dev never fires cron triggers by itself: --test-scheduled lets `curl localhost:8787/__scheduled` run one.
 // SWITCHYARD_LOCAL_DEV lets the Worker accept the local default admin token (it refuses weak ones elsewhere).
 const envFileArgs = secretsFiles.flatMap((file) => ["--env-file", file]);
-const child = spawn(process.execPath, [wrangler, "dev", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, "--var", "SWITCHYARD_LOCAL_DEV:true", ...envFileArgs, ...extraArgs], { stdio: "inherit" });
+const child = spawn(process.execPath, [wrangler, "dev", "--test-scheduled", "--var", `DEFAULT_WORKSPACE_CONFIG:${document}`, "--var", "SWITCHYARD_LOCAL_DEV:true", ...envFileArgs, ...extraArgs], { stdio: "inherit" });
 // The simulators (when started here) end with this process.
 child.on("exit", (code, signal) => void stopDashboardWatch().finally(() => process.exit(signal ? 1 : (code ?? 0))));
 for (const signal of ["SIGINT", "SIGTERM"] as const) process.on(signal, () => child.kill(signal));

@@ -56,6 +56,7 @@ const plane = await startDataPlane({
 for (const migration of plane.migrations) console.log(`switchyard: applied D1 migration ${migration}`);
 console.log(`switchyard: config ${path}`);
 console.log(`switchyard: data ${values["data-dir"]}`);
+for (const job of plane.crons) console.log(`switchyard: cron "${job.cron}" (scheduled handler), next at ${job.nextRun()?.toISOString() ?? "never"}`);
 console.log(`switchyard listening on ${plane.url.origin}`);
 
 // A graceful stop: usage events already handed to the Queue are written to D1 before the runtime goes away.

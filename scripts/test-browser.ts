@@ -7,6 +7,7 @@ import { chromium, type Page } from "playwright-core";
 import { unstable_startWorker } from "wrangler";
 import { TEST_ADMIN_TOKEN, TEST_PROVIDER_KEYS, defaultTestConfig } from "../test/fixtures.ts";
 import { startSimulators } from "../test/simulators/node-server.ts";
+import { ROLLUP_STATEMENTS } from "../src/usage/rollup-sql.ts";
 import { buildDashboard } from "./runtime/dashboard.ts";
 
 /**
@@ -14,9 +15,10 @@ import { buildDashboard } from "./runtime/dashboard.ts";
  * (wrangler's startWorker: local Queue, D1 with the migrations applied), seeds two weeks of usage history into
  * D1 and makes real requests through the gateway (they reach D1 through the Queue consumer), then opens
  * /dashboard in Debian's Chromium (playwright-core), signs in with the admin token and checks that every chart
- * draws the API's numbers. Then the roles: the owner creates a key and two admin tokens in the dashboard and sees
- * them in the audit log; a viewer gets no write control and no tokens tab; a workspace admin sees only its
- * workspace and revokes a key. Writes test-results/dashboard.png and test-results/audit.png.
+ * draws the API's numbers. Then the logs view: paging, a metadata filter, a breakdown by metadata.team, one request
+ * opened. Then the roles: the owner creates a key and two admin tokens in the dashboard and sees them in the audit
+ * log; a viewer gets no write control and no tokens tab, and reads the logs; a workspace admin sees only its
+ * workspace and revokes a key. Writes test-results/dashboard.png, logs.png and audit.png.
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -36,7 +38,11 @@ const SEED_COLUMNS = [
   "saved_tokens", "saved_usd", "coalesced", "stream", "ttfb_ms", "total_ms", "overhead_ms", "status", "outcome", "error_type", "rescued", "delivery_attempts",
 ];
 
-/** Synthetic history for the 13 days before today: spend, errors, rescues and cache hits on several dimensions. */
+/**
+ * Synthetic history for the 13 days before today: spend, errors, rescues and cache hits on several dimensions.
+ * The rows are counted into the hourly and daily rollups by the statements the usage store uses (the dashboard
+ * reads usage from the rollups).
+ */
 function historySql(keyIds: string[]): { sql: string; rows: number } {
   const models = [["openai", "gpt-4o-mini", 0.15, 0.6], ["openai", "gpt-4.1", 2, 8], ["anthropic", "claude-sonnet-4-5", 3, 15]] as const;
   const statements: string[] = [];
@@ -62,7 +68,9 @@ function historySql(keyIds: string[]): { sql: string; rows: number } {
       statements.push(`INSERT INTO usage_events (${SEED_COLUMNS.join(", ")}) VALUES (${values.join(", ")});`);
     }
   }
-  return { sql: statements.join("\n"), rows: statements.length };
+  const seed = (sql: string) => `${sql.replaceAll("?1", "'seed'")};`;
+  const sql = [seed(ROLLUP_STATEMENTS.mark), ...statements, seed(ROLLUP_STATEMENTS.hourly), seed(ROLLUP_STATEMENTS.daily), seed(ROLLUP_STATEMENTS.unmark)].join("\n");
+  return { sql, rows: statements.length };
 }
 
 /**
@@ -143,8 +151,14 @@ async function main(): Promise<void> {
     wrangler(["d1", "execute", "switchyard-usage", "--local", "--persist-to", persist, "--file", seedFile]);
 
     // Today's requests, through the gateway for real.
+    // Each key's requests carry its team in x-switchyard-metadata (the logs view filters and groups by it).
+    const teams = ["search", "billing"];
     const chat = (key: string, model: string, content: string) =>
-      fetchFresh(`${origin}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model, messages: [{ role: "user", content }] }) }).then((r) => r.text());
+      fetchFresh(`${origin}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-switchyard-metadata": JSON.stringify({ team: teams[keys.findIndex((k) => k.key === key)]! }) },
+        body: JSON.stringify({ model, messages: [{ role: "user", content }] }),
+      }).then((r) => r.text());
     for (let i = 0; i < 6; i++) await chat(keys[0]!.key, "smart", `question number ${i} about the weather`);
     for (let i = 0; i < 3; i++) await chat(keys[1]!.key, "anthropic/claude-sonnet-4-5", `summarise document ${i}`);
     await chat(keys[1]!.key, "openai/sim-house-model", "an unpriced model");
@@ -182,9 +196,11 @@ async function main(): Promise<void> {
 
     mkdirSync("test-results", { recursive: true });
     await page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
+    await checkLogs(page, { total: expected, history: history.rows, perTeam: { search: 8, billing: 4 } }, adminCall);
+    await page.screenshot({ path: "test-results/logs.png", fullPage: true });
     await checkRoles(page, keys.map((k) => k.id));
     assert.deepEqual(problems, [], "no script errors or CSP violations");
-    console.log(`test:browser passed — ${expected} requests drawn; roles checked; screenshots test-results/dashboard.png, test-results/audit.png`);
+    console.log(`test:browser passed — ${expected} requests drawn; logs filtered, grouped and opened; roles checked; screenshots test-results/dashboard.png, logs.png, audit.png`);
   } finally {
     for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => undefined);
   }
@@ -220,7 +236,7 @@ async function signOutAndIn(page: Page, token: string): Promise<void> {
 async function checkRoles(page: Page, keyIds: string[]): Promise<void> {
   // The owner (ADMIN_TOKEN): every tab; creates a key and two admin tokens here, and finds them in the audit log.
   assert.match((await page.textContent("#identity")) ?? "", /owner/);
-  assert.deepEqual(await tabsOf(page), ["usage", "keys", "audit", "tokens"], "the owner gets every tab");
+  assert.deepEqual(await tabsOf(page), ["usage", "logs", "keys", "audit", "tokens"], "the owner gets every tab");
   await openView(page, "keys");
   assert.deepEqual((await rowsWith(page, "data-key-id")).sort(), [...keyIds].sort(), "the workspace's keys are listed");
   const uiKey = await createInForm(page, { "key-name": "ui-made" }, "Create key");
@@ -244,7 +260,9 @@ async function checkRoles(page: Page, keyIds: string[]): Promise<void> {
   // A viewer: read-only, every workspace, no tokens tab and no write control anywhere.
   await signOutAndIn(page, viewerToken);
   assert.match((await page.textContent("#identity")) ?? "", /finance · viewer/);
-  assert.deepEqual(await tabsOf(page), ["usage", "keys", "audit"], "a viewer gets no tokens tab");
+  assert.deepEqual(await tabsOf(page), ["usage", "logs", "keys", "audit"], "a viewer gets no tokens tab");
+  await openView(page, "logs");
+  assert.ok((await rowsWith(page, "data-request-id")).length > 0, "a viewer reads the request logs");
   assert.deepEqual((await workspaceOptions(page)).sort(), ["default", WORKSPACE].sort());
   await openView(page, "keys");
   assert.equal((await rowsWith(page, "data-key-id")).length, keyIds.length + 1, "a viewer sees the keys");
@@ -255,7 +273,7 @@ async function checkRoles(page: Page, keyIds: string[]): Promise<void> {
   // A workspace admin: only its workspace; it may write there.
   await signOutAndIn(page, adminToken);
   assert.deepEqual(await workspaceOptions(page), [WORKSPACE], "a workspace admin sees only its workspace");
-  assert.deepEqual(await tabsOf(page), ["usage", "keys", "audit"]);
+  assert.deepEqual(await tabsOf(page), ["usage", "logs", "keys", "audit"]);
   await openView(page, "keys");
   assert.ok((await writeControls(page)) > 0, "a workspace admin gets write controls in its workspace");
   const uiKeyRow = `[data-view-root] tr:has-text("ui-made")`;
@@ -268,6 +286,61 @@ async function checkRoles(page: Page, keyIds: string[]): Promise<void> {
   assert.equal(revoked.length, 1);
   assert.match(revoked[0]!.actor ?? "", /^adm_/, "the revocation is recorded under the workspace admin's token");
   assert.match(revoked[0]!.who ?? "", /demo-admin \(workspace_admin\)/);
+}
+
+type LogPage = { data: { requestId: string; attemptCount: number; status: number }[]; nextCursor: string | null };
+type Detail = { requestId: string; attempts: { provider: string; outcome: string }[] };
+const requestRows = (page: Page) => page.$$eval("[data-view-root] tr[data-request-id]", (rows) => rows.map((r) => ({ id: r.getAttribute("data-request-id")!, metadata: r.getAttribute("data-metadata")! })));
+const breakdownRows = (page: Page) => page.$$eval("[data-view-root] [data-breakdown] tr[data-group]", (rows) => Object.fromEntries(rows.map((r) => [r.getAttribute("data-group")!, Number(r.getAttribute("data-requests"))])));
+
+/** Applies the logs view's filters and waits until the list shows `rows` requests. */
+async function applyLogFilters(page: Page, fields: { metadata: string; groupBy: string; groupKey: string }, rows: number): Promise<void> {
+  await page.fill("[name=log-metadata]", fields.metadata);
+  await page.selectOption("[name=log-group-by]", fields.groupBy);
+  await page.fill("[name=log-group-key]", fields.groupKey);
+  await page.click('[data-view-root] button:has-text("Apply")');
+  await page.waitForSelector("[data-view-root]:not([data-applying])", { timeout: 15_000 });
+  assert.equal((await requestRows(page)).length, rows, `requests listed for ${JSON.stringify(fields)}`);
+}
+
+/**
+ * The logs view: every request of the range, 50 a page, newest first; the metadata filter keeps one team's
+ * requests; grouping by a metadata key gives each team's count (and `(none)` for requests without it), the
+ * usage API's numbers; one request opens with its attempts as the API lists them.
+ */
+async function checkLogs(page: Page, expected: { total: number; history: number; perTeam: Record<string, number> }, adminCall: (path: string) => Promise<unknown>): Promise<void> {
+  await openView(page, "logs");
+  const first = await requestRows(page);
+  assert.equal(first.length, 50, "one page of 50 requests");
+  const newest = (await adminCall(`/workspaces/${WORKSPACE}/logs?limit=50`)) as LogPage;
+  assert.deepEqual(first.map((r) => r.id), newest.data.map((e) => e.requestId), "the API's first page, newest first");
+  await page.click('[data-view-root] button:has-text("Older")');
+  await page.waitForFunction((n) => document.querySelectorAll("[data-view-root] tr[data-request-id]").length === n, expected.total, { timeout: 15_000 });
+  assert.ok(await page.$eval('[data-view-root] button:has-text("Older")', (b) => (b as HTMLElement).hidden), "the last page hides Older");
+
+  await applyLogFilters(page, { metadata: "team=search", groupBy: "metadata", groupKey: "team" }, expected.perTeam.search!);
+  const search = await requestRows(page);
+  assert.ok(search.every((r) => JSON.parse(r.metadata).team === "search"), "the metadata filter keeps only team=search");
+  assert.deepEqual(await breakdownRows(page), { search: expected.perTeam.search }, "the breakdown follows the metadata filter");
+
+  await applyLogFilters(page, { metadata: "", groupBy: "metadata", groupKey: "team" }, 50);
+  assert.deepEqual(await breakdownRows(page), { ...expected.perTeam, "(none)": expected.history }, "grouped by metadata.team");
+
+  // The request with the most attempts (the one the simulator failed first), opened from its row.
+  const team = (await adminCall(`/workspaces/${WORKSPACE}/logs?metadata.team=search&limit=50`)) as LogPage;
+  const target = [...team.data].sort((a, b) => b.attemptCount - a.attemptCount)[0]!;
+  const detail = (await adminCall(`/workspaces/${WORKSPACE}/logs/${target.requestId}`)) as Detail;
+  await applyLogFilters(page, { metadata: "team=search", groupBy: "", groupKey: "" }, expected.perTeam.search!);
+  await page.click(`[data-view-root] tr[data-request-id="${target.requestId}"] button`);
+  await page.waitForSelector(`[data-view-root] [data-log-detail="${target.requestId}"]`, { timeout: 15_000 });
+  const attempts = await page.$$eval("[data-log-detail] tr[data-attempt]", (rows) => rows.map((r) => r.getAttribute("data-outcome")));
+  assert.deepEqual(attempts, detail.attempts.map((a) => a.outcome), "the opened request lists the API's attempts in order");
+  assert.ok(detail.attempts.length >= 1);
+
+  await page.fill("[name=log-metadata]", "not a pair");
+  await page.click('[data-view-root] button:has-text("Apply")');
+  await page.waitForSelector("[data-view-root] .error:not([hidden])");
+  assert.match((await page.textContent("[data-view-root] .error")) ?? "", /key=value/, "a malformed metadata filter is explained");
 }
 
 async function signIn(page: Page, token: string): Promise<void> {

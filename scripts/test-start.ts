@@ -20,7 +20,8 @@ import { devSecretsFiles } from "./runtime/dev-secrets.ts";
  *     start the provider simulators themselves, say so, and answer the README's first request; the simulators
  *     stop with them.
  *  3. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, R2, a SQLite
- *     Durable Object, a Queue with its consumer and D1 (migrations applied once) works, and its state persists.
+ *     Durable Object, a Queue with its consumer, D1 (migrations applied once) and a cron trigger works, and its
+ *     state persists.
  *  4. `npm run dev`'s secrets, as wrangler loads them: the local defaults, overridden by .dev.vars, overridden by
  *     the process environment when CLOUDFLARE_INCLUDE_PROCESS_ENV=true (and only then).
  *  5. `npm start` and `npm run deploy` refuse a weak ADMIN_TOKEN (and deploy refuses SWITCHYARD_LOCAL_DEV),
@@ -195,6 +196,11 @@ async function bindingsFromWranglerToml(): Promise<void> {
       rows = await at("/d1?tag=queued");
     }
     assert.deepEqual(rows, [{ body: "queued" }], "the queue consumer wrote the message into the migrated D1 table");
+    assert.deepEqual(plane.crons.map((c) => c.cron), ["*/5 * * * *"], "the cron trigger of wrangler.toml is scheduled");
+    const next = plane.crons[0]!.nextRun();
+    assert.ok(next && next.getTime() > Date.now() && next.getTime() <= Date.now() + 5 * 60_000 && next.getUTCMinutes() % 5 === 0, `next run on the schedule (${next?.toISOString()})`);
+    await plane.runScheduled("*/5 * * * *");
+    assert.deepEqual(await at("/d1?tag=cron%20*%2F5%20*%20*%20*%20*"), [{ body: "cron */5 * * * *" }], "the scheduled handler ran against the same bindings");
   } finally {
     await plane.dispose();
   }
@@ -210,7 +216,7 @@ async function bindingsFromWranglerToml(): Promise<void> {
   } finally {
     await plane.dispose();
   }
-  console.log("ok - vars, env-file secrets, KV, R2, Durable Objects, Queues and D1 come from wrangler.toml; migrations once; state persists");
+  console.log("ok - vars, env-file secrets, KV, R2, Durable Objects, Queues, D1 and cron triggers come from wrangler.toml; migrations once; state persists");
 }
 
 /** The secret bindings wrangler gives the Worker for `npm run dev`'s env files, with `processEnv` set meanwhile. */

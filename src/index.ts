@@ -1,6 +1,10 @@
 import { app } from "./app";
 import { AUDIT_QUEUE_NAME, consumeAuditBatch } from "./audit/consumer";
+import { consumeExportBatch } from "./export/consumer";
+import { EXPORT_QUEUE_NAME, forwardForExport } from "./export/message";
 import { consumeUsageBatch } from "./usage/consumer";
+import { runRetention } from "./usage/retention";
+import { retentionSettingsOf } from "./usage/settings";
 
 export { KeyLimiter } from "../durable-objects/key-limiter";
 export { RequestCoalescer } from "../durable-objects/request-coalescer";
@@ -10,7 +14,16 @@ export { ResponseStore } from "../durable-objects/response-store";
 export { AuthThrottle } from "../durable-objects/auth-throttle";
 export { FineTuningDriver } from "../durable-objects/fine-tuning-driver";
 
+/** Exported queue batch handler: picks the consumer by queue name. */
+function consumeQueueBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
+  if (batch.queue === AUDIT_QUEUE_NAME) return consumeAuditBatch(batch, env);
+  if (batch.queue === EXPORT_QUEUE_NAME) return consumeExportBatch(batch, env);
+  return consumeUsageBatch(batch, env, (events) => forwardForExport(env, events));
+}
+
+/** One Worker, three queues (wrangler.toml): audit entries, exports, and every other batch is usage events. */
 export default {
   fetch: app.fetch,
-  queue: (batch, env) => (batch.queue === AUDIT_QUEUE_NAME ? consumeAuditBatch(batch, env) : consumeUsageBatch(batch, env)),
+  queue: consumeQueueBatch,
+  scheduled: (controller, env, ctx) => ctx.waitUntil(runRetention(env.USAGE_DB, retentionSettingsOf(env), controller.scheduledTime)),
 } satisfies ExportedHandler<Env>;

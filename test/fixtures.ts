@@ -61,3 +61,25 @@ export function defaultTestConfig(simulatorOrigin: string): GatewayConfigInput {
     routes: { smart: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" } } },
   };
 }
+
+/** Secret OTLP headers the tests configure (OTEL_EXPORTER_OTLP_HEADERS): they must reach the collector and nothing else. */
+export const TEST_OTLP_HEADERS = { authorization: "Bearer otlp-test-secret-0123", "x-tenant": "switchyard tests" };
+
+/** Credentials the ClickHouse simulator accepts (the tests' CLICKHOUSE_USER / CLICKHOUSE_PASSWORD). */
+export const TEST_CLICKHOUSE_CREDENTIALS = { user: "switchyard", password: "clickhouse-test-secret" };
+
+/**
+ * The deployment's export settings in tests: every sink on, pointing at the simulators' OTLP receiver and
+ * ClickHouse (test/simulators/otlp.ts, clickhouse.ts).
+ */
+export function testExportSettings(simulatorOrigin: string, clickhouse = TEST_CLICKHOUSE_CREDENTIALS): Record<string, string> {
+  return {
+    OTEL_EXPORTER_OTLP_ENDPOINT: `${simulatorOrigin}/otlp`,
+    OTEL_EXPORTER_OTLP_HEADERS: Object.entries(TEST_OTLP_HEADERS).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join(","),
+    OTEL_LOGS_EXPORTER: "otlp",
+    OTEL_RESOURCE_ATTRIBUTES: "deployment.environment.name=test",
+    CLICKHOUSE_URL: `${simulatorOrigin}/clickhouse/`,
+    CLICKHOUSE_USER: clickhouse.user,
+    CLICKHOUSE_PASSWORD: clickhouse.password,
+  };
+}

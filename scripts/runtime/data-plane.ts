@@ -3,6 +3,7 @@ import { join, resolve } from "node:path";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { bundleWorker } from "./bundle.ts";
+import { scheduleCrons, type CronSchedule } from "./cron.ts";
 import { applyD1Migrations } from "./d1-migrations.ts";
 
 export type DataPlaneOptions = {
@@ -23,6 +24,10 @@ export type DataPlaneOptions = {
   inspectorPort?: number;
   /** Overrides or adds bindings (tests and the benchmark); secrets normally come from .dev.vars / the environment. */
   extraBindings?: Record<string, string>;
+  /** Fire wrangler.toml's cron triggers on their schedule (default true; the usage benchmark runs them itself). */
+  crons?: boolean;
+  /** More Workers in the same runtime (the usage benchmark's loader), built from the gateway's options so they share its storage. */
+  companions?: (gateway: WorkerOptions) => WorkerOptions[];
   /** Checks the Worker's final bindings before anything starts; throwing refuses to start. */
   checkBindings?: (bindings: Record<string, unknown>) => void;
   verbose?: boolean;
@@ -32,6 +37,10 @@ export type DataPlane = {
   url: URL;
   mf: Miniflare;
   migrations: string[];
+  /** The cron triggers of wrangler.toml, each firing the Worker's `scheduled` handler on its schedule. */
+  crons: CronSchedule[];
+  /** Fires the `scheduled` handler now, as the cron trigger `cron` would. */
+  runScheduled: (cron: string) => Promise<void>;
   /**
    * A graceful stop: waits until the Worker's own Queue consumers have taken everything pending (their backlog
    * stayed empty for one batch timeout), up to `timeoutMs`, then disposes. Miniflare's queues live in memory, so
@@ -49,7 +58,8 @@ const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
  * Runs the gateway on workerd through Miniflare's programmatic API, the fastest local runtime that carries every
  * binding the Worker declares (KV, Durable Objects, Queues with their consumer, D1, Cache API). The client's
  * socket is a direct socket to the Worker (`unsafeDirectSockets`), so requests skip Miniflare's entry worker.
- * Bindings are derived from wrangler.toml by wrangler itself, so new ones work without touching this file.
+ * Bindings are derived from wrangler.toml by wrangler itself, so new ones work without touching this file; its
+ * cron triggers fire the `scheduled` handler on schedule (./cron.ts), which Miniflare alone never does.
  */
 export async function startDataPlane(options: DataPlaneOptions): Promise<DataPlane> {
   const wranglerConfig = resolve(options.wranglerConfig ?? "wrangler.toml");
@@ -89,13 +99,22 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     defaultPersistRoot: persistRoot,
     // The placeholder `request.cf`: a self-hosted data plane does not call Cloudflare to learn its location.
     cf: false,
+    unsafeTriggerHandlers: true,
     log: new Log(options.verbose ? LogLevel.DEBUG : LogLevel.WARN),
     ...(options.inspectorPort !== undefined ? { inspectorPort: options.inspectorPort } : {}),
-    workers: [worker],
+    workers: [worker, ...(options.companions?.(worker) ?? [])],
   });
   await mf.ready;
   const migrations = await applyD1Migrations(mf, config.d1_databases, projectRoot);
   const url = await mf.unsafeGetDirectURL(worker.name);
+  // Through Miniflare's own (loopback) entry socket, which runs handlers on request (`unsafeTriggerHandlers`).
+  const runScheduled = async (cron: string, scheduledTime = new Date()) => {
+    const query = new URLSearchParams({ cron, time: String(scheduledTime.getTime()) });
+    const response = await mf.dispatchFetch(`http://localhost/cdn-cgi/handler/scheduled?${query}`);
+    const outcome = await response.text();
+    if (!response.ok) throw new Error(`scheduled handler outcome: ${outcome}`);
+  };
+  const crons = options.crons === false ? [] : scheduleCrons(config.triggers?.crons ?? [], runScheduled);
   // Queues this Worker both produces to and consumes: what a stop must let the consumer finish.
   const consumed = new Map((config.queues.consumers ?? []).map((c: { queue: string; max_batch_timeout?: number }) => [c.queue, (c.max_batch_timeout ?? 5) * 1_000]));
   const drained = (config.queues.producers ?? []).flatMap((p: { binding: string; queue: string }) => (consumed.has(p.queue) ? [{ binding: p.binding, batchTimeoutMs: consumed.get(p.queue)! }] : []));
@@ -104,10 +123,22 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     await sleep(STOP_GRACE_MS);
     let pending = 0;
     for (const { binding, batchTimeoutMs } of drained) pending += await drainQueue(await mf.getQueueProducer(binding, worker.name), batchTimeoutMs, deadline);
+    for (const job of crons) job.stop();
     await mf.dispose();
     return { pending };
   };
-  return { url, mf, migrations, stop, dispose: () => mf.dispose() };
+  return {
+    url,
+    mf,
+    migrations,
+    crons,
+    runScheduled: (cron) => runScheduled(cron),
+    stop,
+    dispose: async () => {
+      for (const job of crons) job.stop();
+      await mf.dispose();
+    },
+  };
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,4 +1,4 @@
-import { retryDelaySeconds } from "../usage/consumer";
+import { retryDelaySeconds } from "../lib/queue-retry";
 import { AuditEntrySchema, type AuditEntry } from "./entry";
 import { insertAuditEntries } from "./store";
 

@@ -5,8 +5,12 @@ import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
 import { PriceSchema } from "../usage/pricing";
+import { MetadataKeySchema } from "../schema/metadata";
 import { FilesOptionsSchema } from "../files/options";
 import { GuardrailsSchema, guardrailReferenceIssues } from "../guardrails/schema";
+
+/** Each declared key multiplies the rollups' rows by its number of values: a few low-cardinality keys only. */
+export const ROLLUP_MAX_METADATA_KEYS = 4;
 
 /** The name of a credential stored through the admin API. */
 export const CredentialNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "credential names are 1-64 letters, digits, _ . -");
@@ -213,6 +217,17 @@ export const GatewayConfigSchema = z
       .describe("The Responses API (/v1/responses): stored responses and their retention (docs/responses.md)."),
     logging: z
       .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
+      .optional(),
+    usage: z
+      .strictObject({
+        metadataKeys: z
+          .array(MetadataKeySchema)
+          .max(ROLLUP_MAX_METADATA_KEYS)
+          .default([])
+          .describe(
+            "Request metadata keys kept in the hourly and daily usage rollups, so usage can be grouped and filtered by them beyond the raw-event retention. Low-cardinality keys (team, feature, environment), never user or request ids.",
+          ),
+      })
       .optional(),
     guardrails: GuardrailsSchema.optional(),
   })

@@ -30,8 +30,12 @@ export const GATEWAY_SECRET_NAMES = [
   "ALLOW_PRIVATE_UPSTREAMS",
 ] as const;
 
-/** Prefixes reserved for the gateway (and wrangler's CLOUDFLARE_ variables, present when the process environment is). */
-export const GATEWAY_SECRET_PREFIXES = ["ADMIN_", "MASTER_KEY", "SWITCHYARD_", "CLOUDFLARE_"] as const;
+/**
+ * Prefixes reserved for the gateway (and wrangler's CLOUDFLARE_ variables, present when the process environment
+ * is): OTEL_ and CLICKHOUSE_ hold the export settings and their secrets (the collector's headers, ClickHouse's
+ * password), which go only to the operator's own collector and database.
+ */
+export const GATEWAY_SECRET_PREFIXES = ["ADMIN_", "MASTER_KEY", "SWITCHYARD_", "CLOUDFLARE_", "OTEL_", "CLICKHOUSE_"] as const;
 
 const GATEWAY_OWN: NamePattern[] = [...GATEWAY_SECRET_NAMES.map((exact) => ({ exact })), ...GATEWAY_SECRET_PREFIXES.map((prefix) => ({ prefix }))];
 

@@ -44,6 +44,7 @@ export const DASHBOARD_HTML = `<!doctype html>
   th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
   th { color: var(--muted); font-weight: 500; }
   code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+  pre { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; white-space: pre-wrap; word-break: break-all; background: var(--bg); padding: 8px; border-radius: 6px; max-height: 320px; overflow: auto; }
   .inline-form { display: flex; gap: 8px; flex-wrap: wrap; margin: 4px 0 12px; }
   .notice { background: #eef7f1; border: 1px solid #b9e2c9; border-radius: 6px; padding: 8px 10px; margin: 8px 0; word-break: break-all; }
   button.danger { color: var(--warn); border-color: var(--warn); }

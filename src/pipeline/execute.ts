@@ -69,7 +69,7 @@ export function planTargets(scope: ExecutionScope, request: RoutingRequest, need
   return { ...planRoute(resolved.name, input), route: resolved.name };
 }
 
-type AttemptResult<T> = { ok: true; value: T; latencyMs: number } | { ok: false; failure: GatewayError; latencyMs: number };
+type AttemptResult<T> = ({ ok: true; value: T } | { ok: false; failure: GatewayError }) & { latencyMs: number; startMs: number };
 
 const factsOf = (failure: GatewayError): FailureFacts =>
   failure instanceof UpstreamFailure
@@ -80,12 +80,13 @@ const factsOf = (failure: GatewayError): FailureFacts =>
 async function attemptOnce<T>(scope: ExecutionScope, prepared: PreparedTarget, planned: PlannedAttempt, remainingMs: number, attempt: (prepared: PreparedTarget, control: AttemptControl) => Promise<T>): Promise<AttemptResult<T>> {
   const timer = new AttemptTimer({ connectMs: planned.timeout.connectMs, firstByteMs: planned.timeout.firstByteMs, totalMs: remainingMs }, scope.clientSignal);
   const startedAt = performance.now();
+  const startMs = startedAt - scope.startedAt;
   const pending = attempt(prepared, timer.control);
   // The race below may be lost by `pending`; its late rejection (the aborted fetch) is expected.
   pending.catch(() => undefined);
   try {
     const value = await Promise.race([pending, timer.expiry]);
-    return { ok: true, value, latencyMs: performance.now() - startedAt };
+    return { ok: true, value, latencyMs: performance.now() - startedAt, startMs };
   } catch (error) {
     const expired = timer.expired;
     // Whatever the attempt failed with (an upstream's message, a stream's first event, a token exchange) is
@@ -95,7 +96,7 @@ async function attemptOnce<T>(scope: ExecutionScope, prepared: PreparedTarget, p
       : error instanceof GatewayError
         ? prepared.redactor.redactError(error)
         : new GatewayError({ status: 502, type: "upstream_error", provider: prepared.target.provider, message: `${prepared.target.provider}: the upstream call failed.` });
-    return { ok: false, failure, latencyMs: performance.now() - startedAt };
+    return { ok: false, failure, latencyMs: performance.now() - startedAt, startMs };
   } finally {
     timer.dispose();
   }
@@ -128,13 +129,13 @@ export async function runAttempts<T>(scope: ExecutionScope, plan: Plan, attempt:
       const result = await attemptOnce(scope, prepared, planned, remainingMs, attempt);
       const at = Date.now();
       if (result.ok) {
-        log.attempts.push({ provider: target.provider, model: target.model, status: 200, outcome: "success", latencyMs: result.latencyMs });
+        log.attempts.push({ provider: target.provider, model: target.model, status: 200, outcome: "success", latencyMs: result.latencyMs, startMs: result.startMs });
         scope.circuits.report(target, { ok: true, at, latencyMs: result.latencyMs });
         return { value: result.value, prepared, answer: { target: { provider: target.provider, model: target.model }, source: "upstream" } };
       }
       const { failure } = result;
       const facts = factsOf(failure);
-      log.attempts.push({ provider: target.provider, model: target.model, status: facts.upstreamStatus, outcome: facts.outcome, latencyMs: result.latencyMs, errorClass: failure.code ?? failure.type });
+      log.attempts.push({ provider: target.provider, model: target.model, status: facts.upstreamStatus, outcome: facts.outcome, latencyMs: result.latencyMs, startMs: result.startMs, errorClass: failure.code ?? failure.type });
       lastFailure = failure;
       // A client that went away aborted the attempt: that says nothing about the target.
       if (scope.clientSignal?.aborted) throw finalFailure(scope, failure);

@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import { RequestRecord } from "../settle/record";
 import type { AppEnv } from "../types";
 import { newRequestId } from "../lib/ids";
+import { parseTraceparent } from "../lib/trace-context";
 import { Redactor } from "../lib/redact";
 
 /** A client-sent request id is kept when it is short and printable; anything else is replaced. */
@@ -18,7 +19,7 @@ export const requestContext = () =>
     const requestId = sent !== undefined && CLIENT_REQUEST_ID.test(sent) ? sent : newRequestId();
     // A client-chosen x-request-id is kept for correlation but is not trusted to be unique: the usage event gets its own.
     const clientRequestId = requestId === sent ? sent : null;
-    const record = new RequestRecord({ requestId, eventId: clientRequestId === null ? requestId : newRequestId(), clientRequestId }, startedAt);
+    const record = new RequestRecord({ requestId, eventId: clientRequestId === null ? requestId : newRequestId(), clientRequestId, trace: parseTraceparent(c.req.header("traceparent")) }, startedAt);
     c.set("requestId", requestId);
     c.set("startedAt", startedAt);
     c.set("record", record);

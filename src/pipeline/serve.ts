@@ -9,6 +9,7 @@ import { requireModelAllowed } from "../policy/keys";
 import { admitRequest } from "../policy/limits";
 import { EMBEDDINGS_NEEDS, chatNeeds, type Capability } from "../schema/capabilities";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
+import { METADATA_HEADER, mergeMetadata, metadataFromHeader, type Metadata } from "../schema/metadata";
 import { ResponseAccount, loggedRequestOf } from "../settle/account";
 import type { AppEnv } from "../types";
 import { estimateChatRequest, estimateEmbeddingsRequest, type RequestEstimate } from "../usage/estimate";
@@ -32,13 +33,23 @@ const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
   newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), startedAt: c.get("startedAt"), redactor: c.get("redactor"), clientSignal: c.req.raw.signal });
 
 /** What routing may look at: the model, headers, metadata and the request's estimated size. */
-const routingRequest = (c: Context<AppEnv>, model: string, estimate: RequestEstimate, metadata?: Record<string, string>): RoutingRequest => ({
+const routingRequest = (c: Context<AppEnv>, model: string, estimate: RequestEstimate, metadata: Metadata): RoutingRequest => ({
   model,
   header: (name) => c.req.header(name),
-  metadata: metadata ?? {},
+  metadata,
   promptTokens: estimate.promptTokens,
   maxTokens: estimate.maxOutputTokens,
 });
+
+/**
+ * The request's metadata (the x-switchyard-metadata header merged with the body's `metadata`) and end user,
+ * decided once: routing conditions, the usage event, request logs and traces all read this value.
+ */
+function tagRequest(c: Context<AppEnv>, bodyMetadata: Metadata | undefined, user: string | undefined): Metadata {
+  const metadata = mergeMetadata(metadataFromHeader(c.req.header(METADATA_HEADER)), bodyMetadata);
+  c.get("record").tagged({ metadata, user: user ?? null });
+  return metadata;
+}
 
 /**
  * The request's guardrails (its key's, route's or workspace's policy), or none. The caller applies them to the
@@ -83,9 +94,10 @@ export async function serveChat(c: Context<AppEnv>, sent: ChatRequest, options: 
   requireModelAllowed(c.get("key"), sent.model);
   const record = c.get("record");
   if (options.presentation) c.set("presentation", options.presentation);
+  const metadata = tagRequest(c, sent.metadata, sent.user);
   const scope = scopeOf(c);
   const planned = estimateChatRequest(sent);
-  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, planned, sent.metadata), chatNeeds(sent));
+  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, planned, metadata), chatNeeds(sent));
   // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked
   // request (and its estimate, when redaction changed it).
   const guard = guardFor(c, plan.route);
@@ -123,9 +135,10 @@ function float32Base64(vector: readonly number[]): string {
 export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsRequest): Promise<Response> {
   requireModelAllowed(c.get("key"), sent.model);
   const record = c.get("record");
+  const metadata = tagRequest(c, undefined, sent.user);
   const scope = scopeOf(c);
   const planned = estimateEmbeddingsRequest(sent);
-  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, planned), EMBEDDINGS_NEEDS);
+  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, planned, metadata), EMBEDDINGS_NEEDS);
   // Input guardrails apply to what is embedded: the provider sees it as it would a prompt.
   const guard = guardFor(c, plan.route);
   const request = guard ? { ...sent, input: guard.checkTexts(sent.input) } : sent;

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { UserSchema } from "./metadata";
 import { ModelNameSchema } from "./model-name";
 
 /** Anthropic Messages API shapes: what clients send to /v1/messages and what the Anthropic API returns. */
@@ -54,7 +55,7 @@ export const AnthropicMessagesRequestSchema = z.object({
       z.object({ type: z.literal("tool"), name: z.string(), disable_parallel_tool_use: z.boolean().optional() }),
     ])
     .optional(),
-  metadata: z.object({ user_id: z.string().nullish() }).optional(),
+  metadata: z.object({ user_id: UserSchema.nullish() }).optional(),
   stream: z.boolean().optional(),
 });
 export type AnthropicMessagesRequest = z.infer<typeof AnthropicMessagesRequestSchema>;

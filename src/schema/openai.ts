@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { MetadataSchema, UserSchema } from "./metadata";
 import { ModelNameSchema } from "./model-name";
 
 /** OpenAI Chat Completions and Embeddings request shapes as clients send them (unknown fields are tolerated). */
@@ -81,8 +82,8 @@ export const OpenAIChatRequestSchema = z.object({
   frequency_penalty: z.number().min(-2).max(2).nullish(),
   reasoning_effort: z.enum(["minimal", "low", "medium", "high"]).nullish(),
   n: z.literal(1, { message: "only n=1 is supported" }).nullish(),
-  user: z.string().optional(),
-  metadata: z.record(z.string(), z.string()).nullish(),
+  user: UserSchema.optional(),
+  metadata: MetadataSchema.nullish(),
   store: z.boolean().nullish(),
   stream: z.boolean().nullish(),
   stream_options: z.object({ include_usage: z.boolean().optional() }).nullish(),
@@ -94,7 +95,7 @@ export const OpenAIEmbeddingsRequestSchema = z.object({
   input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
   dimensions: z.number().int().positive().optional(),
   encoding_format: z.enum(["float", "base64"]).optional(),
-  user: z.string().optional(),
+  user: UserSchema.optional(),
 });
 export type OpenAIEmbeddingsRequest = z.infer<typeof OpenAIEmbeddingsRequestSchema>;
 

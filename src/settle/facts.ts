@@ -1,6 +1,7 @@
 import type { AnsweringTarget } from "../cache/entry";
 import type { GatewayConfig } from "../config/schema";
 import type { AttemptOutcome } from "../routing/retry";
+import type { Metadata } from "../schema/metadata";
 import type { RequestEstimate } from "../usage/estimate";
 import type { ResponseAccount } from "./account";
 
@@ -12,6 +13,8 @@ export type AttemptRecord = {
   status: number | null;
   outcome: AttemptOutcome;
   latencyMs: number;
+  /** When the attempt started, ms after the request entered the gateway (for trace spans and request logs). */
+  startMs?: number;
   errorClass?: string;
 };
 
@@ -43,6 +46,9 @@ export type Serving = {
   log: AttemptLog;
   account: ResponseAccount;
 };
+
+/** The client's tags on the request: metadata (x-switchyard-metadata header merged with the body's) and end user. */
+export type RequestTags = { metadata: Metadata; user: string | null };
 
 /** Who answered and from where: returned by the step that produced the answer. */
 export type Answer = { target: AnsweringTarget; source: "upstream" | "cache" | "coalesced" };

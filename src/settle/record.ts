@@ -1,8 +1,9 @@
 import type { GuardrailTally } from "../guardrails/tally";
-import type { Answer, RequestOutcome, Serving } from "./facts";
+import type { TraceContext } from "../lib/trace-context";
+import type { Answer, RequestOutcome, RequestTags, Serving } from "./facts";
 import { settleRequest, type SettledRequest } from "./settle";
 
-export { AttemptLog, type AnsweringTarget, type Answer, type AttemptRecord, type CacheStatus, type RequestOutcome, type Serving } from "./facts";
+export { AttemptLog, type AnsweringTarget, type Answer, type AttemptRecord, type CacheStatus, type RequestOutcome, type RequestTags, type Serving } from "./facts";
 
 /** Work that runs after the response, with the request's settled cost and ending (usage event, limiter, cache write…). */
 export type AfterResponse = (settled: SettledRequest) => Promise<void> | void;
@@ -21,6 +22,8 @@ export class RequestRecord {
   readonly eventId: string;
   /** The x-request-id the client sent, when it sent one. */
   readonly clientRequestId: string | null;
+  /** The client's W3C trace context (`traceparent`), so exported spans join its trace. */
+  readonly trace: TraceContext | null;
   /** performance.now() at entry. */
   readonly startedAt: number;
   /** Wall-clock start (ms since the epoch), for the usage event's time. */
@@ -28,6 +31,7 @@ export class RequestRecord {
   #serving: Serving | undefined;
   #answer: Answer | undefined;
   #guardrails: GuardrailTally | undefined;
+  #tags: RequestTags | undefined;
   #status = 200;
   #overheadMs = 0;
   #outcome: RequestOutcome | undefined;
@@ -40,10 +44,11 @@ export class RequestRecord {
   /** The handler has returned: every value it hands over (the answer included) is in. */
   readonly #responded = new Promise<void>((resolve) => (this.#resolveResponded = resolve));
 
-  constructor(identity: { requestId: string; eventId: string; clientRequestId: string | null }, startedAt: number) {
+  constructor(identity: { requestId: string; eventId: string; clientRequestId: string | null; trace?: TraceContext | null }, startedAt: number) {
     this.requestId = identity.requestId;
     this.eventId = identity.eventId;
     this.clientRequestId = identity.clientRequestId;
+    this.trace = identity.trace ?? null;
     this.startedAt = startedAt;
   }
 
@@ -55,6 +60,11 @@ export class RequestRecord {
   /** The request's guardrails, as they are about to act (their tally fills as they do). */
   guarded(tally: GuardrailTally): void {
     this.#guardrails ??= tally;
+  }
+
+  /** The request's metadata and end user, once parsed (before planning, so a refused request still carries them). */
+  tagged(tags: RequestTags): void {
+    this.#tags ??= tags;
   }
 
   /** Who answered (once: the first answer is the request's). */
@@ -107,6 +117,8 @@ export class RequestRecord {
       requestId: this.requestId,
       eventId: this.eventId,
       clientRequestId: this.clientRequestId,
+      trace: this.trace,
+      tags: this.#tags,
       startedAtMs: this.startedAtMs,
       serving: this.#serving,
       answer: this.#answer,

@@ -1,9 +1,11 @@
 import type { GuardrailCounts, GuardrailTally } from "../guardrails/tally";
+import type { TraceContext } from "../lib/trace-context";
+import type { Metadata } from "../schema/metadata";
 import type { Usage } from "../schema/internal";
 import { emptyUsage } from "../schema/internal";
 import { costOf, priceOfTarget } from "../usage/pricing";
 import type { LoggedBodies } from "./account";
-import type { Answer, AnsweringTarget, AttemptRecord, CacheStatus, RequestOutcome, Serving } from "./facts";
+import type { Answer, AnsweringTarget, AttemptRecord, CacheStatus, RequestOutcome, RequestTags, Serving } from "./facts";
 
 /**
  * What a finished request used, cost and how it ended — computed once, by `settleRequest`, and read by
@@ -47,12 +49,19 @@ export type SettledRequest = {
   bodies: LoggedBodies | undefined;
   /** Per guardrail rule that acted on the request; undefined when none did. */
   guardrails: GuardrailCounts | undefined;
+  /** The client's metadata (header and body) and end user; empty / null when the request was refused before they were read. */
+  metadata: Metadata;
+  user: string | null;
+  /** The client's W3C trace context, when it sent a valid `traceparent`. */
+  trace: TraceContext | null;
 };
 
 export type SettleFacts = {
   requestId: string;
   eventId: string;
   clientRequestId: string | null;
+  trace?: TraceContext | null;
+  tags?: RequestTags | undefined;
   startedAtMs: number;
   serving: Serving | undefined;
   answer: Answer | undefined;
@@ -94,7 +103,7 @@ export function settleRequest(facts: SettleFacts): SettledRequest {
   const ownCall = answer?.source === "upstream";
   const tokens = usage.promptTokens + usage.completionTokens;
   const fullCost = answer ? costOf(usage, priceOfTarget(serving?.config, answer.target.provider, answer.target.model)) : 0;
-  const attempts = serving?.log.attempts.map((a) => ({ ...a, latencyMs: Math.max(0, a.latencyMs) })) ?? [];
+  const attempts = serving?.log.attempts.map((a) => ({ ...a, latencyMs: Math.max(0, a.latencyMs), ...(a.startMs !== undefined ? { startMs: Math.max(0, a.startMs) } : {}) })) ?? [];
   const success = facts.outcome === "success";
   return {
     requestId: facts.requestId,
@@ -123,5 +132,8 @@ export function settleRequest(facts: SettleFacts): SettledRequest {
     rescued: success && attempts.length > 1 && attempts[0]!.outcome !== "success",
     bodies: serving?.account.bodies,
     guardrails: facts.guardrails && !facts.guardrails.empty ? facts.guardrails.toJSON() : undefined,
+    metadata: facts.tags?.metadata ?? {},
+    user: facts.tags?.user ?? null,
+    trace: facts.trace ?? null,
   };
 }

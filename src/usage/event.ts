@@ -15,7 +15,16 @@ export const AttemptSchema = z.object({
   status: z.number().int().nullable(),
   outcome: z.enum(["success", "http_error", "timeout", "network", "stream_error", "skipped"]),
   latencyMs: z.number().nonnegative(),
+  /** ms after the request entered the gateway (absent on events sent before it was recorded). */
+  startMs: z.number().nonnegative().optional(),
   errorClass: z.string().optional(),
+});
+
+/** The client's W3C trace context (`traceparent`), so exported spans join its trace. */
+export const TraceContextSchema = z.object({
+  traceId: z.string().regex(/^[0-9a-f]{32}$/),
+  parentSpanId: z.string().regex(/^[0-9a-f]{16}$/),
+  sampled: z.boolean(),
 });
 
 export const UsageTokensSchema = z.object({
@@ -58,6 +67,10 @@ export const UsageEventSchema = z.object({
   outcome: z.enum(["success", "error", "aborted"]),
   errorType: z.string().nullable(),
   rescued: z.boolean(),
+  /** The request's metadata (header and body) and end user; defaults keep older queued events readable. */
+  metadata: z.record(z.string(), z.string()).default({}),
+  user: z.string().nullable().default(null),
+  trace: TraceContextSchema.nullable().default(null),
   bodies: z.object({ request: z.string(), response: z.string(), truncated: z.boolean() }).optional(),
   /** The batch a line belongs to (its requestId is `<batchId>:<line index>`); null for interactive requests. */
   batchId: z.string().nullable().default(null),
@@ -127,6 +140,9 @@ export function batchLineUsageEvent(config: GatewayConfig | undefined, line: Bat
     outcome: answered ? "success" : "error",
     errorType: line.errorType,
     rescued: false,
+    metadata: {},
+    user: null,
+    trace: null,
     batchId: line.batchId,
   };
 }
@@ -166,6 +182,9 @@ export function trainingUsageEvent(config: GatewayConfig | undefined, training: 
     outcome: "success",
     errorType: null,
     rescued: false,
+    metadata: {},
+    user: null,
+    trace: null,
     batchId: null,
   };
 }

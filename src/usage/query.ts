@@ -1,161 +1,62 @@
+import { badRequest } from "../lib/errors";
+import { queryEvents } from "./query-events";
+import { queryRollups } from "./query-rollups";
 import * as z from "zod";
+import { GuardrailFiguresSchema, metadataKeyOf, type GuardrailFigures, type UsageQuery, type UsageReport, type UsageSources } from "./report";
 
 /**
- * Reading usage back from D1: totals and groups for a workspace over a time window. Latency percentiles are
- * nearest-rank over total latency, computed in SQL with window functions (no rows leave D1).
+ * Reading usage back: totals and groups for a workspace over a time window, filtered. Answered from the hourly
+ * and daily rollups (fast at any volume, and the only data left past the raw-event retention), or — when the
+ * query names a metadata key the workspace does not keep in its rollups, or the end user — from the raw events,
+ * within their retention.
  */
 
-export const GROUP_BY = ["key", "route", "provider", "model", "day", "batch"] as const;
-export type GroupBy = (typeof GROUP_BY)[number];
+const DAY_MS = 86_400_000;
 
-/** SQL expression per grouping; `model` is `provider/model` because prices (and names) are per provider. */
-const GROUP_EXPRESSION: Record<GroupBy, string> = {
-  key: "COALESCE(key_id, '(none)')",
-  route: "COALESCE(route, '(direct)')",
-  provider: "COALESCE(provider, '(none)')",
-  model: "COALESCE(provider || '/' || model, '(none)')",
-  day: "day",
-  batch: "COALESCE(batch_id, '(interactive)')",
-};
+/** The metadata keys a query names (group and filters), and whether it needs the end user. */
+function needsOf(query: UsageQuery): { metadataKeys: string[]; user: boolean } {
+  const keys = new Set(Object.keys(query.filters.metadata));
+  const grouped = metadataKeyOf(query.groupBy);
+  if (grouped !== undefined) keys.add(grouped);
+  return { metadataKeys: [...keys], user: query.groupBy === "user" || query.filters.user !== undefined };
+}
 
-export const UsageFiguresSchema = z.object({
-  requests: z.number(),
-  promptTokens: z.number(),
-  completionTokens: z.number(),
-  /** Sum over priced requests; null when every request in the group is unpriced. */
-  costUsd: z.number().nullable(),
-  unpricedRequests: z.number(),
-  cacheHits: z.number(),
-  savedUsd: z.number(),
-  rescued: z.number(),
-  errors: z.number(),
-  aborted: z.number(),
-  estimatedUsage: z.number(),
-  latencyMs: z.object({ p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() }),
-});
-export type UsageFigures = z.infer<typeof UsageFiguresSchema>;
-/** Per guardrail rule over the window: requests it acted on, matches flagged and redacted, requests blocked. */
-export const GuardrailFiguresSchema = z.object({
-  rule: z.string(),
-  requests: z.number(),
-  flagged: z.number(),
-  redacted: z.number(),
-  blocked: z.number(),
-});
-export type GuardrailFigures = z.infer<typeof GuardrailFiguresSchema>;
-
-export const UsageReportSchema = z.object({
-  from: z.string(),
-  to: z.string(),
-  groupBy: z.enum(GROUP_BY).nullable(),
-  totals: UsageFiguresSchema,
-  groups: z.array(UsageFiguresSchema.extend({ key: z.string() })),
-  guardrails: z.array(GuardrailFiguresSchema),
-});
-export type UsageReport = z.infer<typeof UsageReportSchema>;
-export type UsageGroup = UsageReport["groups"][number];
-
-export type UsageQuery = { workspaceId: string; fromMs: number; toMs: number; groupBy?: GroupBy | undefined; keyId?: string | undefined };
-
-const AggregateRowSchema = z.object({
-  grp: z.string(),
-  requests: z.number(),
-  prompt_tokens: z.number(),
-  completion_tokens: z.number(),
-  cost_usd: z.number().nullable(),
-  unpriced: z.number(),
-  cache_hits: z.number(),
-  saved_usd: z.number(),
-  rescued: z.number(),
-  errors: z.number(),
-  aborted: z.number(),
-  estimated: z.number(),
-});
-const GuardrailRowSchema = z.object({ rule: z.string(), requests: z.number(), flagged: z.number(), redacted: z.number(), blocked: z.number() });
-const PercentileRowSchema = z.object({ grp: z.string(), p50: z.number().nullable(), p95: z.number().nullable(), p99: z.number().nullable() });
-
-function filterOf(query: UsageQuery): { where: string; params: (string | number)[] } {
-  const params: (string | number)[] = [query.workspaceId, query.fromMs, query.toMs];
+/**
+ * Per guardrail rule over the report's window (usage_guardrails, kept with the raw events): only the time range
+ * and the key filter apply — the rows carry nothing else to filter on. Rules that blocked most come first.
+ */
+async function guardrailFigures(db: D1Database, query: UsageQuery, fromMs: number, toMs: number): Promise<GuardrailFigures[]> {
+  const params: (string | number)[] = [query.workspaceId, fromMs, toMs];
   let where = "workspace_id = ? AND ts >= ? AND ts < ?";
-  if (query.keyId !== undefined) {
+  if (query.filters.keyId !== undefined) {
     where += " AND key_id = ?";
-    params.push(query.keyId);
+    params.push(query.filters.keyId);
   }
-  return { where, params };
+  const { results } = await db
+    .prepare(`SELECT rule, COUNT(*) AS requests, TOTAL(flagged) AS flagged, TOTAL(redacted) AS redacted, TOTAL(blocked) AS blocked
+      FROM usage_guardrails WHERE ${where} GROUP BY rule ORDER BY blocked DESC, flagged DESC, redacted DESC, rule`)
+    .bind(...params)
+    .all();
+  return z.array(GuardrailFiguresSchema).parse(results);
 }
 
-function aggregateSql(group: string, where: string): string {
-  return `SELECT ${group} AS grp, COUNT(*) AS requests, TOTAL(prompt_tokens) AS prompt_tokens, TOTAL(completion_tokens) AS completion_tokens,
-    SUM(cost_usd) AS cost_usd, TOTAL(cost_usd IS NULL) AS unpriced, TOTAL(cache_status = 'HIT') AS cache_hits, TOTAL(saved_usd) AS saved_usd,
-    TOTAL(rescued) AS rescued, TOTAL(outcome = 'error') AS errors, TOTAL(outcome = 'aborted') AS aborted, TOTAL(usage_estimated) AS estimated
-    FROM usage_events WHERE ${where} GROUP BY grp ORDER BY grp`;
+export async function queryUsage(db: D1Database, query: UsageQuery, sources: UsageSources): Promise<UsageReport> {
+  const report = await usageFigures(db, query, sources);
+  return { ...report, guardrails: await guardrailFigures(db, query, Date.parse(report.from), Date.parse(report.to)) };
 }
 
-/** Rules that blocked most first, then those that flagged most. */
-function guardrailSql(where: string): string {
-  return `SELECT rule, COUNT(*) AS requests, TOTAL(flagged) AS flagged, TOTAL(redacted) AS redacted, TOTAL(blocked) AS blocked
-    FROM usage_guardrails WHERE ${where} GROUP BY rule ORDER BY blocked DESC, flagged DESC, redacted DESC, rule`;
-}
-
-/** Nearest rank: the smallest value whose rank r satisfies r >= p·n, i.e. r·100 >= n·P (integer arithmetic). */
-function percentileSql(group: string, where: string): string {
-  return `WITH ranked AS (
-      SELECT ${group} AS grp, total_ms, ROW_NUMBER() OVER (PARTITION BY ${group} ORDER BY total_ms) AS rn, COUNT(*) OVER (PARTITION BY ${group}) AS n
-      FROM usage_events WHERE ${where})
-    SELECT grp, MIN(CASE WHEN rn * 100 >= n * 50 THEN total_ms END) AS p50, MIN(CASE WHEN rn * 100 >= n * 95 THEN total_ms END) AS p95,
-      MIN(CASE WHEN rn * 100 >= n * 99 THEN total_ms END) AS p99
-    FROM ranked GROUP BY grp`;
-}
-
-const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
-
-function figuresOf(row: z.infer<typeof AggregateRowSchema>, percentiles: z.infer<typeof PercentileRowSchema> | undefined): UsageFigures {
-  return {
-    requests: row.requests,
-    promptTokens: row.prompt_tokens,
-    completionTokens: row.completion_tokens,
-    // Rounded to 1e-9 USD: sums of float products would otherwise show binary noise.
-    costUsd: row.cost_usd === null ? null : round(row.cost_usd, 9),
-    unpricedRequests: row.unpriced,
-    cacheHits: row.cache_hits,
-    savedUsd: round(row.saved_usd, 9),
-    rescued: row.rescued,
-    errors: row.errors,
-    aborted: row.aborted,
-    estimatedUsage: row.estimated,
-    latencyMs: { p50: percentiles?.p50 ?? null, p95: percentiles?.p95 ?? null, p99: percentiles?.p99 ?? null },
-  };
-}
-
-const EMPTY: UsageFigures = figuresOf(
-  { grp: "", requests: 0, prompt_tokens: 0, completion_tokens: 0, cost_usd: 0, unpriced: 0, cache_hits: 0, saved_usd: 0, rescued: 0, errors: 0, aborted: 0, estimated: 0 },
-  undefined,
-);
-
-export async function queryUsage(db: D1Database, query: UsageQuery): Promise<UsageReport> {
-  const { where, params } = filterOf(query);
-  const statements = [
-    db.prepare(aggregateSql("''", where)).bind(...params),
-    db.prepare(percentileSql("''", where)).bind(...params),
-    db.prepare(guardrailSql(where)).bind(...params),
-  ];
-  if (query.groupBy) {
-    const group = GROUP_EXPRESSION[query.groupBy];
-    statements.push(db.prepare(aggregateSql(group, where)).bind(...params), db.prepare(percentileSql(group, where)).bind(...params));
+async function usageFigures(db: D1Database, query: UsageQuery, sources: UsageSources): Promise<Omit<UsageReport, "guardrails">> {
+  const needs = needsOf(query);
+  const undeclared = needs.metadataKeys.filter((key) => !sources.declaredKeys.includes(key));
+  if (undeclared.length === 0 && !needs.user) return queryRollups(db, query, sources);
+  const rawFrom = sources.now - sources.rawRetentionDays * DAY_MS;
+  if (query.fromMs < rawFrom) {
+    const why = needs.user ? "the end user" : `metadata key${undeclared.length > 1 ? "s" : ""} ${undeclared.map((k) => `"${k}"`).join(", ")}`;
+    throw badRequest(
+      `Usage by ${why} comes from raw events, kept for ${sources.rawRetentionDays} days (since ${new Date(rawFrom).toISOString()}); narrow \`from\`${needs.user ? "" : ", or add the key to the workspace config's usage.metadataKeys to keep it in the rollups from now on"}.`,
+      "from",
+      "beyond_raw_retention",
+    );
   }
-  const [totalRows, totalPercentiles, guardrailRows, groupRows, groupPercentiles] = await db.batch(statements);
-  const parseAggregates = (result: D1Result | undefined) => z.array(AggregateRowSchema).parse(result?.results ?? []);
-  const parsePercentiles = (result: D1Result | undefined) => new Map(z.array(PercentileRowSchema).parse(result?.results ?? []).map((row) => [row.grp, row]));
-
-  const total = parseAggregates(totalRows)[0];
-  const totals = total ? figuresOf(total, parsePercentiles(totalPercentiles).get("")) : EMPTY;
-  let groups: UsageGroup[] = [];
-  if (query.groupBy) {
-    const percentiles = parsePercentiles(groupPercentiles);
-    groups = parseAggregates(groupRows).map((row) => ({ key: row.grp, ...figuresOf(row, percentiles.get(row.grp)) }));
-    // Spend first (unpriced last), then volume; days stay in date order.
-    if (query.groupBy !== "day") groups.sort((a, b) => (b.costUsd ?? -1) - (a.costUsd ?? -1) || b.requests - a.requests);
-  }
-  const guardrails = z.array(GuardrailRowSchema).parse(guardrailRows?.results ?? []);
-  return { from: new Date(query.fromMs).toISOString(), to: new Date(query.toMs).toISOString(), groupBy: query.groupBy ?? null, totals, groups, guardrails };
+  return queryEvents(db, query);
 }

@@ -1,4 +1,5 @@
 import type { UsageEvent } from "./event";
+import { withRollups } from "./rollups";
 
 /**
  * Writing usage events to D1 (schema: migrations/, docs/storage.md). Every insert is keyed by the request id (a
@@ -6,14 +7,15 @@ import type { UsageEvent } from "./event";
  *
  * A batch is written as ONE statement per table whose single parameter is the batch as JSON, unpacked by SQLite's
  * `json_each`: a statement per event (and D1's 100-bound-parameters limit, which allows three events per
- * multi-row INSERT) made the writes, not the events, the consumer's cost.
+ * multi-row INSERT) made the writes, not the events, the consumer's cost. The hourly and daily rollups are updated
+ * in the same transaction from exactly the rows it inserted (./rollups.ts).
  */
 
 const EVENT_COLUMNS = [
   "request_id", "client_request_id", "ts", "day", "workspace_id", "key_id", "route", "operation", "provider", "model", "attempts", "attempt_count",
   "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_estimated",
   "cost_usd", "cache_status", "saved_tokens", "saved_usd", "coalesced", "stream", "ttfb_ms", "total_ms", "overhead_ms",
-  "status", "outcome", "error_type", "rescued", "delivery_attempts", "batch_id",
+  "status", "outcome", "error_type", "rescued", "delivery_attempts", "batch_id", "metadata", "end_user", "trace_id", "parent_span_id", "rollup_dims",
 ] as const;
 
 const BODY_COLUMNS = ["request_id", "workspace_id", "request", "response", "truncated"] as const;
@@ -32,13 +34,29 @@ const MAX_JSON_CHARS_PER_STATEMENT = 500_000;
 
 const flag = (value: boolean) => (value ? 1 : 0);
 
-function eventRow(event: UsageEvent, deliveryAttempts: number): unknown[] {
+/** One event as the consumer stores it: the Queue delivery that wrote it, and its rollup dimensions. */
+export type StoredEvent = { event: UsageEvent; deliveryAttempts: number; rollupDims?: string };
+
+export const NO_ROLLUP_DIMS = "{}";
+
+/**
+ * The rollup dimension of an event: the values of the workspace's declared metadata keys (config
+ * `usage.metadataKeys`) it carries, as canonical JSON (keys sorted), `{}` when it carries none.
+ */
+export function rollupDimsOf(metadata: Record<string, string>, declaredKeys: readonly string[]): string {
+  const picked: Record<string, string> = {};
+  for (const key of [...declaredKeys].sort()) if (metadata[key] !== undefined) picked[key] = metadata[key];
+  return JSON.stringify(picked);
+}
+
+function eventRow({ event, deliveryAttempts, rollupDims = NO_ROLLUP_DIMS }: StoredEvent): unknown[] {
   return [
     event.requestId, event.clientRequestId, Date.parse(event.time), event.time.slice(0, 10), event.workspaceId, event.keyId, event.route, event.operation,
     event.answeredBy?.provider ?? null, event.answeredBy?.model ?? null, JSON.stringify(event.attempts), event.attempts.length,
     event.usage.promptTokens, event.usage.completionTokens, event.usage.cachedTokens, event.usage.cacheWriteTokens, event.usage.reasoningTokens,
     flag(event.usageEstimated), event.costUsd, event.cacheStatus, event.savedTokens, event.savedUsd, flag(event.coalesced), flag(event.stream),
     event.ttfbMs, event.totalMs, event.overheadMs, event.status, event.outcome, event.errorType, flag(event.rescued), deliveryAttempts, event.batchId ?? null,
+    Object.keys(event.metadata).length > 0 ? JSON.stringify(event.metadata) : null, event.user, event.trace?.traceId ?? null, event.trace?.parentSpanId ?? null, rollupDims,
   ];
 }
 
@@ -66,13 +84,15 @@ function insertStatements(db: D1Database, sql: string, rows: unknown[][]): D1Pre
   return statements;
 }
 
-/** Writes events in one D1 batch (one transaction: all or nothing): their rows, logged bodies and guardrail rows. */
-export async function writeUsageEvents(db: D1Database, events: readonly { event: UsageEvent; deliveryAttempts: number }[]): Promise<void> {
+/** Writes events in one D1 batch (one transaction: all or nothing): their rows, logged bodies and guardrail rows, and the rollups. */
+export async function writeUsageEvents(db: D1Database, events: readonly StoredEvent[]): Promise<void> {
   if (events.length === 0) return;
   const bodies = events.flatMap(({ event }) => (event.bodies ? [[event.requestId, event.workspaceId, event.bodies.request, event.bodies.response, flag(event.bodies.truncated)]] : []));
-  await db.batch([
-    ...insertStatements(db, INSERT_EVENTS, events.map(({ event, deliveryAttempts }) => eventRow(event, deliveryAttempts))),
-    ...insertStatements(db, INSERT_BODIES, bodies),
-    ...insertStatements(db, INSERT_GUARDRAILS, events.flatMap(({ event }) => guardrailRows(event))),
-  ]);
+  await db.batch(
+    withRollups(db, [
+      ...insertStatements(db, INSERT_EVENTS, events.map(eventRow)),
+      ...insertStatements(db, INSERT_BODIES, bodies),
+      ...insertStatements(db, INSERT_GUARDRAILS, events.flatMap(({ event }) => guardrailRows(event))),
+    ]),
+  );
 }

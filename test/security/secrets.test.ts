@@ -85,6 +85,8 @@ describe("a config reaches only provider secrets", () => {
       expect(envSecretRefusal(rules, "team", name), name).toBeDefined();
     }
     expect(envSecretRefusal(rules, "team", "OPENAI_API_KEY")).toBeUndefined();
+    // The export secrets (docs/observability.md) go to the operator's collector and database only.
+    for (const name of ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_TRACES_HEADERS", "CLICKHOUSE_PASSWORD"]) expect(envSecretRefusal(rules, "default", name), name).toBeDefined();
     for (const name of Object.keys(GATEWAY_SECRETS)) expect(GATEWAY_SECRET_NAMES).toContain(name);
   });
 

@@ -121,6 +121,18 @@ describe("settleRequest: one computation of tokens and cost", () => {
     expect(settleRequest(facts(upstream("b", "m"), completeResult({}), { attempts })).rescued).toBe(true);
     expect(settleRequest(facts(upstream("b", "m"), completeResult({}), { attempts: attempts.slice(1) })).rescued).toBe(false);
   });
+
+  it("carries the request's metadata, end user, trace context and attempt start times into the usage event", () => {
+    const trace = { traceId: "4bf92f3577b34da6a3ce929d0e0e4736", parentSpanId: "00f067aa0ba902b7", sampled: true };
+    const attempts: AttemptRecord[] = [{ provider: "openai", model: "gpt-4o-mini", status: 200, outcome: "success", latencyMs: 5, startMs: -0.5 }];
+    const tags = { metadata: { team: "search", env: "prod" }, user: "user-7" };
+    const settled = settleRequest(facts(upstream("openai", "gpt-4o-mini"), completeResult({}), { attempts }, { trace, tags }));
+    const event = UsageEventSchema.parse(usageEventOf(settled, owner));
+    expect(event).toMatchObject({ metadata: { team: "search", env: "prod" }, user: "user-7", trace });
+    expect(event.attempts[0]!.startMs).toBe(0);
+    // Refused before its tags were read (or no traceparent): empty metadata, null user and trace.
+    expect(UsageEventSchema.parse(usageEventOf(settleRequest(facts(undefined, () => undefined)), owner))).toMatchObject({ metadata: {}, user: null, trace: null });
+  });
 });
 
 /** The key's limiter once every request it admitted has settled (settlement rides on the next exchange, within REPORT_FLUSH_MS). */

@@ -6,6 +6,9 @@ import { azureManagementSimulator } from "./azure-arm";
 import { bedrockSimulator } from "./bedrock";
 import { compatibleSimulator } from "./compatible";
 import { openAISimulator, type SimulatorContext } from "./openai";
+import { TEST_CLICKHOUSE_CREDENTIALS } from "../fixtures";
+import { ClickHouseBook, clickhouseSimulator } from "./clickhouse";
+import { OtlpBook, otlpReceiver } from "./otlp";
 import { s3Simulator } from "./s3";
 import { ScenarioBook, ScenarioSchema, sleep } from "./scenarios";
 import { vertexSimulator } from "./vertex";
@@ -16,8 +19,11 @@ import { vertexSimulator } from "./vertex";
  *   <origin>/s/<scenario>/<provider>/...    with the faults scripted for <scenario>
  *   POST <origin>/_control/scenarios/<id>   script faults ({ faults: [...], always })
  *   GET  <origin>/_control/scenarios/<id>/requests   what the simulators received
+ *   <origin>/otlp/v1/{traces,metrics,logs}  an OTLP/HTTP receiver; GET <origin>/_control/otlp/<signal> what it decoded
+ *   <origin>/clickhouse/                     ClickHouse's HTTP interface; GET <origin>/_control/clickhouse the rows inserted
  * Provider keys are accepted when they start with `sk-sim` or equal SIMULATOR_API_KEY, when that is set.
  */
+
 const PROVIDERS: Record<string, Hono<{ Bindings: SimulatorContext }>> = {
   openai: openAISimulator(),
   anthropic: anthropicSimulator(),
@@ -34,6 +40,17 @@ export function createSimulatorApp(options: { extraKey?: string } = {}) {
   const book = new ScenarioBook();
   const validKey = (key: string) => key.startsWith("sk-sim") || (options.extraKey !== undefined && key === options.extraKey);
   const app = new Hono();
+  const otlp = new OtlpBook();
+  const clickhouse = new ClickHouseBook();
+  app.route("/otlp", otlpReceiver(otlp));
+  app.route("/clickhouse", clickhouseSimulator(clickhouse, TEST_CLICKHOUSE_CREDENTIALS));
+  app.get("/_control/otlp/:signal", (c) => c.json({ exports: otlp.exports.filter((e) => e.signal === c.req.param("signal")) }));
+  app.get("/_control/clickhouse", (c) => c.json({ inserts: clickhouse.inserts }));
+  app.post("/_control/clickhouse/failures", async (c) => {
+    const { workspaceId, times } = (await c.req.json()) as { workspaceId: string; times: number };
+    clickhouse.failures.set(workspaceId, times);
+    return c.json({ ok: true });
+  });
 
   app.post("/_control/scenarios/:id", async (c) => {
     book.script(c.req.param("id"), ScenarioSchema.parse(await c.req.json()));

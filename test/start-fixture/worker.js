@@ -33,6 +33,9 @@ export default {
         return new Response("not found", { status: 404 });
     }
   },
+  async scheduled(controller, env) {
+    await env.DB.prepare("INSERT INTO events (body) VALUES (?)").bind(`cron ${controller.cron}`).run();
+  },
   async queue(batch, env) {
     for (const message of batch.messages) await env.DB.prepare("INSERT INTO events (body) VALUES (?)").bind(message.body.tag).run();
   },

@@ -3,6 +3,7 @@ import type { AppEnv } from "../../types";
 import { auditAdminApi } from "./audit";
 import { credentialsAdminApi } from "./credentials";
 import { keysAdminApi } from "./keys";
+import { logsAdminApi } from "./logs";
 import { openAPIAdminApi } from "./openapi";
 import { tokensAdminApi } from "./tokens";
 import { usageAdminApi } from "./usage";
@@ -17,6 +18,7 @@ export const adminApi = new Hono<AppEnv>()
   .route("/", keysAdminApi)
   .route("/", credentialsAdminApi)
   .route("/workspaces", usageAdminApi)
+  .route("/workspaces", logsAdminApi)
   .route("/", tokensAdminApi)
   .route("/", auditAdminApi)
   .route("/", openAPIAdminApi);

@@ -2,7 +2,8 @@ import { Hono } from "hono";
 import * as z from "zod";
 import { GatewayConfigSchema } from "../../config/schema";
 import type { AppEnv } from "../../types";
-import { UsageReportSchema } from "../../usage/query";
+import { LogDetailSchema, LogPageSchema } from "../../usage/logs";
+import { UsageReportSchema } from "../../usage/report";
 import { ADMIN_OPERATIONS, type ComponentName } from "./operations";
 import {
   AuditPageSchema,
@@ -42,6 +43,8 @@ const COMPONENTS = {
   CredentialList: listOf(CredentialInfoSchema),
   RotationReport: RotationReportSchema,
   UsageReport: UsageReportSchema,
+  LogPage: LogPageSchema,
+  LogDetail: LogDetailSchema,
   Identity: IdentitySchema,
   CreateAdminToken: CreateAdminTokenSchema,
   AdminToken: PublicAdminTokenSchema,

@@ -23,6 +23,8 @@ export type ComponentName =
   | "CredentialList"
   | "RotationReport"
   | "UsageReport"
+  | "LogPage"
+  | "LogDetail"
   | "Identity"
   | "CreateAdminToken"
   | "AdminToken"
@@ -64,7 +66,23 @@ export const ADMIN_OPERATIONS: readonly AdminOperation[] = [
   { method: "get", path: "/workspaces/{id}/credentials", summary: "List stored credentials (names and metadata only)", access: "read", response: "CredentialList" },
   { method: "put", path: "/workspaces/{id}/credentials/{name}", summary: "Store or replace a provider credential (encrypted)", access: "write", body: "PutCredential", response: "Credential", audit: ["credential.create", "credential.update"] },
   { method: "delete", path: "/workspaces/{id}/credentials/{name}", summary: "Delete a stored credential", access: "write", response: "Deleted", audit: ["credential.delete"] },
-  { method: "get", path: "/workspaces/{id}/usage", summary: "Usage and cost: totals and groups (groupBy=key|route|provider|model|day|batch)", access: "read", response: "UsageReport", query: ["from", "to", "groupBy", "keyId"] },
+  {
+    method: "get",
+    path: "/workspaces/{id}/usage",
+    summary: "Usage and cost: totals and groups (groupBy=key|route|provider|model|status|day|user|batch|metadata.<key>; filters: keyId, route, provider, model, status, user, metadata.<key>)",
+    access: "read",
+    response: "UsageReport",
+    query: ["from", "to", "groupBy", "keyId", "route", "provider", "model", "status", "user"],
+  },
+  {
+    method: "get",
+    path: "/workspaces/{id}/logs",
+    summary: "Request logs, newest first (filter a metadata key with metadata.<key>=value)",
+    access: "read",
+    response: "LogPage",
+    query: ["from", "to", "keyId", "route", "provider", "model", "status", "outcome", "cacheStatus", "user", "metadata.<key>", "minLatencyMs", "limit", "cursor"],
+  },
+  { method: "get", path: "/workspaces/{id}/logs/{requestId}", summary: "One request: attempts, timings and (with body logging) bodies", access: "read", response: "LogDetail" },
   { method: "post", path: "/credentials/rotate", summary: "Re-encrypt every stored credential under the current master key", access: "owner", response: "RotationReport", audit: ["credentials.rotate"] },
   { method: "get", path: "/tokens", summary: "List admin tokens (never their secrets)", access: "owner", response: "AdminTokenList" },
   { method: "post", path: "/tokens", summary: "Create an admin token with a role (the token is shown once)", access: "owner", body: "CreateAdminToken", response: "CreatedAdminToken", status: 201, audit: ["admin_token.create"] },

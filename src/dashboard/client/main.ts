@@ -3,6 +3,7 @@ import { byId, el } from "./dom";
 import type { View } from "./view";
 import { auditView } from "./views/audit";
 import { keysView } from "./views/keys";
+import { logsView } from "./views/logs";
 import { tokensView } from "./views/tokens";
 import { usageView } from "./views/usage";
 
@@ -12,7 +13,7 @@ import { usageView } from "./views/usage";
  * `body[data-loaded]` turns "true" once a view has drawn its data, so a browser test can wait for it.
  */
 
-const VIEWS: readonly View[] = [usageView, keysView, auditView, tokensView];
+const VIEWS: readonly View[] = [usageView, logsView, keysView, auditView, tokensView];
 
 type Session = { identity: Identity; views: View[]; view: View };
 let session: Session | undefined;
