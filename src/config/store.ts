@@ -2,14 +2,18 @@ import { GatewayError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
 import type { GatewayConfig } from "./schema";
 import { parseConfig } from "./validate";
+import { workspaceConfigKv as configKvKey } from "../policy/workspace-record";
 
 /** The workspace whose configuration comes from the config file (bundled as DEFAULT_WORKSPACE_CONFIG). */
 export const DEFAULT_WORKSPACE = "default";
 
-/** How long an isolate trusts its copy of a workspace config; admin changes are visible after this. */
-const CONFIG_CACHE_TTL_MS = 5_000;
+/**
+ * How long an isolate trusts its copy of a workspace config; admin changes are visible after this. Short enough
+ * that a hybrid data plane (synced every 500 ms, docs/hybrid.md) serves a changed config within 5 s.
+ */
+const CONFIG_CACHE_TTL_MS = 2_000;
 
-export const configKvKey = (workspaceId: string) => `ws-config:${workspaceId}`;
+export { workspaceConfigKv as configKvKey } from "../policy/workspace-record";
 
 const configCache = new TtlCache<GatewayConfig | null>({ ttlMs: CONFIG_CACHE_TTL_MS, maxEntries: 1_000 });
 let bundled: { source: string; config: GatewayConfig } | undefined;
