@@ -67,6 +67,15 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
       load: gatewayChat(chatBody(ROUTE)),
     },
     {
+      id: "j-data-plane",
+      server: "dataPlane",
+      label: "(j) hybrid data plane, always-on path",
+      note: "(c) on a data plane of the gateway (npm start -- --control-plane): key and config synced every 500 ms, usage shipped; limits counted by the node",
+      ...(t.dataPlane ? {} : { skipped: "n/a (not started: --only without j)" }),
+      phases: ["throughput", "latency"],
+      load: async () => ({ origin: t.dataPlane!, path: "/v1/chat/completions", headers: gatewayHeaders, body: chatBody(ROUTE) }),
+    },
+    {
       id: "d-cache-miss",
       server: "gateway",
       label: "(d) cache miss (lookup + write)",

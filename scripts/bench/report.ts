@@ -38,6 +38,7 @@ export function ratios(results: CaseResult[]): Ratio[] {
   ratio("always-on req/s vs Portkey", rps("c-always-on"), rps("g-portkey"), ">= 5x", (v) => v >= 5);
   ratio("Portkey CPU/req vs always-on CPU/req", cpu("g-portkey"), cpu("c-always-on"), ">= 5x (same, noise-robust)", (v) => v >= 5);
   ratio("always-on req/s vs pass-through Worker", rps("c-always-on"), rps("b-passthrough"), ">= 70%", (v) => v >= 0.7, "%");
+  ratio("hybrid data plane req/s vs single-process always-on (j / c)", rps("j-data-plane"), rps("c-always-on"), "(report)", () => true, "%");
   ratio("pass-through CPU/req vs always-on CPU/req", cpu("b-passthrough"), cpu("c-always-on"), ">= 70% (same, noise-robust)", (v) => v >= 0.7, "%");
   ratio("always-on CPU/req vs JSON round-trip Worker CPU/req", cpu("b-json-round-trip"), cpu("c-always-on"), "(share of the JSON floor)", () => true, "%");
   ratio("pass-through Worker req/s vs direct", rps("b-passthrough"), rps("a-direct"), "(platform floor)", () => true, "%");
