@@ -29,6 +29,7 @@ const { values } = parseArgs({
     bundle: { type: "string" },
     role: { type: "string", default: "standalone" },
     "control-plane": { type: "string", default: process.env.SWITCHYARD_CONTROL_PLANE },
+    "drain-timeout": { type: "string", default: "30" },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -86,11 +87,19 @@ if (role === "control") console.log("switchyard: control plane (node tokens may 
 console.log(`switchyard: data ${values["data-dir"]}`);
 console.log(`switchyard listening on ${plane.url.origin}`);
 
+// A graceful stop: usage events already handed to the Queue are written to D1 before the runtime goes away.
+// Miniflare's own signal handlers exit at once (their exit hook, which stops workerd, still runs on exit).
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  for (const listener of process.listeners(signal)) process.removeListener(signal, listener);
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    (link ? link.stop() : Promise.resolve()).then(() => plane.dispose()).finally(() => process.exit(0));
+    console.log(`switchyard: ${signal}: writing pending usage events, then stopping`);
+    (link ? link.stop() : Promise.resolve())
+      .then(() => plane.stop(Number(values["drain-timeout"]) * 1_000))
+      .then(({ pending }) => console.log(pending === 0 ? "switchyard: stopped" : `switchyard: stopped with ${pending} usage events not yet written (--drain-timeout)`))
+      .catch((error: unknown) => console.error(`switchyard: stop failed: ${error instanceof Error ? error.message : String(error)}`))
+      .finally(() => process.exit(0));
   });
 }

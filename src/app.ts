@@ -18,7 +18,7 @@ import { adminAuth } from "./policy/admin-auth";
 import { gatewayKeyAuth } from "./policy/auth";
 import { rateLimitHeaders } from "./policy/limits";
 import type { AppEnv } from "./types";
-import { usageRecording } from "./usage/record-usage";
+import { usageRecording } from "./settle/usage-event";
 
 /** Paths the gateway serves and the methods each allows: anything else on them is a 405, elsewhere a 404. */
 const ALLOWED_METHODS: Record<string, string[]> = {

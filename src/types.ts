@@ -2,7 +2,7 @@ import type { GatewayConfig } from "./config/schema";
 import type { RequestGuard } from "./guardrails";
 import type { AdminIdentity } from "./policy/admin-access";
 import type { KeyRecord } from "./policy/keys";
-import type { RequestRecord } from "./pipeline/record";
+import type { RequestRecord } from "./settle/record";
 import type { Redactor } from "./lib/redact";
 import type { ClientDialect } from "./schema/internal";
 

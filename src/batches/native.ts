@@ -88,8 +88,10 @@ function lineOutcomeOf(batch: BatchRecord, outcome: ProviderLineOutcome, redacto
   }
   if (outcome.kind === "embeddings") {
     const { result } = outcome;
-    const body = { object: "list", data: result.vectors.map((embedding, i) => ({ object: "embedding", index: i, embedding })), model: result.model, usage: { prompt_tokens: result.usage.promptTokens, total_tokens: result.usage.promptTokens } };
-    return { index, ok: true, body, usage: { ...emptyUsage(), promptTokens: result.usage.promptTokens } };
+    // The batch APIs that run embeddings (OpenAI, Azure) report their counts; none is 0, as the provider billed.
+    const promptTokens = result.usage?.promptTokens ?? 0;
+    const body = { object: "list", data: result.vectors.map((embedding, i) => ({ object: "embedding", index: i, embedding })), model: result.model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } };
+    return { index, ok: true, body, usage: { ...emptyUsage(), promptTokens } };
   }
   const body = dialectOf(batch) === "anthropic" ? renderAnthropicMessage(outcome.result) : renderOpenAIChat(outcome.result);
   return { index, ok: true, body, usage: outcome.result.usage };

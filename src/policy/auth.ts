@@ -70,9 +70,6 @@ export const gatewayKeyAuth = () =>
     c.set("key", key);
     c.set("workspaceId", key.workspaceId);
     c.set("config", config);
-    const record = c.get("record");
-    record.workspaceId = key.workspaceId;
-    record.keyId = key.id;
     await next();
   });
 

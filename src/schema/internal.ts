@@ -98,7 +98,8 @@ export type EmbeddingsRequest = {
 export type EmbeddingsResult = {
   model: string;
   vectors: number[][];
-  usage: { promptTokens: number };
+  /** Null when the provider reports no token count (Gemini's batchEmbedContents): the gateway then estimates it. */
+  usage: { promptTokens: number } | null;
 };
 
 export type ClientDialect = "openai" | "anthropic";

@@ -1,9 +1,7 @@
 import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
 import { GuardrailCountsSchema } from "../guardrails/tally";
-import type { RequestRecord } from "../pipeline/record";
-import { accountedUsage } from "./observe";
-import { batchPriceOfTarget, costOf, priceOfTarget } from "./pricing";
+import { batchPriceOfTarget, costOf } from "./pricing";
 import type { Usage } from "../schema/internal";
 
 /**
@@ -42,12 +40,12 @@ export const UsageEventSchema = z.object({
   attempts: z.array(AttemptSchema),
   answeredBy: z.object({ provider: z.string(), model: z.string() }).nullable(),
   usage: UsageTokensSchema,
-  /** A stream ended without the provider's final usage: the tokens are an upper estimate (src/usage/observe.ts). */
+  /** The provider reported no final usage (a broken or abandoned stream, Gemini embeddings): the tokens are an upper estimate. */
   usageEstimated: z.boolean(),
-  /** USD; null when the model is unpriced (never 0 for "unknown"). On a cache HIT: 0. */
+  /** USD the provider billed for this request; null when the model is unpriced (never 0 for "unknown"). Cache hits and coalesced followers: 0. */
   costUsd: z.number().nonnegative().nullable(),
   cacheStatus: z.enum(["HIT", "MISS", "REFRESH", "BYPASS"]).nullable(),
-  /** On a cache HIT: the tokens not asked of the provider and what they would have cost (null if unpriced). */
+  /** Cache hits and coalesced followers: the tokens not asked of the provider and what they would have cost (null if unpriced). */
   savedTokens: z.number().int().nonnegative(),
   savedUsd: z.number().nonnegative().nullable(),
   coalesced: z.boolean(),
@@ -68,53 +66,16 @@ export const UsageEventSchema = z.object({
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
 
 /**
- * The cost of a record at the workspace's prices: the answering target's provider type and model, with the
- * workspace's `pricing` overrides first. A request nobody answered used no tokens and costs 0. Budgets settle
- * from this same function.
+ * A `switchyard-usage` Queue message: the events one isolate flushed together (one message instead of one per
+ * event: the Queue's per-message cost, not the events, was the pipeline's), or a single event — the format of
+ * earlier versions, still accepted.
  */
-export function requestCost(config: GatewayConfig | undefined, record: RequestRecord, usage = accountedUsage(record).usage): number | null {
-  const answered = record.answeredBy;
-  if (!answered) return 0;
-  return costOf(usage, priceOfTarget(config, answered.provider, answered.model));
-}
+export const UsageBatchSchema = z.object({ v: z.literal(1), events: z.array(UsageEventSchema).min(1).max(1_000) });
+export type UsageBatch = z.infer<typeof UsageBatchSchema>;
+export const UsageMessageSchema = z.union([UsageBatchSchema, UsageEventSchema]);
 
-export type EventIdentity = { requestId: string; clientRequestId: string | null };
-
-export function usageEventOf(record: RequestRecord, identity: EventIdentity, workspaceId: string, config: GatewayConfig | undefined): UsageEvent {
-  const { usage, estimated } = accountedUsage(record);
-  const hit = record.cacheStatus === "HIT";
-  const fullCost = requestCost(config, record, usage);
-  return {
-    v: 1,
-    requestId: identity.requestId,
-    clientRequestId: identity.clientRequestId,
-    time: new Date(record.startedAtMs).toISOString(),
-    workspaceId,
-    keyId: record.keyId ?? null,
-    route: record.route ?? null,
-    operation: record.operation,
-    attempts: record.attempts.map((a) => ({ ...a, latencyMs: Math.max(0, a.latencyMs) })),
-    answeredBy: record.answeredBy ?? null,
-    usage,
-    usageEstimated: estimated,
-    costUsd: hit ? 0 : fullCost,
-    cacheStatus: record.cacheStatus ?? null,
-    savedTokens: hit ? usage.promptTokens + usage.completionTokens : 0,
-    savedUsd: hit ? fullCost : null,
-    coalesced: record.coalesced,
-    stream: record.stream,
-    ttfbMs: record.firstByteMs ?? (record.outcome === "success" ? record.totalMs : null),
-    totalMs: Math.max(0, record.totalMs),
-    overheadMs: Math.max(0, record.overheadMs),
-    status: record.status,
-    outcome: record.outcome ?? "error",
-    errorType: record.errorType ?? null,
-    rescued: record.rescued,
-    ...(record.bodies ? { bodies: record.bodies } : {}),
-    ...(record.guardrails && !record.guardrails.empty ? { guardrails: record.guardrails.toJSON() } : {}),
-    batchId: null,
-  };
-}
+/** The events a message carries. */
+export const eventsOf = (message: z.infer<typeof UsageMessageSchema>): UsageEvent[] => ("events" in message ? message.events : [message]);
 
 /** One line of a provider batch, as its result came back. */
 export type BatchLineUsage = {

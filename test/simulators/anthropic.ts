@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { MessageBatchBook } from "./batches";
 import type { SimulatorContext } from "./openai";
-import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody } from "./scenarios";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody, truncateToTokens } from "./scenarios";
 
 /**
  * An Anthropic Messages API simulator: JSON and the exact SSE event sequence (message_start, content blocks,
@@ -41,7 +41,7 @@ export function messages(body: MessagesBody, ctx: SimulatorContext): Response {
   let text = tool ? "" : fault?.text ?? (lastIsToolResult ? `The tool said: ${textOf(last.content)}` : `Hello from the simulator. You said: ${textOf(last.content)}`);
   let stopReason = tool ? "tool_use" : "end_turn";
   if (countTokens(text) > body.max_tokens) {
-    text = text.slice(0, body.max_tokens * 4);
+    text = truncateToTokens(text, body.max_tokens);
     stopReason = "max_tokens";
   }
   const id = `msg_sim${Math.random().toString(36).slice(2, 12)}`;

@@ -5,7 +5,7 @@ import { Hono } from "hono";
 import { TEST_AWS_CREDENTIALS } from "../fixtures";
 import type { SimulatorContext } from "./openai";
 import { embeddingOf } from "./openai";
-import { argumentsFor, countTokens, pieces, sleep, type Fault } from "./scenarios";
+import { argumentsFor, countTokens, pieces, sleep, type Fault, truncateToTokens } from "./scenarios";
 
 /**
  * An Amazon Bedrock Runtime simulator: Converse (JSON), ConverseStream (binary event stream), Titan text
@@ -104,7 +104,7 @@ function answer(body: ConverseBody, fault: Fault | undefined): Answer {
   let stopReason = spec ? "tool_use" : "end_turn";
   const max = body.inferenceConfig?.maxTokens;
   if (max !== undefined && countTokens(text) > max) {
-    text = text.slice(0, max * 4);
+    text = truncateToTokens(text, max);
     stopReason = "max_tokens";
   }
   const toolUse = spec ? { toolUseId: `tooluse_sim${Math.random().toString(36).slice(2, 10)}`, name: spec.name, input: argumentsFor(spec.inputSchema.json) } : undefined;

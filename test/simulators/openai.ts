@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { OpenAIBatchBook, type LineRunner } from "./batches";
-import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody, type Fault } from "./scenarios";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody, type Fault, truncateToTokens } from "./scenarios";
 
 /**
  * An OpenAI API simulator speaking the real wire format: Chat Completions (JSON and SSE with
@@ -72,7 +72,7 @@ export function chat(body: ChatBody, ctx: SimulatorContext, dialect: ChatDialect
   let text = tool ? "" : replyFor(messages, ctx.fault);
   let finish = tool ? "tool_calls" : "stop";
   if (limit !== undefined && countTokens(text) > limit) {
-    text = text.slice(0, limit * 4);
+    text = truncateToTokens(text, limit);
     finish = "length";
   }
   const toolCall = tool ? { id: `call_sim${id.slice(-6)}`, type: "function", function: { name: tool.name, arguments: JSON.stringify(argumentsFor(tool.parameters)) } } : undefined;

@@ -1,0 +1,169 @@
+import type { AnsweringTarget } from "../cache/entry";
+import type { GatewayConfig } from "../config/schema";
+import type { GuardrailTally } from "../guardrails/tally";
+import type { AttemptOutcome } from "../routing/retry";
+import type { RequestEstimate } from "../usage/estimate";
+import type { ResponseAccount } from "./account";
+import { settleRequest, type SettledRequest } from "./settle";
+
+export type AttemptRecord = {
+  provider: string;
+  model: string;
+  status: number | null;
+  outcome: AttemptOutcome;
+  latencyMs: number;
+  errorClass?: string;
+};
+
+export type RequestOutcome = "success" | "error" | "aborted";
+
+export type CacheStatus = "HIT" | "MISS" | "REFRESH" | "BYPASS";
+
+export type { AnsweringTarget };
+
+/**
+ * The attempt loop's output: every attempt in order and the time spent waiting on upstream. Only the loop
+ * (src/pipeline/execute.ts, src/pipeline/attempt.ts) appends to it; on failure it is all that is left of the loop.
+ */
+export class AttemptLog {
+  readonly attempts: AttemptRecord[] = [];
+  upstreamMs = 0;
+}
+
+/** What is decided before the upstream call: the request's shape, the route planning returned, the one estimate. */
+export type Serving = {
+  operation: "chat" | "embeddings";
+  stream: boolean;
+  route: string | undefined;
+  estimate: RequestEstimate;
+  /** The workspace's config: its prices settle the cost. */
+  config: GatewayConfig;
+  /** The response cache's status for this request before any answer (HIT is an answer: see `Answer`). */
+  cacheStatus: Exclude<CacheStatus, "HIT"> | undefined;
+  log: AttemptLog;
+  account: ResponseAccount;
+};
+
+/** Who answered and from where: returned by the step that produced the answer. */
+export type Answer = { target: AnsweringTarget; source: "upstream" | "cache" | "coalesced" };
+
+/** Work that runs after the response, with the request's settled cost and ending (usage event, limiter, cache write…). */
+export type AfterResponse = (settled: SettledRequest) => Promise<void> | void;
+
+/**
+ * One request's state, each part handed over as a value by the step that decided it: identity and timing by
+ * the request context, the serving facts by src/pipeline/serve.ts (from planning and the request), the answer by
+ * whichever step produced it, the response's account by src/pipeline/respond.ts. When the response is complete
+ * (streams: the last byte went out, or the client left) `finish` is called once; `settle` then computes the
+ * request's tokens, cost and ending once (src/settle/settle.ts) and hands that same value to every task
+ * registered with `after`. Nothing after the response runs any other way.
+ */
+export class RequestRecord {
+  readonly requestId: string;
+  /** The id the usage event is stored under: the gateway's own, since a client-sent x-request-id may repeat. */
+  readonly eventId: string;
+  /** The x-request-id the client sent, when it sent one. */
+  readonly clientRequestId: string | null;
+  /** performance.now() at entry. */
+  readonly startedAt: number;
+  /** Wall-clock start (ms since the epoch), for the usage event's time. */
+  readonly startedAtMs = Date.now();
+  #serving: Serving | undefined;
+  #answer: Answer | undefined;
+  #guardrails: GuardrailTally | undefined;
+  #status = 200;
+  #overheadMs = 0;
+  #outcome: RequestOutcome | undefined;
+  #errorType: string | undefined;
+  #endedMs: number | undefined;
+  readonly #tasks: AfterResponse[] = [];
+  #resolveFinished!: () => void;
+  readonly #finished = new Promise<void>((resolve) => (this.#resolveFinished = resolve));
+  #resolveResponded!: () => void;
+  /** The handler has returned: every value it hands over (the answer included) is in. */
+  readonly #responded = new Promise<void>((resolve) => (this.#resolveResponded = resolve));
+
+  constructor(identity: { requestId: string; eventId: string; clientRequestId: string | null }, startedAt: number) {
+    this.requestId = identity.requestId;
+    this.eventId = identity.eventId;
+    this.clientRequestId = identity.clientRequestId;
+    this.startedAt = startedAt;
+  }
+
+  /** The serving step's facts, once, before the upstream call. */
+  serving(serving: Serving): void {
+    this.#serving ??= serving;
+  }
+
+  /** The request's guardrails, as they are about to act (their tally fills as they do). */
+  guarded(tally: GuardrailTally): void {
+    this.#guardrails ??= tally;
+  }
+
+  /** Who answered (once: the first answer is the request's). */
+  answered(answer: Answer): void {
+    this.#answer ??= answer;
+  }
+
+  get answer(): Answer | undefined {
+    return this.#answer;
+  }
+
+  /** Time waited on upstream so far (the overhead header subtracts it). */
+  get upstreamMs(): number {
+    return this.#serving?.log.upstreamMs ?? 0;
+  }
+
+  /** Registers work to run after the response is complete (never on the client's path). */
+  after(task: AfterResponse): void {
+    this.#tasks.push(task);
+  }
+
+  /** The response headers went out: its status and the gateway's own time up to then. */
+  responded(status: number, overheadMs: number): void {
+    this.#status = status;
+    this.#overheadMs = overheadMs;
+    this.#resolveResponded();
+  }
+
+  /** The client has its whole response (or left): total latency stops here even if settling drains on. */
+  markEnded(): void {
+    this.#endedMs ??= performance.now() - this.startedAt;
+  }
+
+  finish(outcome: RequestOutcome, errorType?: string): void {
+    if (this.#outcome) return;
+    this.markEnded();
+    this.#outcome = outcome;
+    this.#errorType = errorType;
+    this.#resolveFinished();
+  }
+
+  get totalMs(): number {
+    return this.#endedMs ?? performance.now() - this.startedAt;
+  }
+
+  /** Once the request has finished: its settlement, computed once, then every task with it; a failing task never affects the others. */
+  async settle(): Promise<SettledRequest> {
+    await Promise.all([this.#finished, this.#responded]);
+    const settled = settleRequest({
+      requestId: this.requestId,
+      eventId: this.eventId,
+      clientRequestId: this.clientRequestId,
+      startedAtMs: this.startedAtMs,
+      serving: this.#serving,
+      answer: this.#answer,
+      guardrails: this.#guardrails,
+      status: this.#status,
+      outcome: this.#outcome ?? "error",
+      errorType: this.#errorType,
+      totalMs: this.totalMs,
+      overheadMs: this.#overheadMs,
+    });
+    const results = await Promise.allSettled(this.#tasks.map(async (task) => task(settled)));
+    for (const result of results) {
+      if (result.status === "rejected") console.error(JSON.stringify({ level: "error", message: "after-response task failed", requestId: this.requestId, error: result.reason instanceof Error ? result.reason.message : String(result.reason) }));
+    }
+    return settled;
+  }
+}
