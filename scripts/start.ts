@@ -58,7 +58,7 @@ const document = role === "data" ? "" : loadConfigDocument(path);
 if (!values.bundle) await buildDashboard();
 const plane = await startDataPlane({
   port,
-  extraBindings: { [LOCAL_DEV_VAR]: "", SWITCHYARD_ROLE: role === "standalone" ? "" : role, ...(role === "data" ? { ADMIN_TOKEN: "" } : {}) },
+  extraBindings: { [LOCAL_DEV_VAR]: "", SWITCHYARD_ROLE: role === "standalone" ? "" : role, ...(controlPlane ? { ADMIN_TOKEN: "", SWITCHYARD_CONTROL_PLANE: controlPlane.origin, SWITCHYARD_NODE_TOKEN: nodeToken } : {}) },
   checkBindings: (bindings) => {
     if (role === "data") return;
     const problem = adminTokenProblem(bindings.ADMIN_TOKEN, values["env-file"] ? values["env-file"].join(", ") : ".dev.vars / the environment");

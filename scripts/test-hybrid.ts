@@ -49,8 +49,9 @@ async function admin<T = unknown>(origin: string, method: string, path: string, 
   return json<T>(await fetch(`${origin}/admin${path}`, { method, headers: ADMIN_HEADERS, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) }));
 }
 
+const MAX_TOKENS = 20;
 const chat = (origin: string, key: string, model = "smart") =>
-  fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model, messages: [{ role: "user", content: "hello" }] }) });
+  fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify({ model, max_tokens: MAX_TOKENS, messages: [{ role: "user", content: "hello" }] }) });
 
 /** The process and its descendants (npm start's workerd), so a kill leaves nothing holding the port or the data. */
 function processTree(pid: number): number[] {
@@ -102,7 +103,9 @@ async function modelsSeen(origin: string, key: string): Promise<string[] | numbe
 
 const simulators = await startSimulators(0);
 const providers = { sim: { type: "openai", baseURL: `${simulators.origin}/openai/v1`, apiKey: { env: "OPENAI_API_KEY" } } };
-const config = (routes: Record<string, unknown>) => ({ providers, routes });
+// $1000 per 1M tokens either way: $0.001 a token, so a budget is crossed in a few requests.
+const pricing = { "sim/gpt-4o-mini": { input: 1000, output: 1000 }, "sim/gpt-4o": { input: 1000, output: 1000 } };
+const config = (routes: Record<string, unknown>) => ({ providers, routes, pricing });
 const smart = { smart: { strategy: "single", target: { provider: "sim", model: "gpt-4o-mini" } } };
 
 try {
@@ -155,18 +158,46 @@ try {
   const revokeMs = await everywhereWithin(nodes, LIVE_WITHIN_MS, "key revocation", async (n) => (await modelsSeen(n.origin, doomed.key)) === 401);
   console.log(`ok - a revoked key is refused on every data plane within 5 s (${revokeMs} ms)`);
 
-  // 4. The control plane killed (SIGKILL) and restarted mid-traffic: synced keys never fail, no usage is lost.
+  // 4. Limits are counted centrally: leases from the control plane's KeyLimiter over HTTP.
+  const RPM = 30;
+  const limited = await admin<{ id: string; key: string }>(control.origin, "POST", "/workspaces/acme/keys", { name: "rpm", rateLimit: { rpm: RPM } });
+  const BUDGET_USD = 0.2;
+  const budgeted = await admin<{ id: string; key: string }>(control.origin, "POST", "/workspaces/acme/keys", { name: "budget", budget: { usd: BUDGET_USD, period: "total" } });
+  await everywhereWithin(nodes, LIVE_WITHIN_MS, "limited keys", async (n) => Array.isArray(await modelsSeen(n.origin, limited.key)) && Array.isArray(await modelsSeen(n.origin, budgeted.key)));
+  const burst = await Promise.all(Array.from({ length: RPM * 2 }, (_, i) => counted(chat(nodes[i % 3]!.origin, limited.key))));
+  const admitted = burst.filter((r) => r.status === 200).length;
+  assert.ok(burst.every((r) => r.status === 200 || r.status === 429), `only 200 and 429: ${burst.map((r) => r.status).join(",")}`);
+  assert.ok(admitted <= RPM && admitted > 0, `rpm ${RPM} across three data planes admitted ${admitted} of ${burst.length}`);
+  console.log(`ok - rpm ${RPM} across three data planes: ${admitted} of ${burst.length} admitted`);
+
+  let budgetRefused = 0;
+  for (let round = 0; round < 40 && budgetRefused < 3; round++) {
+    const answers = await Promise.all(nodes.map((n) => counted(chat(n.origin, budgeted.key))));
+    budgetRefused += answers.filter((r) => r.status === 429).length;
+  }
+  assert.ok(budgetRefused >= 3, "the budget ran out");
+  const spent = await admin<{ spend: { usd: number }[]; reservedUsd: number }>(control.origin, "GET", `/workspaces/acme/keys/${budgeted.id}/limits`);
+  const spentUsd = spent.spend.reduce((sum, p) => sum + p.usd, 0) + spent.reservedUsd;
+  // One request's maximum cost: its prompt estimate (well under 50 tokens) and max_tokens, at $0.001 a token.
+  const maxRequestUsd = (50 + MAX_TOKENS) * 0.001;
+  assert.ok(spentUsd <= BUDGET_USD + maxRequestUsd, `a $${BUDGET_USD} budget across three data planes spent $${spentUsd.toFixed(4)} (over by more than one request's maximum, $${maxRequestUsd})`);
+  console.log(`ok - a $${BUDGET_USD} budget across three data planes: $${spentUsd.toFixed(4)} spent and reserved (at most one request's maximum $${maxRequestUsd} over)`);
+
+  // 5. The control plane killed (SIGKILL) and restarted mid-traffic: synced keys never fail, no usage is lost.
   const port = new URL(control.origin).port;
   let failed = 0;
   let served = 0;
   let traffic = true;
-  const clients = nodes.map(async (n) => {
+  // A key with limits too: while the control plane is down its nodes admit from the offline allowance.
+  const metered = await admin<{ key: string }>(control.origin, "POST", "/workspaces/acme/keys", { name: "metered", rateLimit: { rpm: 60_000 }, budget: { usd: 1_000, period: "total" } });
+  await everywhereWithin(nodes, LIVE_WITHIN_MS, "metered key", async (n) => Array.isArray(await modelsSeen(n.origin, metered.key)));
+  const clients = nodes.flatMap((n) => [plain.key, metered.key].map(async (key) => {
     while (traffic) {
-      const res = await counted(chat(n.origin, plain.key));
+      const res = await counted(chat(n.origin, key));
       if (res.status === 200) served++;
       else failed++;
     }
-  });
+  }));
   await new Promise((r) => setTimeout(r, 1_000));
   await kill(control);
   const servedBeforeRestart = served;
@@ -192,7 +223,7 @@ try {
   assert.equal(usageRows, acmeRequests, "every request's usage event reached the control plane");
   console.log(`ok - ${usageRows} usage events for ${acmeRequests} requests reached the control plane: none lost, none twice`);
 
-  // 5. A node token revoked: that node drops what it synced within 5 s and serves nothing it cannot verify.
+  // 6. A node token revoked: that node drops what it synced within 5 s and serves nothing it cannot verify.
   await admin(control.origin, "DELETE", `/tokens/${nodeTokens[2]!.id}`);
   const dropMs = await everywhereWithin([nodes[2]!], LIVE_WITHIN_MS, "node token revocation", async (n) => (await modelsSeen(n.origin, plain.key)) === 401);
   assert.equal((await counted(chat(nodes[0]!.origin, plain.key))).status, 200, "the other nodes keep serving");

@@ -107,6 +107,34 @@ describe("sync", () => {
   });
 });
 
+describe("leases", () => {
+  it("a node leases from its workspaces' limiters only (its own keys' and workspaces'), within their limits", async () => {
+    const ws = await newWorkspace();
+    const other = await newWorkspace();
+    const node = await createNodeToken([ws.id]);
+    const limited = (await (await admin(`/workspaces/${ws.id}/keys`, { method: "POST", body: json({ name: "rpm", rateLimit: { rpm: 2 } }) })).json()) as { id: string };
+    const ask = (keyId: string) => ({
+      holder: "isolate:spoofed",
+      ask: { scopes: [{ scope: `key:${keyId}`, rpm: 2 }], first: { tokens: 0, usd: 0 }, want: { requests: 10, tokensPerRequest: 0, usdPerRequest: 0 } },
+      now: 0,
+    });
+    const granted = await control(node.token, "/lease", { limiter: `key:${limited.id}`, request: ask(limited.id) });
+    expect(granted.status).toBe(200);
+    const body = (await granted.json()) as { ok: boolean; lease: { requests: number } | null };
+    expect(body.ok).toBe(true);
+    expect(body.lease!.requests).toBeLessThanOrEqual(2);
+    // The limit is the limiter's, whoever asks: a third request in the minute does not fit.
+    const again = (await (await control(node.token, "/lease", { limiter: `key:${limited.id}`, request: ask(limited.id) })).json()) as { ok: boolean; lease: { requests: number } | null };
+    expect(body.lease!.requests + (again.ok ? (again.lease?.requests ?? 0) : 0)).toBeLessThanOrEqual(2);
+
+    expect((await control(node.token, "/lease", { limiter: `key:${other.keyId}`, request: ask(other.keyId) })).status).toBe(403);
+    expect((await control(node.token, "/lease", { limiter: `ws:${other.id}`, request: ask(other.keyId) })).status).toBe(403);
+    expect((await control(node.token, "/lease", { limiter: "key:key_doesnotexist", request: ask("key_doesnotexist") })).status).toBe(403);
+    expect((await control(node.token, "/lease", { limiter: `key:${limited.id}`, request: { holder: 7 } })).status).toBe(400);
+    expect((await control(TEST_ADMIN_TOKEN, "/lease", { limiter: `key:${limited.id}`, request: ask(limited.id) })).status).toBe(401);
+  });
+});
+
 describe("usage shipping", () => {
   it("writes shipped events once per request id, only for enrolled workspaces, metadata columns only", async () => {
     const ws = await newWorkspace();

@@ -9,6 +9,9 @@ import { identityOf, verifyAdminToken } from "../../policy/admin-tokens";
 import { throttledAuthentication } from "../../policy/auth-throttle";
 import type { AppEnv } from "../../types";
 import { readJsonBody } from "../body";
+import { LeaseCallSchema } from "../../limits/http-transport";
+import { ExchangeRequestSchema } from "../../limits/protocol";
+import { leaseHolderOf, limiterWorkspace } from "../../hybrid/lease-gate";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -40,14 +43,25 @@ const enrolledOf = (workspaces: string[] | null): string[] => workspaces ?? [];
 
 /**
  * /control/v1: what a hybrid data plane asks of its control plane (docs/hybrid.md). `POST /sync` pulls the
- * configs and key hashes of the node's workspaces that changed since the versions it holds; `POST /usage`
- * delivers usage metadata, written once per request id.
+ * configs and key hashes of the node's workspaces that changed since the versions it holds; `POST /lease` is one
+ * lease exchange with a KeyLimiter of those workspaces (src/limits/protocol.ts); `POST /usage` delivers usage
+ * metadata, written once per request id.
  */
 export const controlApi = new Hono<AppEnv>()
   .use("*", nodeAuth())
   .post("/sync", async (c) => {
     const request = await readJsonBody(c, SyncRequestSchema);
     return c.json(await syncFor(c.env, enrolledOf(c.get("admin").workspaces), request));
+  })
+  .post("/lease", async (c) => {
+    const call = await readJsonBody(c, LeaseCallSchema);
+    const identity = c.get("admin");
+    await limiterWorkspace(c.env, enrolledOf(identity.workspaces), call.limiter);
+    const parsed = ExchangeRequestSchema.safeParse(call.request);
+    if (!parsed.success) throw new GatewayError({ status: 400, type: "invalid_request_error", code: "invalid_lease_exchange", param: "request", message: `Invalid lease exchange: ${parsed.error.issues[0]?.message ?? "malformed"}.` });
+    // The holder is the node's (its token id), never what the body claims; time is the control plane's own.
+    const { now: _now, ...request } = parsed.data;
+    return c.json(await c.env.KEY_LIMITER.getByName(call.limiter).exchange({ ...request, holder: leaseHolderOf(identity.id, request.holder) }));
   })
   .post("/usage", async (c) => {
     const shipment = await readJsonBody(c, UsageShipmentSchema);
