@@ -28,9 +28,13 @@ async function json<T = unknown>(response: Response): Promise<T> {
 /** Every node serves the bundle the control plane built at its first start (one esbuild run, not five). */
 const bundle = join(work, "build", "worker.js");
 
+const children: Child[] = [];
+
 function startNode(name: string, args: string[], env: Record<string, string>): Child {
   const build = existsSync(bundle) ? ["--bundle", bundle] : ["--build-dir", join(work, "build")];
-  return startChild(name, process.execPath, ["--import", "tsx", resolve("scripts/start.ts"), "--data-dir", join(work, `${name}-data`), ...build, "--env-file", join(work, `${name}.env`), ...args], env);
+  const child = startChild(name, process.execPath, ["--import", "tsx", resolve("scripts/start.ts"), "--data-dir", join(work, `${name}-data`), ...build, "--env-file", join(work, `${name}.env`), ...args], env);
+  children.push(child);
+  return child;
 }
 
 const STARTUP_MS = 300_000;
@@ -191,11 +195,15 @@ try {
   // A key with limits too: while the control plane is down its nodes admit from the offline allowance.
   const metered = await admin<{ key: string }>(control.origin, "POST", "/workspaces/acme/keys", { name: "metered", rateLimit: { rpm: 60_000 }, budget: { usd: 1_000, period: "total" } });
   await everywhereWithin(nodes, LIVE_WITHIN_MS, "metered key", async (n) => Array.isArray(await modelsSeen(n.origin, metered.key)));
-  const clients = nodes.flatMap((n) => [plain.key, metered.key].map(async (key) => {
+  const failures: string[] = [];
+  const clients = nodes.flatMap((n, i) => [plain.key, metered.key].map(async (key) => {
     while (traffic) {
-      const res = await counted(chat(n.origin, key));
-      if (res.status === 200) served++;
-      else failed++;
+      const res = await counted(chat(n.origin, key)).catch((error: unknown) => `data${i + 1}: ${error instanceof Error ? `${error.message} (${String(error.cause)})` : String(error)}`);
+      if (typeof res !== "string" && res.status === 200) served++;
+      else {
+        failed++;
+        failures.push(typeof res === "string" ? res : `data${i + 1}: HTTP ${res.status}`);
+      }
     }
   }));
   await new Promise((r) => setTimeout(r, 1_000));
@@ -207,7 +215,7 @@ try {
   await new Promise((r) => setTimeout(r, 1_000));
   traffic = false;
   await Promise.all(clients);
-  assert.equal(failed, 0, `requests failed while the control plane was down or restarting (${failed} of ${served + failed})`);
+  assert.equal(failed, 0, `requests failed while the control plane was down or restarting (${failed} of ${served + failed}): ${[...new Set(failures)].join("; ")}`);
   console.log(`ok - the control plane killed and restarted mid-traffic: ${served} requests on three data planes, 0 failed`);
 
   const shippedWithinMs = 30_000;
@@ -228,6 +236,9 @@ try {
   const dropMs = await everywhereWithin([nodes[2]!], LIVE_WITHIN_MS, "node token revocation", async (n) => (await modelsSeen(n.origin, plain.key)) === 401);
   assert.equal((await counted(chat(nodes[0]!.origin, plain.key))).status, 200, "the other nodes keep serving");
   console.log(`ok - a revoked node token: that data plane refuses every key within 5 s (${dropMs} ms), the others serve`);
+} catch (error) {
+  for (const child of children) console.error(`--- ${child.name}, last output:\n${child.output().split("\n").slice(-15).join("\n")}`);
+  throw error;
 } finally {
   await stopChildren();
   await simulators.close();

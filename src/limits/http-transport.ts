@@ -11,7 +11,7 @@ export type LeaseCall = z.infer<typeof LeaseCallSchema>;
  * An exchange that does not answer within this is treated as failed: the lease book keeps its reports and the
  * data plane admits from its offline allowance (src/limits/offline-allowance.ts) instead of holding the request.
  */
-export const LEASE_CALL_TIMEOUT_MS = 2_000;
+export const LEASE_CALL_TIMEOUT_MS = 5_000;
 
 /**
  * A hybrid data plane's lease transport (docs/hybrid.md): each exchange is one HTTPS call to the control plane's
