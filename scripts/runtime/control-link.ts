@@ -76,10 +76,10 @@ export async function startControlLink(mf: Miniflare, options: ControlLinkOption
     }
   };
 
-  const tick = async (): Promise<void> => {
+  // Sync and shipping run as two loops, so a slow usage shipment never delays a revocation.
+  const syncTick = async (): Promise<void> => {
     try {
       await syncOnce();
-      await shipOnce();
       if (reachable !== true) log(`control plane ${options.controlPlane.origin} reachable`);
       reachable = true;
     } catch (error) {
@@ -93,14 +93,21 @@ export async function startControlLink(mf: Miniflare, options: ControlLinkOption
       reachable = false;
     }
   };
-
-  const synced = tick();
-  const loop = (async () => {
-    await synced;
+  const shipTick = async (): Promise<void> => {
+    // Failures are the sync loop's to report; unshipped rows stay in the local D1 until the next try.
+    await shipOnce().catch(() => undefined);
+  };
+  const every = async (tick: () => Promise<void>) => {
     while (!stopped) {
       await new Promise((resolve) => setTimeout(resolve, intervalMs));
       if (!stopped) await tick();
     }
+  };
+
+  const synced = syncTick();
+  const loop = (async () => {
+    await synced;
+    await Promise.all([every(syncTick), every(shipTick)]);
   })();
   return {
     synced,

@@ -12,6 +12,8 @@ export const DEFAULT_WORKSPACE = "default";
  * that a hybrid data plane (synced every 500 ms, docs/hybrid.md) serves a changed config within 5 s.
  */
 const CONFIG_CACHE_TTL_MS = 2_000;
+/** On a hybrid data plane configs are read from its local KV (cheap) and must follow the sync closely. */
+const DATA_PLANE_CONFIG_CACHE_TTL_MS = 1_000;
 
 export { workspaceConfigKv as configKvKey } from "../policy/workspace-record";
 
@@ -53,7 +55,7 @@ export async function loadWorkspaceConfig(env: Env, workspaceId: string): Promis
       throw new GatewayError({ status: 500, type: "configuration_error", code: "invalid_config", message: `The configuration of workspace "${workspaceId}" is invalid.` });
     }
     return workspaceId === DEFAULT_WORKSPACE ? bundledDefault(env) : null;
-  });
+  }, env.SWITCHYARD_ROLE === "data" ? DATA_PLANE_CONFIG_CACHE_TTL_MS : CONFIG_CACHE_TTL_MS);
 }
 
 export async function saveWorkspaceConfig(env: Env, workspaceId: string, config: GatewayConfig): Promise<void> {

@@ -12,7 +12,7 @@ import { WorkspaceSchema } from "../policy/workspace-record";
 export const CONTROL_API_PREFIX = "/control/v1";
 
 /**
- * How often a data plane asks for changes. With the isolate caches of keys and configs (2 s) and the sync's own
+ * How often a data plane asks for changes. With a data plane's isolate caches of keys and configs (1 s) and the sync's own
  * round trip, a change made on the control plane is live on every data plane within 5 s.
  */
 export const SYNC_INTERVAL_MS = 500;

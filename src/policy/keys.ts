@@ -33,6 +33,8 @@ const KEY_RANDOM_CHARS = 32;
  * (docs/hybrid.md: 5 s in all).
  */
 const KEY_CACHE_TTL_MS = 2_000;
+/** On a hybrid data plane keys are read from its local KV (cheap) and a revocation must follow the sync closely. */
+const DATA_PLANE_KEY_CACHE_TTL_MS = 1_000;
 /** Unknown keys are remembered briefly too, so a flood of bad keys does not become a flood of KV reads. */
 const UNKNOWN_KEY_CACHE_TTL_MS = 1_000;
 
@@ -123,7 +125,7 @@ export async function verifyKey(env: Env, presented: string): Promise<KeyRecord 
       : await (async () => {
           const stored = await env.GATEWAY_KV.get(keyByHashKv(hash));
           const parsed = stored === null ? null : KeyRecordSchema.parse(JSON.parse(stored));
-          keyCache.set(hash, parsed, parsed ? KEY_CACHE_TTL_MS : UNKNOWN_KEY_CACHE_TTL_MS);
+          keyCache.set(hash, parsed, !parsed ? UNKNOWN_KEY_CACHE_TTL_MS : env.SWITCHYARD_ROLE === "data" ? DATA_PLANE_KEY_CACHE_TTL_MS : KEY_CACHE_TTL_MS);
           return parsed;
         })();
   // The lookup is by hash; the final comparison is constant-time so the match itself leaks no timing.
