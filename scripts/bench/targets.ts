@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseConfig } from "../../src/config/validate.ts";
@@ -110,10 +110,13 @@ async function startHybridDataPlane(gateway: string, work: string, envFile: stri
   const created = await admin(gateway, "/admin/tokens", { name: "bench-node", role: "node", workspaces: ["default"] });
   if (created.status !== 201) throw new Error(`could not create a node token: HTTP ${created.status} ${await created.text()}`);
   const { token } = (await created.json()) as { token: string };
+  // A synced config is an admin-written one on the node: the loopback upstream needs the node's own permission.
+  const nodeEnv = join(work, "data-plane.env");
+  writeFileSync(nodeEnv, `${readFileSync(envFile, "utf8")}ALLOW_PRIVATE_UPSTREAMS=default\n`);
   const child = startChild(
     "data-plane",
     process.execPath,
-    [...TSX, resolve("scripts/start.ts"), "--port", "0", "--data-dir", join(work, "data-plane"), "--bundle", resolve(".switchyard/build/worker.js"), "--env-file", envFile, "--control-plane", gateway],
+    [...TSX, resolve("scripts/start.ts"), "--port", "0", "--data-dir", join(work, "data-plane"), "--bundle", resolve(".switchyard/build/worker.js"), "--env-file", nodeEnv, "--control-plane", gateway],
     { SWITCHYARD_NODE_TOKEN: token },
   );
   return { origin: (await waitForOutput(child, /switchyard listening on (http:\/\/\S+)/))[1]!, child };
