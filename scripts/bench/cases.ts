@@ -78,7 +78,7 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
       id: "j-data-plane",
       server: "dataPlane",
       label: "(j) hybrid data plane, always-on path",
-      note: "(c) on a data plane of the gateway (npm start -- --control-plane): key and config synced every 500 ms, usage shipped; limits counted by the node",
+      note: "(c) on a data plane of the gateway (npm start -- --control-plane): key and config synced every 500 ms, leases from the gateway over HTTP, usage shipped",
       ...(t.dataPlane ? {} : { skipped: "n/a (not started: --only without j)" }),
       phases: ["throughput", "latency"],
       load: async () => ({ origin: t.dataPlane!, path: "/v1/chat/completions", headers: gatewayHeaders, body: chatBody(ROUTE) }),
