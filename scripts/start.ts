@@ -4,13 +4,15 @@ import { adminTokenProblem, LOCAL_DEV_VAR } from "./runtime/admin-token-checks.t
 import { buildDashboard } from "./runtime/dashboard.ts";
 import { startControlLink } from "./runtime/control-link.ts";
 import { startDataPlane } from "./runtime/data-plane.ts";
+import { simulatorsFor } from "./runtime/local-simulators.ts";
 
 /**
  * `npm start [-- --port 8787 --host 127.0.0.1 --data-dir .switchyard/data --env-file secrets.env --bundle built/worker.js]`: the self-hosted data plane. The
  * gateway on workerd (Miniflare's API, every binding of wrangler.toml, state persisted in the data directory),
  * the `default` workspace configured from SWITCHYARD_CONFIG or ./switchyard.config.json, secrets from .dev.vars
  * or the `--env-file`s (plus the process environment with CLOUDFLARE_INCLUDE_PROCESS_ENV=true) — wrangler's
- * own rules, as in `npm run dev`. A self-hosted data plane is not local development: it refuses a weak ADMIN_TOKEN
+ * own rules, as in `npm run dev`. When the config's providers point at the local simulators and nothing listens
+ * there, the simulators run in this process too (as with `npm run dev`). A self-hosted data plane is not local development: it refuses a weak ADMIN_TOKEN
  * and always runs with SWITCHYARD_LOCAL_DEV off.
  *
  * Hybrid (docs/hybrid.md): `--role control` is a private control plane (the same gateway, serving node tokens the
@@ -55,6 +57,7 @@ if (role === "data" && nodeToken === "") {
 const path = configPath();
 // A data plane's workspaces, `default` included, are its control plane's: no config file of its own.
 const document = role === "data" ? "" : loadConfigDocument(path);
+const simulators = await simulatorsFor(document);
 if (!values.bundle) await buildDashboard();
 const plane = await startDataPlane({
   port,
@@ -100,6 +103,7 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
       .then(() => plane.stop(Number(values["drain-timeout"]) * 1_000))
       .then(({ pending }) => console.log(pending === 0 ? "switchyard: stopped" : `switchyard: stopped with ${pending} usage events not yet written (--drain-timeout)`))
       .catch((error: unknown) => console.error(`switchyard: stop failed: ${error instanceof Error ? error.message : String(error)}`))
+      .then(() => simulators?.close())
       .finally(() => process.exit(0));
   });
 }

@@ -19,12 +19,16 @@ import { renderEventStream, type StreamHooks } from "./stream";
 export type Responding = { account: ResponseAccount; log: AttemptLog; answeredBy: AnsweringTarget | undefined };
 
 function renderResult(c: Context<AppEnv>, result: ChatResult): unknown {
+  const presentation = c.get("presentation");
+  if (presentation) return presentation.body(result);
   return c.get("dialect") === "anthropic" ? renderAnthropicMessage(result) : renderOpenAIChat(result);
 }
 
 function rendererFor(c: Context<AppEnv>, request: ChatRequest): StreamRenderer {
-  const renderer =
-    c.get("dialect") === "anthropic"
+  const presentation = c.get("presentation");
+  const renderer = presentation
+    ? presentation.renderer()
+    : c.get("dialect") === "anthropic"
       ? new AnthropicMessagesStreamRenderer({ fallbackModel: request.model })
       : new OpenAIChatStreamRenderer({ includeUsage: request.includeUsage, fallbackModel: request.model });
   return c.get("guard")?.guardStream(renderer) ?? renderer;

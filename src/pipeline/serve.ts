@@ -1,17 +1,20 @@
 import type { Context } from "hono";
 import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
+import type { Presentation } from "../dialects/presentation";
+import { guardTunedModels } from "../fine-tuning/tuned-models";
 import { requestGuardFor, type RequestGuard } from "../guardrails";
 import { logGuardrailOutcome } from "../guardrails/log";
 import { base64Encode } from "../lib/crypto";
 import { requireModelAllowed } from "../policy/keys";
 import { admitRequest } from "../policy/limits";
+import { EMBEDDINGS_NEEDS, chatNeeds, type Capability } from "../schema/capabilities";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import { ResponseAccount, loggedRequestOf } from "../settle/account";
 import type { AppEnv } from "../types";
 import { estimateChatRequest, estimateEmbeddingsRequest, type RequestEstimate } from "../usage/estimate";
 import { attemptChat, attemptEmbeddings } from "./attempt";
 import { serveCachedChat, type CachedResponse, type UpstreamAnswer } from "./cached";
-import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
+import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RequestPlan, type RoutingRequest } from "./execute";
 import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
 /**
@@ -23,8 +26,8 @@ import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond
  * refused before they get here.)
  */
 
-// `c.get(name)` rather than `c.var.name` on the request path: Hono builds a new object of every variable on each
-// `c.var` access (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
+// `c.get("name")` rather than `c.var.name` on the request path: each `c.var` access makes Hono build a new object of
+// every context variable (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
 const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
   newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), startedAt: c.get("startedAt"), redactor: c.get("redactor"), clientSignal: c.req.raw.signal });
 
@@ -55,13 +58,34 @@ function guardFor(c: Context<AppEnv>, route: string | undefined): RequestGuard |
   return guard;
 }
 
-/** Serves a chat request (from either dialect) end to end: plan, guardrails, admission, attempts, and the rendered response or stream. */
-export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<Response> {
+export type ServeChatOptions = {
+  /** How the answer is shown, when the API brings its own (default: the path's dialect). */
+  presentation?: Presentation;
+  /** The usage event's operation (default: `chat`). */
+  operation?: "chat" | "responses";
+};
+
+/**
+ * The plan without tuned models of other workspaces; the request's config carries the price of the workspace's own
+ * tuned models from here on, so usage, budgets and limits all price them alike (src/fine-tuning/tuned-models.ts).
+ */
+async function planWithTunedModels(c: Context<AppEnv>, scope: ExecutionScope, request: RoutingRequest, needs: readonly Capability[]): Promise<RequestPlan> {
+  const guarded = await guardTunedModels(c.env.USAGE_DB, scope.workspaceId, scope.config, planTargets(scope, request, needs), request.model);
+  if (guarded.config !== scope.config) {
+    scope.config = guarded.config;
+    c.set("config", guarded.config);
+  }
+  return guarded.plan;
+}
+
+/** Serves a chat request (from any dialect) end to end: plan, guardrails, admission, attempts, and the rendered response or stream. */
+export async function serveChat(c: Context<AppEnv>, sent: ChatRequest, options: ServeChatOptions = {}): Promise<Response> {
   requireModelAllowed(c.get("key"), sent.model);
   const record = c.get("record");
+  if (options.presentation) c.set("presentation", options.presentation);
   const scope = scopeOf(c);
   const planned = estimateChatRequest(sent);
-  const plan = planTargets(scope, routingRequest(c, sent.model, planned, sent.metadata));
+  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, planned, sent.metadata), chatNeeds(sent));
   // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked
   // request (and its estimate, when redaction changed it).
   const guard = guardFor(c, plan.route);
@@ -69,7 +93,7 @@ export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<
   const estimate = request === sent ? planned : estimateChatRequest(request);
   const cachePolicy = cachePolicyFor(cacheSettingsOf(scope.config, plan.route), c.req.raw.headers);
   const account = new ResponseAccount(loggedRequestOf(scope.config, request));
-  record.serving({ operation: "chat", stream: request.stream, route: plan.route, estimate, config: scope.config, cacheStatus: cachePolicy?.cache?.status, log: scope.log, account });
+  record.serving({ operation: options.operation ?? "chat", stream: request.stream, route: plan.route, estimate, config: scope.config, cacheStatus: cachePolicy?.cache?.status, log: scope.log, account });
   record.after(() => scope.circuits.settle());
   const settleAdmission = await admitRequest(c, plan.attempts.map((a) => a.target), estimate);
   if (settleAdmission) record.after(settleAdmission);
@@ -101,7 +125,7 @@ export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsReques
   const record = c.get("record");
   const scope = scopeOf(c);
   const planned = estimateEmbeddingsRequest(sent);
-  const plan = planTargets(scope, routingRequest(c, sent.model, planned));
+  const plan = await planWithTunedModels(c, scope, routingRequest(c, sent.model, planned), EMBEDDINGS_NEEDS);
   // Input guardrails apply to what is embedded: the provider sees it as it would a prompt.
   const guard = guardFor(c, plan.route);
   const request = guard ? { ...sent, input: guard.checkTexts(sent.input) } : sent;

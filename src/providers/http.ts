@@ -1,3 +1,4 @@
+import type * as z from "zod";
 import { GatewayError } from "../lib/errors";
 
 /**
@@ -13,6 +14,15 @@ export function invalidUpstream(provider: string, detail: string): GatewayError 
   return new GatewayError({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider, message: `${provider}: invalid response from upstream (${detail})` });
 }
 
+/** A stream event's data as JSON; anything else means the provider broke its own stream format. */
+export function streamEventJson(data: string, provider: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    throw invalidUpstream(provider, "a stream event is not JSON");
+  }
+}
+
 /**
  * The message for an error answer whose body is not in the provider's documented error shape: an HTML page, a
  * proxy's or load balancer's text, an internal service's JSON. Its text is never passed on (it may describe the
@@ -20,3 +30,10 @@ export function invalidUpstream(provider: string, detail: string): GatewayError 
  * learns the status only.
  */
 export const unreadableErrorMessage = (status: number): string => `an error without a message in the provider's format (HTTP ${status}; its body is not shown)`;
+
+/** A 2xx answer's JSON body, checked against `schema`; anything else is the provider breaking its format. */
+export async function readJson<S extends z.ZodType>(response: Response, schema: S, provider: string, what: string): Promise<z.infer<S>> {
+  const parsed = schema.safeParse(await response.json().catch(() => undefined));
+  if (!parsed.success) throw invalidUpstream(provider, `unexpected ${what}`);
+  return parsed.data;
+}

@@ -76,6 +76,10 @@ export class ResponseAccount {
       case "text":
         this.#streamed(event.delta, event.delta);
         break;
+      case "reasoning":
+        // Thinking is billed as output: a stream cut short still counts what it thought (it is not logged).
+        this.#streamed(event.delta, "");
+        break;
       case "tool_call_start":
         this.#streamed(event.name, `\n[tool_call ${event.name}] `);
         break;

@@ -3,7 +3,7 @@ import type { Usage } from "../schema/internal";
 import { emptyUsage } from "../schema/internal";
 import { costOf, priceOfTarget } from "../usage/pricing";
 import type { LoggedBodies } from "./account";
-import type { Answer, AnsweringTarget, AttemptRecord, CacheStatus, RequestOutcome, Serving } from "./record";
+import type { Answer, AnsweringTarget, AttemptRecord, CacheStatus, RequestOutcome, Serving } from "./facts";
 
 /**
  * What a finished request used, cost and how it ended — computed once, by `settleRequest`, and read by
@@ -15,7 +15,7 @@ export type SettledRequest = {
   eventId: string;
   clientRequestId: string | null;
   startedAtMs: number;
-  operation: "chat" | "embeddings";
+  operation: "chat" | "responses" | "embeddings";
   stream: boolean;
   route: string | null;
   attempts: AttemptRecord[];

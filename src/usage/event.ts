@@ -1,7 +1,7 @@
 import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
 import { GuardrailCountsSchema } from "../guardrails/tally";
-import { batchPriceOfTarget, costOf } from "./pricing";
+import { batchPriceOfTarget, costOf, trainingPriceOf } from "./pricing";
 import type { Usage } from "../schema/internal";
 
 /**
@@ -36,7 +36,8 @@ export const UsageEventSchema = z.object({
   workspaceId: z.string().min(1),
   keyId: z.string().nullable(),
   route: z.string().nullable(),
-  operation: z.enum(["chat", "embeddings"]),
+  /** `fine_tuning`: the training of a fine-tuning job (its requestId is `<job id>:training`). */
+  operation: z.enum(["chat", "responses", "embeddings", "fine_tuning"]),
   attempts: z.array(AttemptSchema),
   answeredBy: z.object({ provider: z.string(), model: z.string() }).nullable(),
   usage: UsageTokensSchema,
@@ -127,5 +128,44 @@ export function batchLineUsageEvent(config: GatewayConfig | undefined, line: Bat
     errorType: line.errorType,
     rescued: false,
     batchId: line.batchId,
+  };
+}
+
+/** A fine-tuning job's training, as the provider reported it. */
+export type TrainingUsage = { jobId: string; workspaceId: string; keyId: string | null; provider: string; baseModel: string; trainedTokens: number; time: number };
+
+/**
+ * The usage event of a fine-tuning job's training: its trained tokens (as prompt tokens) at the base model's
+ * training price; cost null when that is unpriced. Keyed `<job id>:training`, so a repeated step counts it once.
+ */
+export function trainingUsageEvent(config: GatewayConfig | undefined, training: TrainingUsage): UsageEvent {
+  const price = trainingPriceOf(config, training.provider, training.baseModel);
+  return {
+    v: 1,
+    requestId: `${training.jobId}:training`,
+    clientRequestId: null,
+    time: new Date(training.time).toISOString(),
+    workspaceId: training.workspaceId,
+    keyId: training.keyId,
+    route: null,
+    operation: "fine_tuning",
+    attempts: [{ provider: training.provider, model: training.baseModel, status: 200, outcome: "success", latencyMs: 0 }],
+    answeredBy: { provider: training.provider, model: training.baseModel },
+    usage: { promptTokens: training.trainedTokens, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+    usageEstimated: false,
+    costUsd: price === null ? null : (training.trainedTokens * price) / 1_000_000,
+    cacheStatus: null,
+    savedTokens: 0,
+    savedUsd: null,
+    coalesced: false,
+    stream: false,
+    ttfbMs: null,
+    totalMs: 0,
+    overheadMs: 0,
+    status: 200,
+    outcome: "success",
+    errorType: null,
+    rescued: false,
+    batchId: null,
   };
 }

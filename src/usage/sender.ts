@@ -108,7 +108,8 @@ export async function sendUsageEvents(queue: Queue, events: UsageEvent[]): Promi
 }
 
 const encoder = new TextEncoder();
-const NON_ASCII = /[^\x00-\x7f]/;
+/** JSON.stringify escapes control characters, so anything outside printable ASCII in its output is non-ASCII. */
+const NON_ASCII = /[^ -~]/;
 
 /** An event's encoded size in bytes (encoding only the rare JSON that is not plain ASCII). */
 function sizeOf(event: UsageEvent): number {

@@ -2,7 +2,7 @@ import { GatewayError } from "../../lib/errors";
 import { decodeSSE } from "../../lib/sse";
 import { AnthropicStreamEventSchema } from "../../schema/anthropic";
 import type { StreamEvent } from "../../schema/internal";
-import { invalidUpstream } from "../http";
+import { streamEventJson } from "../http";
 import { finishReasonFromAnthropic, usageFromAnthropic } from "./chat";
 
 /** Anthropic stream events (already decoded from SSE, or from another framing) → internal events. */
@@ -26,10 +26,14 @@ export function anthropicEventsToInternal(providerName: string): TransformStream
             controller.enqueue({ type: "tool_call_start", index, id: event.content_block.id ?? `toolu_${index}`, name: event.content_block.name ?? "" });
           } else if (event.content_block.type === "text" && event.content_block.text) {
             controller.enqueue({ type: "text", delta: event.content_block.text });
+          } else if (event.content_block.type === "redacted_thinking" && typeof event.content_block.data === "string") {
+            controller.enqueue({ type: "reasoning_redacted", data: event.content_block.data });
           }
           break;
         case "content_block_delta":
           if (event.delta.type === "text_delta" && event.delta.text) controller.enqueue({ type: "text", delta: event.delta.text });
+          if (event.delta.type === "thinking_delta" && event.delta.thinking) controller.enqueue({ type: "reasoning", delta: event.delta.thinking });
+          if (event.delta.type === "signature_delta" && event.delta.signature) controller.enqueue({ type: "reasoning_signature", signature: event.delta.signature });
           if (event.delta.type === "input_json_delta" && event.delta.partial_json) {
             const index = toolIndexByBlock.get(event.index);
             if (index !== undefined) controller.enqueue({ type: "tool_call_delta", index, argumentsDelta: event.delta.partial_json });
@@ -63,11 +67,7 @@ export function parseAnthropicChatStream(body: ReadableStream<Uint8Array>, provi
     .pipeThrough(
       new TransformStream<{ data: string }, unknown>({
         transform(message, controller) {
-          try {
-            controller.enqueue(JSON.parse(message.data));
-          } catch {
-            throw invalidUpstream(providerName, "a stream event is not JSON");
-          }
+          controller.enqueue(streamEventJson(message.data, providerName));
         },
       }),
     )

@@ -1,12 +1,13 @@
 import * as z from "zod";
-import { linesOf } from "../../files/jsonl";
-import { fixedSizeChunks } from "../../lib/chunks";
+import { linesOf } from "../../lib/jsonl";
 import type { NativeLine, ProviderBatchApi, ProviderBatchState, ProviderCall, ProviderLineOutcome } from "../batch";
 import { chatRequestToGemini, parseGeminiChatResponse } from "../gemini/chat";
 import { invalidUpstream, jsonRequest } from "../http";
 import type { UpstreamTarget } from "../types";
 import { vertexAuthorization } from "./auth";
 import { originOf, type VertexConfig } from "./chat";
+import { uploadLines } from "./storage";
+import { byteStream } from "../../lib/byte-stream";
 
 /**
  * Vertex AI batch prediction for Gemini models: the translated requests are written to the provider's
@@ -15,8 +16,6 @@ import { originOf, type VertexConfig } from "./chat";
  * `request` (not a key), so the line's key rides in the request's `labels`.
  */
 
-/** Cloud Storage's resumable uploads take chunks in multiples of 256 KiB. */
-const UPLOAD_CHUNK_BYTES = 32 * 256 * 1024;
 const KEY_LABEL = "switchyard_key";
 
 const JobSchema = z
@@ -47,23 +46,6 @@ async function* vertexLines(target: UpstreamTarget<VertexConfig>, lines: AsyncIt
   for await (const { key, line } of lines) {
     if (line.kind !== "chat") throw new Error("Vertex AI batches run chat requests only");
     yield `${JSON.stringify({ request: { ...chatRequestToGemini({ ...line.request, stream: false }, target.model), labels: { [KEY_LABEL]: key } } })}\n`;
-  }
-}
-
-/** Writes the lines to gs://bucket/name with Cloud Storage's resumable protocol. */
-async function uploadLines(target: UpstreamTarget<VertexConfig>, call: ProviderCall, bucket: string, name: string, lines: AsyncIterable<string>): Promise<void> {
-  const auth = await vertexAuthorization(target);
-  const storage = target.config.storageURL;
-  const started = await call(
-    jsonRequest(`${storage}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}`, { ...auth, "x-upload-content-type": "application/jsonl" }, {}),
-  );
-  const session = started.headers.get("location");
-  if (!session) throw invalidUpstream(target.providerName, "no resumable upload session for the batch file");
-  for await (const chunk of fixedSizeChunks(lines, UPLOAD_CHUNK_BYTES)) {
-    const end = chunk.offset + chunk.bytes.byteLength;
-    const range = chunk.bytes.byteLength === 0 ? `bytes */${end}` : `bytes ${chunk.offset}-${end - 1}/${chunk.last ? end : "*"}`;
-    // 308 ("resume incomplete") acknowledges every chunk but the last.
-    await call(new Request(session, { method: "PUT", headers: { ...auth, "content-range": range }, body: chunk.bytes, redirect: "manual" }), { accept: (status) => status === 308 });
   }
 }
 
@@ -123,7 +105,7 @@ export const vertexBatchApi: ProviderBatchApi<VertexConfig> = {
         if (!item.name.endsWith(".jsonl")) continue;
         const object = await call(new Request(`${storage}/storage/v1/b/${encodeURIComponent(bucket)}/o/${objectPath(item.name)}?alt=media`, { headers: auth }));
         if (!object.body) continue;
-        for await (const raw of linesOf(object.body)) {
+        for await (const raw of linesOf(byteStream(object.body))) {
           if (raw.text.trim() === "") continue;
           let json: unknown;
           try {
