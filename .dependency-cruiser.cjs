@@ -38,7 +38,7 @@ const LAYERS = [
   { name: "dialects", paths: ["^src/dialects/"], pure: true },
   {
     name: "features",
-    paths: ["^src/(cache|policy|usage|config|guardrails|files|audit|responses|limits|settle|export)/", "^durable-objects/", anyOf(REQUEST_CONTEXT)],
+    paths: ["^src/(cache|policy|usage|config|guardrails|files|audit|responses|limits|settle|export|hybrid)/", "^durable-objects/", anyOf(REQUEST_CONTEXT)],
     not: [anyOf(CONFIG_DOCUMENT), BATCH_DRIVER],
   },
   { name: "pipeline", paths: ["^src/(pipeline|batches|fine-tuning)/", BATCH_DRIVER], not: [anyOf(REQUEST_CONTEXT)] },

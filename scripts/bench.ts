@@ -83,7 +83,7 @@ function writeResults(kind: string, data: unknown): string {
  * request is read from /proc around each throughput slice: it is far less sensitive to that load than req/s.
  */
 async function runCases(): Promise<void> {
-  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: !values["no-portkey"] && (!only || only.includes("g")) });
+  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: !values["no-portkey"] && (!only || only.includes("g")), withDataPlane: !smoke && (!only || only.includes("j")) });
   const loads: LoadTarget[] = [];
   try {
     const runId = Date.now().toString(36);
@@ -183,7 +183,7 @@ async function runCases(): Promise<void> {
  * load: per-window throughput, latency and the resident memory of the serving workerd.
  */
 async function runSoak(seconds: number): Promise<void> {
-  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false });
+  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false, withDataPlane: false });
   try {
     const windowMs = Math.max(5_000, Math.round((seconds * 1000) / 30));
     const windows: { atS: number; rps: number; p50: number; p99: number; rssMiB: Record<string, number> }[] = [];
@@ -235,7 +235,7 @@ async function runSoak(seconds: number): Promise<void> {
 /** The always-on path under load with workerd's inspector attached: where the Worker's CPU time goes. */
 async function runProfile(): Promise<void> {
   const inspectorPort = 20_000 + Math.floor(Math.random() * 20_000);
-  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false, inspectorPort });
+  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false, withDataPlane: false, inspectorPort });
   try {
     const load = new LoadTarget(
       {

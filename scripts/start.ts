@@ -2,17 +2,23 @@ import { parseArgs } from "node:util";
 import { configPath, loadConfigDocument } from "./config-source.ts";
 import { adminTokenProblem, LOCAL_DEV_VAR } from "./runtime/admin-token-checks.ts";
 import { buildDashboard } from "./runtime/dashboard.ts";
+import { startControlLink } from "./runtime/control-link.ts";
 import { startDataPlane } from "./runtime/data-plane.ts";
 import { simulatorsFor } from "./runtime/local-simulators.ts";
 
 /**
- * `npm start [-- --port 8787 --host 127.0.0.1 --data-dir .switchyard/data --env-file secrets.env]`: the self-hosted data plane. The
+ * `npm start [-- --port 8787 --host 127.0.0.1 --data-dir .switchyard/data --env-file secrets.env --bundle built/worker.js]`: the self-hosted data plane. The
  * gateway on workerd (Miniflare's API, every binding of wrangler.toml, state persisted in the data directory),
  * the `default` workspace configured from SWITCHYARD_CONFIG or ./switchyard.config.json, secrets from .dev.vars
  * or the `--env-file`s (plus the process environment with CLOUDFLARE_INCLUDE_PROCESS_ENV=true) — wrangler's
  * own rules, as in `npm run dev`. When the config's providers point at the local simulators and nothing listens
  * there, the simulators run in this process too (as with `npm run dev`). A self-hosted data plane is not local development: it refuses a weak ADMIN_TOKEN
  * and always runs with SWITCHYARD_LOCAL_DEV off.
+ *
+ * Hybrid (docs/hybrid.md): `--role control` is a private control plane (the same gateway, serving node tokens the
+ * control-plane API); `--control-plane <url>` makes this a data plane of that control plane, authenticated by the
+ * node token in SWITCHYARD_NODE_TOKEN: its workspaces, configs and keys are the control plane's (synced every
+ * second into the local, persisted KV), it has no admin API and needs no ADMIN_TOKEN or config file.
  */
 const { values } = parseArgs({
   options: {
@@ -21,6 +27,10 @@ const { values } = parseArgs({
     "data-dir": { type: "string", default: process.env.SWITCHYARD_DATA_DIR ?? ".switchyard/data" },
     "env-file": { type: "string", multiple: true },
     "inspector-port": { type: "string" },
+    "build-dir": { type: "string" },
+    bundle: { type: "string" },
+    role: { type: "string", default: "standalone" },
+    "control-plane": { type: "string", default: process.env.SWITCHYARD_CONTROL_PLANE },
     "drain-timeout": { type: "string", default: "30" },
     verbose: { type: "boolean", default: false },
   },
@@ -32,14 +42,28 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
   process.exit(1);
 }
 
+const controlPlane = values["control-plane"] ? new URL(values["control-plane"]) : undefined;
+const role = controlPlane ? "data" : values.role;
+if (role !== "standalone" && role !== "control" && role !== "data") {
+  console.error(`switchyard: --role must be standalone or control (a data plane is started with --control-plane <url>), not "${role}"`);
+  process.exit(1);
+}
+const nodeToken = process.env.SWITCHYARD_NODE_TOKEN ?? "";
+if (role === "data" && nodeToken === "") {
+  console.error("switchyard: refusing to start: a data plane (--control-plane) needs its node token in SWITCHYARD_NODE_TOKEN (POST /admin/tokens with role node on the control plane)");
+  process.exit(1);
+}
+
 const path = configPath();
-const document = loadConfigDocument(path);
+// A data plane's workspaces, `default` included, are its control plane's: no config file of its own.
+const document = role === "data" ? "" : loadConfigDocument(path);
 const simulators = await simulatorsFor(document);
-await buildDashboard();
+if (!values.bundle) await buildDashboard();
 const plane = await startDataPlane({
   port,
-  extraBindings: { [LOCAL_DEV_VAR]: "" },
+  extraBindings: { [LOCAL_DEV_VAR]: "", SWITCHYARD_ROLE: role === "standalone" ? "" : role, ...(controlPlane ? { ADMIN_TOKEN: "", SWITCHYARD_CONTROL_PLANE: controlPlane.origin, SWITCHYARD_NODE_TOKEN: nodeToken } : {}) },
   checkBindings: (bindings) => {
+    if (role === "data") return;
     const problem = adminTokenProblem(bindings.ADMIN_TOKEN, values["env-file"] ? values["env-file"].join(", ") : ".dev.vars / the environment");
     if (problem) {
       console.error(`switchyard: refusing to start: ${problem} (\`npm run dev\` accepts the local default for local development.)`);
@@ -52,9 +76,17 @@ const plane = await startDataPlane({
   verbose: values.verbose,
   ...(values["env-file"] ? { envFiles: values["env-file"] } : {}),
   ...(values["inspector-port"] ? { inspectorPort: Number(values["inspector-port"]) } : {}),
+  ...(values["build-dir"] ? { buildDir: values["build-dir"] } : {}),
+  ...(values.bundle ? { prebuilt: values.bundle } : {}),
 });
 for (const migration of plane.migrations) console.log(`switchyard: applied D1 migration ${migration}`);
-console.log(`switchyard: config ${path}`);
+const link = controlPlane ? await startControlLink(plane.mf, { controlPlane, nodeToken }) : undefined;
+if (controlPlane) {
+  await link?.synced;
+  console.log(`switchyard: data plane of ${controlPlane.origin}`);
+}
+else console.log(`switchyard: config ${path}`);
+if (role === "control") console.log("switchyard: control plane (node tokens may call /control/v1)");
 console.log(`switchyard: data ${values["data-dir"]}`);
 for (const job of plane.crons) console.log(`switchyard: cron "${job.cron}" (scheduled handler), next at ${job.nextRun()?.toISOString() ?? "never"}`);
 console.log(`switchyard listening on ${plane.url.origin}`);
@@ -68,8 +100,8 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
     if (stopping) return;
     stopping = true;
     console.log(`switchyard: ${signal}: writing pending usage events, then stopping`);
-    plane
-      .stop(Number(values["drain-timeout"]) * 1_000)
+    (link ? link.stop() : Promise.resolve())
+      .then(() => plane.stop(Number(values["drain-timeout"]) * 1_000))
       .then(({ pending }) => console.log(pending === 0 ? "switchyard: stopped" : `switchyard: stopped with ${pending} usage events not yet written (--drain-timeout)`))
       .catch((error: unknown) => console.error(`switchyard: stop failed: ${error instanceof Error ? error.message : String(error)}`))
       .then(() => simulators?.close())

@@ -4,6 +4,7 @@ import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
 import { adminAccess } from "./api/admin/access";
 import { chatApi } from "./api/chat";
+import { controlApi } from "./api/control";
 import { dashboardApi } from "./api/dashboard";
 import { embeddingsApi } from "./api/embeddings";
 import { filesApi } from "./api/files";
@@ -76,6 +77,7 @@ app.use("/admin/*", adminAuth());
 app.use("/admin/*", adminAccess());
 app.route("/admin", adminApi);
 app.route("/dashboard", dashboardApi);
+app.route("/control/v1", controlApi);
 
 app.get("/", (c) => c.json({ name: "switchyard", docs: "https://github.com/switchyard (see README.md)" }));
 

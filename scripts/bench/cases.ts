@@ -75,6 +75,15 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
       load: async () => ({ origin: t.gateway, path: "/v1/chat/completions", headers: { ...JSON_HEADERS, authorization: `Bearer ${t.plainKey}` }, body: chatBody(ROUTE) }),
     },
     {
+      id: "j-data-plane",
+      server: "dataPlane",
+      label: "(j) hybrid data plane, always-on path",
+      note: "(c) on a data plane of the gateway (npm start -- --control-plane): key and config synced every 500 ms, leases from the gateway over HTTP, usage shipped",
+      ...(t.dataPlane ? {} : { skipped: "n/a (not started: --only without j)" }),
+      phases: ["throughput", "latency"],
+      load: async () => ({ origin: t.dataPlane!, path: "/v1/chat/completions", headers: gatewayHeaders, body: chatBody(ROUTE) }),
+    },
+    {
       id: "d-cache-miss",
       server: "gateway",
       label: "(d) cache miss (lookup + write)",

@@ -41,6 +41,7 @@ export function ratios(results: CaseResult[]): Ratio[] {
   ratio("always-on req/s vs Portkey", rps("c-always-on"), rps("g-portkey"), ">= 5x", (v) => v >= 5);
   ratio("Portkey CPU/req vs always-on CPU/req", cpu("g-portkey"), cpu("c-always-on"), ">= 5x (same, noise-robust)", (v) => v >= 5);
   ratio("always-on req/s vs pass-through Worker", rps("c-always-on"), rps("b-passthrough"), ">= 70%", (v) => v >= 0.7, "%");
+  ratio("hybrid data plane req/s vs single-process always-on (j / c)", rps("j-data-plane"), rps("c-always-on"), "(report)", () => true, "%");
   ratio("pass-through CPU/req vs always-on CPU/req", cpu("b-passthrough"), cpu("c-always-on"), ">= 70% (same, noise-robust)", (v) => v >= 0.7, "%");
   ratio("no-limits key req/s vs pass-through Worker", rps("c-no-limits"), rps("b-passthrough"), ">= 80%", (v) => v >= 0.8, "%");
   ratio("pass-through CPU/req vs no-limits key CPU/req", cpu("b-passthrough"), cpu("c-no-limits"), ">= 80% (same, noise-robust)", (v) => v >= 0.8, "%");

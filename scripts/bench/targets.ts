@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { parseConfig } from "../../src/config/validate.ts";
@@ -14,9 +14,11 @@ export type Targets = {
   jsonRoundTrip: string;
   gateway: string;
   gatewayChild: Child;
+  /** A hybrid data plane (`npm start -- --control-plane <gateway>`, docs/hybrid.md) serving the same key, when started. */
+  dataPlane: string | undefined;
   portkey: string | undefined;
   /** The process (tree) serving each target, for CPU per request. */
-  pids: { upstream: number; passthrough: number | undefined; gateway: number; portkey: number | undefined };
+  pids: { upstream: number; passthrough: number | undefined; gateway: number; dataPlane: number | undefined; portkey: number | undefined };
   /** The gateway key the run created, and whether it carries limits (rate limit and budget). */
   key: string;
   keyId: string;
@@ -100,7 +102,27 @@ export async function limiterExchanges(targets: Pick<Targets, "gateway" | "keyId
   return typeof snapshot.exchanges === "number" ? snapshot.exchanges : undefined;
 }
 
-export async function startTargets(options: { latencyMs: number; chunks: number; withPortkey: boolean; inspectorPort?: number }): Promise<Targets> {
+/**
+ * A hybrid data plane of the gateway (which, standalone, also serves the control-plane API): a node token enrolled
+ * in `default`, the gateway's own bundle, started once the bench key exists so its first sync carries it.
+ */
+async function startHybridDataPlane(gateway: string, work: string, envFile: string): Promise<{ origin: string; child: Child }> {
+  const created = await admin(gateway, "/admin/tokens", { name: "bench-node", role: "node", workspaces: ["default"] });
+  if (created.status !== 201) throw new Error(`could not create a node token: HTTP ${created.status} ${await created.text()}`);
+  const { token } = (await created.json()) as { token: string };
+  // A synced config is an admin-written one on the node: the loopback upstream needs the node's own permission.
+  const nodeEnv = join(work, "data-plane.env");
+  writeFileSync(nodeEnv, `${readFileSync(envFile, "utf8")}ALLOW_PRIVATE_UPSTREAMS=default\n`);
+  const child = startChild(
+    "data-plane",
+    process.execPath,
+    [...TSX, resolve("scripts/start.ts"), "--port", "0", "--data-dir", join(work, "data-plane"), "--bundle", resolve(".switchyard/build/worker.js"), "--env-file", nodeEnv, "--control-plane", gateway],
+    { SWITCHYARD_NODE_TOKEN: token },
+  );
+  return { origin: (await waitForOutput(child, /switchyard listening on (http:\/\/\S+)/))[1]!, child };
+}
+
+export async function startTargets(options: { latencyMs: number; chunks: number; withPortkey: boolean; withDataPlane: boolean; inspectorPort?: number }): Promise<Targets> {
   const work = mkdtempSync(join(tmpdir(), "switchyard-bench-"));
   const disposers: (() => Promise<void>)[] = [];
 
@@ -137,15 +159,17 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
   }
 
   const { key, keyId, limits, plainKey } = await createBenchKey(gateway);
+  const dataPlane = options.withDataPlane ? await startHybridDataPlane(gateway, work, envFile) : undefined;
   return {
     upstream,
     passthrough: passthrough.url.origin,
     jsonRoundTrip: passthrough.jsonUrl.origin,
     gateway,
     gatewayChild,
+    dataPlane: dataPlane?.origin,
     portkey,
     // The pass-through Worker's workerd is this process's own child; the gateway's is its launcher's.
-    pids: { upstream: upstreamChild.process.pid!, passthrough: childrenNamed(process.pid, "workerd")[0], gateway: gatewayChild.process.pid!, portkey: portkeyPid },
+    pids: { upstream: upstreamChild.process.pid!, passthrough: childrenNamed(process.pid, "workerd")[0], gateway: gatewayChild.process.pid!, dataPlane: dataPlane?.child.process.pid, portkey: portkeyPid },
     key,
     keyId,
     keyLimits: limits,

@@ -1,5 +1,5 @@
 import { mkdirSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { Log, LogLevel, Miniflare, type WorkerOptions } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { bundleWorker } from "./bundle.ts";
@@ -18,6 +18,8 @@ export type DataPlaneOptions = {
   wranglerConfig?: string;
   /** Where the bundle is written. */
   buildDir?: string;
+  /** Serve this already built bundle (a `worker.js` in its build directory) instead of bundling again. */
+  prebuilt?: string;
   /** Secrets files to read instead of .dev.vars (like `wrangler dev --env-file`); they also pull in the process environment when CLOUDFLARE_INCLUDE_PROCESS_ENV=true. */
   envFiles?: string[];
   /** Opens the V8 inspector (CPU profiles) on this port. */
@@ -67,8 +69,8 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const projectRoot = resolve(wranglerConfig, "..");
   if (!config.main) throw new Error(`${wranglerConfig} has no "main" entry point`);
 
-  const buildDir = resolve(options.buildDir ?? join(projectRoot, ".switchyard", "build"));
-  const scriptPath = await bundleWorker({ entry: resolve(projectRoot, config.main), outfile: join(buildDir, "worker.js"), define: config.define });
+  const buildDir = options.prebuilt ? dirname(resolve(options.prebuilt)) : resolve(options.buildDir ?? join(projectRoot, ".switchyard", "build"));
+  const scriptPath = options.prebuilt ? resolve(options.prebuilt) : await bundleWorker({ entry: resolve(projectRoot, config.main), outfile: join(buildDir, "worker.js"), define: config.define });
 
   // Vars, .dev.vars secrets (and the process environment with CLOUDFLARE_INCLUDE_PROCESS_ENV=true), KV, DOs,
   // Queues, D1 — exactly as `wrangler dev` would configure them.

@@ -2,14 +2,20 @@ import { GatewayError } from "../lib/errors";
 import { TtlCache } from "../lib/ttl-cache";
 import type { GatewayConfig } from "./schema";
 import { parseConfig } from "./validate";
+import { workspaceConfigKv as configKvKey } from "../policy/workspace-record";
 
 /** The workspace whose configuration comes from the config file (bundled as DEFAULT_WORKSPACE_CONFIG). */
 export const DEFAULT_WORKSPACE = "default";
 
-/** How long an isolate trusts its copy of a workspace config; admin changes are visible after this. */
-const CONFIG_CACHE_TTL_MS = 5_000;
+/**
+ * How long an isolate trusts its copy of a workspace config; admin changes are visible after this. Short enough
+ * that a hybrid data plane (synced every 500 ms, docs/hybrid.md) serves a changed config within 5 s.
+ */
+const CONFIG_CACHE_TTL_MS = 2_000;
+/** On a hybrid data plane configs are read from its local KV (cheap) and must follow the sync closely. */
+const DATA_PLANE_CONFIG_CACHE_TTL_MS = 1_000;
 
-export const configKvKey = (workspaceId: string) => `ws-config:${workspaceId}`;
+export { workspaceConfigKv as configKvKey } from "../policy/workspace-record";
 
 const configCache = new TtlCache<GatewayConfig | null>({ ttlMs: CONFIG_CACHE_TTL_MS, maxEntries: 1_000 });
 let bundled: { source: string; config: GatewayConfig } | undefined;
@@ -49,7 +55,7 @@ export async function loadWorkspaceConfig(env: Env, workspaceId: string): Promis
       throw new GatewayError({ status: 500, type: "configuration_error", code: "invalid_config", message: `The configuration of workspace "${workspaceId}" is invalid.` });
     }
     return workspaceId === DEFAULT_WORKSPACE ? bundledDefault(env) : null;
-  });
+  }, env.SWITCHYARD_ROLE === "data" ? DATA_PLANE_CONFIG_CACHE_TTL_MS : CONFIG_CACHE_TTL_MS);
 }
 
 export async function saveWorkspaceConfig(env: Env, workspaceId: string, config: GatewayConfig): Promise<void> {

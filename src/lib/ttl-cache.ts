@@ -41,11 +41,11 @@ export class TtlCache<V> {
    * ("Cannot perform I/O on behalf of a different request") or leaves them hanging when the first request ends.
    * Under load that was one 500 in a few hundred requests each time the entry expired (docs/performance.md).
    */
-  async getOrLoad(key: string, load: () => Promise<V>): Promise<V> {
+  async getOrLoad(key: string, load: () => Promise<V>, ttlMs = this.#ttlMs): Promise<V> {
     const hit = this.get(key);
     if (hit !== undefined) return hit;
     const value = await load();
-    this.set(key, value);
+    this.set(key, value, ttlMs);
     return value;
   }
 }

@@ -6,8 +6,8 @@ import { ADMIN_ROLES, type AdminRole } from "./admin-roles";
  * Who may do what on the admin API. Pure: an identity (who presented which token), the access an endpoint needs
  * (declared per endpoint in src/api/admin/operations.ts) and the workspace it touches decide, nothing else.
  *
- * A new kind of token is one more role here: e.g. `node` (a self-hosted data plane) would be granted only a
- * `node` access that its sync, lease and usage endpoints declare.
+ * A `node` token (a hybrid data plane, docs/hybrid.md) is granted only the `node` access that the control-plane
+ * API's sync, lease and usage endpoints need (src/api/control/): no admin endpoint and no /v1 call accepts it.
  */
 
 export const AdminRoleSchema = z.enum(ADMIN_ROLES);
@@ -17,15 +17,17 @@ export const AdminRoleSchema = z.enum(ADMIN_ROLES);
  * - `any`: every role (who am I, the OpenAPI document; lists are filtered to the caller's workspaces);
  * - `read`: reading one workspace's resources (its config, keys, credentials' names, limits, usage);
  * - `write`: changing them (config, keys, credentials) or calling /v1 as that workspace;
- * - `owner`: the whole gateway (creating and deleting workspaces, admin tokens, master-key rotation).
+ * - `owner`: the whole gateway (creating and deleting workspaces, admin tokens, master-key rotation);
+ * - `node`: the control-plane API (/control/v1/*), for a data plane's node token only.
  */
-export const ADMIN_ACCESS = ["any", "read", "write", "owner"] as const;
+export const ADMIN_ACCESS = ["any", "read", "write", "owner", "node"] as const;
 export type AdminAccess = (typeof ADMIN_ACCESS)[number];
 
 const ROLE_GRANTS: Record<AdminRole, ReadonlySet<AdminAccess>> = {
   owner: new Set(["any", "read", "write", "owner"]),
   workspace_admin: new Set(["any", "read", "write"]),
   viewer: new Set(["any", "read"]),
+  node: new Set(["node"]),
 };
 
 /** The caller of an admin request. `workspaces: null` means every workspace (owners; viewers without a list). */

@@ -53,6 +53,10 @@ export async function resolveAdminCredential(env: Env, presented: string): Promi
  */
 export const adminAuth = () =>
   createMiddleware<AppEnv>(async (c, next) => {
+    if (c.env.SWITCHYARD_ROLE === "data") {
+      // A hybrid data plane's workspaces and keys are its control plane's (docs/hybrid.md): managed there only.
+      throw new GatewayError({ status: 404, type: "invalid_request_error", code: "managed_by_control_plane", message: "This gateway is a data plane: use its control plane's admin API." });
+    }
     const match = BEARER.exec(c.req.header("authorization") ?? "");
     if (!match) throw unauthorized("Send an admin token as 'Authorization: Bearer <token>'.");
     const identity = await throttledAuthentication(c.env, c.req.raw.headers, "admin", async () => {

@@ -1,7 +1,8 @@
 /**
  * The roles an admin token can have, as plain data (no zod) so the dashboard's script can share the list:
  * `owner` (everything), `workspace_admin` (keys, config, credentials and usage of its workspaces), `viewer`
- * (read-only). What each may do is decided in ./admin-access.ts.
+ * (read-only), `node` (a hybrid data plane: only the control-plane API's sync, lease and usage endpoints, for the
+ * workspaces it is enrolled in). What each may do is decided in ./admin-access.ts.
  */
-export const ADMIN_ROLES = ["owner", "workspace_admin", "viewer"] as const;
+export const ADMIN_ROLES = ["owner", "workspace_admin", "viewer", "node"] as const;
 export type AdminRole = (typeof ADMIN_ROLES)[number];

@@ -14,7 +14,7 @@ import { AdminRoleSchema, type AdminIdentity } from "./admin-access";
 export const AdminTokenPolicySchema = z.object({
   name: z.string().min(1).max(200),
   role: AdminRoleSchema,
-  workspaces: z.array(z.string().min(1)).min(1).max(1_000).optional().describe("The workspaces this token may act on; required for workspace_admin, optional for viewer (unset: every workspace), refused for owner."),
+  workspaces: z.array(z.string().min(1)).min(1).max(1_000).optional().describe("The workspaces this token may act on; required for workspace_admin and node (the workspaces a data plane is enrolled in), optional for viewer (unset: every workspace), refused for owner."),
   expiresAt: z.iso.datetime({ offset: true }).optional().describe("After this instant the token is refused (401)."),
 });
 export type AdminTokenPolicy = z.infer<typeof AdminTokenPolicySchema>;

@@ -13,11 +13,12 @@ import { AUTH_THROTTLE_POLICY, type ThrottleState } from "./throttle-policy";
  *   without that, a blocked guesser could still test guesses in isolates that have not seen it fail — and then
  *   never again while it keeps succeeding: steady admin traffic makes no Durable Object call.
  *
- * Surfaces count apart (`admin` for /admin/*, `v1` for admin credentials presented on /v1/*), so a client
+ * Surfaces count apart (`admin` for /admin/*, `v1` for admin credentials presented on /v1/*, `control` for node
+ * tokens on /control/v1/*), so a client
  * sending garbage keys to /v1 from behind the admins' NAT cannot lock them out of the admin API.
  */
 
-export type AuthSurface = "admin" | "v1";
+export type AuthSurface = "admin" | "v1" | "control";
 
 /** How long a success from an address lets later successes in this isolate skip the Durable Object. */
 const CLEARED_TTL_MS = 60_000;

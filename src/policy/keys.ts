@@ -1,29 +1,12 @@
-import * as z from "zod";
 import { GatewayError } from "../lib/errors";
 import { sha256Hex, timingSafeEqualStrings } from "../lib/crypto";
 import { randomId } from "../lib/ids";
 import { TtlCache } from "../lib/ttl-cache";
-import { BudgetSchema, RateLimitSchema } from "./limit-schemas";
-import { isWorkspaceId } from "./workspaces";
+import { keyByHashKv, KeyRecordSchema, workspaceKeyKv, workspaceKeysPrefix, type KeyPolicy, type KeyRecord } from "./key-record";
+import { isWorkspaceId } from "./workspace-record";
 
-/** What a key may do: limits, budget, the routes it may call, and when it stops working. */
-export const KeyPolicySchema = z.object({
-  rateLimit: RateLimitSchema.optional(),
-  budget: BudgetSchema.optional(),
-  routes: z.array(z.string().min(1)).min(1).optional().describe("Route names this key may call; unset means every route and provider/model of its workspace."),
-  expiresAt: z.iso.datetime({ offset: true }).optional().describe("After this instant the key is refused (401)."),
-});
-export type KeyPolicy = z.infer<typeof KeyPolicySchema>;
+export { KeyPolicySchema, KeyRecordSchema, type KeyPolicy, type KeyRecord } from "./key-record";
 
-/** A gateway key as stored: never the key itself, only its SHA-256. */
-export const KeyRecordSchema = KeyPolicySchema.extend({
-  id: z.string(),
-  workspaceId: z.string(),
-  name: z.string(),
-  hash: z.string(),
-  createdAt: z.string(),
-});
-export type KeyRecord = z.infer<typeof KeyRecordSchema>;
 
 export const isExpired = (key: KeyRecord, now = Date.now()): boolean => key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now;
 
@@ -46,15 +29,15 @@ const KEY_RANDOM_CHARS = 32;
 
 /**
  * How long an isolate trusts a key lookup. A revoked key stops working within this time (plus KV's own
- * propagation, immediate in the revoking location).
+ * propagation, immediate in the revoking location); on a hybrid data plane, within this plus one sync interval
+ * (docs/hybrid.md: 5 s in all).
  */
-const KEY_CACHE_TTL_MS = 3_000;
+const KEY_CACHE_TTL_MS = 2_000;
+/** On a hybrid data plane keys are read from its local KV (cheap) and a revocation must follow the sync closely. */
+const DATA_PLANE_KEY_CACHE_TTL_MS = 1_000;
 /** Unknown keys are remembered briefly too, so a flood of bad keys does not become a flood of KV reads. */
 const UNKNOWN_KEY_CACHE_TTL_MS = 1_000;
 
-const keyByHashKv = (hash: string) => `key:${hash}`;
-const workspaceKeyKv = (workspaceId: string, keyId: string) => `ws-key:${workspaceId}:${keyId}`;
-const workspaceKeysPrefix = (workspaceId: string) => `ws-key:${workspaceId}:`;
 
 const keyCache = new TtlCache<KeyRecord | null>({ ttlMs: KEY_CACHE_TTL_MS, maxEntries: 10_000 });
 
@@ -142,7 +125,7 @@ export async function verifyKey(env: Env, presented: string): Promise<KeyRecord 
       : await (async () => {
           const stored = await env.GATEWAY_KV.get(keyByHashKv(hash));
           const parsed = stored === null ? null : KeyRecordSchema.parse(JSON.parse(stored));
-          keyCache.set(hash, parsed, parsed ? KEY_CACHE_TTL_MS : UNKNOWN_KEY_CACHE_TTL_MS);
+          keyCache.set(hash, parsed, !parsed ? UNKNOWN_KEY_CACHE_TTL_MS : env.SWITCHYARD_ROLE === "data" ? DATA_PLANE_KEY_CACHE_TTL_MS : KEY_CACHE_TTL_MS);
           return parsed;
         })();
   // The lookup is by hash; the final comparison is constant-time so the match itself leaks no timing.

@@ -4,7 +4,9 @@ import type { GatewayConfig, Target } from "../config/schema";
 import { GatewayError } from "../lib/errors";
 import { LeaseBook, type Background } from "../limits/lease-book";
 import type { Refusal, ScopeLimits, ScopeState, WindowState } from "../limits/protocol";
-import { DurableObjectLeaseTransport } from "../limits/transport";
+import { HttpLeaseTransport } from "../limits/http-transport";
+import { OfflineAllowance, offlineFractionOf } from "../limits/offline-allowance";
+import { DurableObjectLeaseTransport, type LeaseTransport } from "../limits/transport";
 import { emptyUsage, type Usage } from "../schema/internal";
 import type { AfterResponse } from "../settle/record";
 import type { RequestEstimate } from "../usage/estimate";
@@ -146,9 +148,22 @@ function refusal(result: Refusal, headers: Record<string, string>): GatewayError
  */
 let isolateBook: LeaseBook | undefined;
 function leaseBook(env: Env): LeaseBook {
-  isolateBook ??= new LeaseBook(new DurableObjectLeaseTransport(env.KEY_LIMITER), { holder: `isolate:${crypto.randomUUID()}` });
+  isolateBook ??= new LeaseBook(leaseTransportFor(env), { holder: `isolate:${crypto.randomUUID()}` });
   return isolateBook;
 }
+
+/**
+ * The KeyLimiters this gateway leases from: its own Durable Objects, or, on a hybrid data plane, its control
+ * plane's over HTTP (docs/hybrid.md), so every node counts against the same limits.
+ */
+function leaseTransportFor(env: Env): LeaseTransport {
+  if (env.SWITCHYARD_ROLE !== "data") return new DurableObjectLeaseTransport(env.KEY_LIMITER);
+  const token: unknown = Reflect.get(env, "SWITCHYARD_NODE_TOKEN");
+  return new HttpLeaseTransport(env.SWITCHYARD_CONTROL_PLANE, typeof token === "string" ? token : "");
+}
+
+/** A data plane's own admissions while its control plane is unreachable (src/limits/offline-allowance.ts). */
+const offline = new OfflineAllowance();
 
 function limiterUnavailable(error: unknown): GatewayError {
   console.error(JSON.stringify({ level: "error", message: "limiter exchange failed", error: error instanceof Error ? error.message : String(error) }));
@@ -177,8 +192,13 @@ export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[
   let result = book.admitHeld(plan.limiter, plan.scopes, needs, background);
   if (!result) {
     const exchanged = await book.admitByExchange(plan.limiter, plan.scopes, needs, background).catch((error: unknown) => {
+      if (c.env.SWITCHYARD_ROLE === "data" && offline.admit(plan.limiter, plan.scopes, needs, offlineFractionOf(c.env.SWITCHYARD_OFFLINE_ALLOWANCE))) return null;
       throw limiterUnavailable(error);
     });
+    // Admitted from the offline allowance: nothing to settle with a limiter that cannot be reached (the usage
+    // event still carries the request's cost to the control plane).
+    if (exchanged === null) return undefined;
+    if (c.env.SWITCHYARD_ROLE === "data") offline.reset();
     const headers = limitHeaders(exchanged.scopes);
     if (!exchanged.ok) throw refusal(exchanged, headers);
     result = exchanged;

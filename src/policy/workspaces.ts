@@ -1,17 +1,8 @@
-import * as z from "zod";
 import { DEFAULT_WORKSPACE, configKvKey, forgetWorkspaceConfig } from "../config/store";
+import { isWorkspaceId, workspaceKv, WorkspaceSchema, type Workspace } from "./workspace-record";
 
-export const WorkspaceIdSchema = z
-  .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "workspace ids are lowercase letters, digits and '-' (a DNS label)")
-  .describe("Also the workspace's subdomain: <id>.<GATEWAY_DOMAIN>.");
+export { isWorkspaceId, WorkspaceIdSchema, WorkspaceSchema, type Workspace } from "./workspace-record";
 
-export const isWorkspaceId = (id: string): boolean => WorkspaceIdSchema.safeParse(id).success;
-
-export const WorkspaceSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
-export type Workspace = z.infer<typeof WorkspaceSchema>;
-
-const workspaceKv = (id: string) => `ws:${id}`;
 
 /** `default` always exists: the config file configures it. */
 const defaultWorkspace = (): Workspace => ({ id: DEFAULT_WORKSPACE, name: "Default", createdAt: new Date(0).toISOString() });

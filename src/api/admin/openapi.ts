@@ -64,6 +64,7 @@ const ACCESS_NOTE = {
   read: "Owners, and workspace admins and viewers of this workspace.",
   write: "Owners, and workspace admins of this workspace.",
   owner: "Owners only (ADMIN_TOKEN or an owner token).",
+  node: "Node tokens only (the control-plane API, docs/hybrid.md).",
 } as const;
 
 const ref = (name: ComponentName) => ({ $ref: `#/components/schemas/${name}` });

@@ -65,6 +65,7 @@ export const IdentitySchema = z.object({
 export const CreateAdminTokenSchema = AdminTokenPolicySchema.strict().superRefine((token, ctx) => {
   if (token.role === "owner" && token.workspaces !== undefined) ctx.addIssue({ code: "custom", path: ["workspaces"], message: "an owner token acts on every workspace; leave workspaces out" });
   if (token.role === "workspace_admin" && token.workspaces === undefined) ctx.addIssue({ code: "custom", path: ["workspaces"], message: "a workspace_admin token needs the list of its workspaces" });
+  if (token.role === "node" && token.workspaces === undefined) ctx.addIssue({ code: "custom", path: ["workspaces"], message: "a node token needs the workspaces the data plane is enrolled in" });
 });
 export const PublicAdminTokenSchema = AdminTokenPolicySchema.extend({ id: z.string(), createdAt: z.string(), createdBy: z.string() });
 export const CreatedAdminTokenSchema = PublicAdminTokenSchema.extend({ token: z.string().describe("The token itself: shown once, stored only as a hash.") });

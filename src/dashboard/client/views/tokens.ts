@@ -46,7 +46,7 @@ async function draw(root: HTMLElement, ctx: ViewContext, notice?: HTMLElement): 
   root.replaceChildren(
     el("section", { className: "card wide" }, [
       el("h2", { text: "Admin tokens" }),
-      el("p", { className: "sub", text: "owner: everything · workspace_admin: keys, config, credentials and usage of its workspaces · viewer: read-only. The ADMIN_TOKEN secret is an owner and is not listed." }),
+      el("p", { className: "sub", text: "owner: everything · workspace_admin: keys, config, credentials and usage of its workspaces · viewer: read-only · node: a hybrid data plane (sync, leases, usage of its workspaces only). The ADMIN_TOKEN secret is an owner and is not listed." }),
       createForm((secret) => redraw(secretNotice("New admin token", secret)), status.show),
       ...(notice ? [notice] : []),
       status.element,
