@@ -7,7 +7,14 @@ export const RATE_WINDOW_MS = 60_000;
  * cannot lock a budget forever. Longer than any request the gateway lets run.
  */
 export const RESERVATION_TTL_MS = 60 * 60_000;
-const SCHEMA_VERSION = 1;
+/**
+ * Background requests (lines of gateway-run batches) take only a scope's spare capacity: they are admitted while
+ * the window (or budget) stays below its limit minus a reserve kept for interactive requests. The reserve is at
+ * least this share of the limit, and on rates at least what interactive requests used in the current window, so
+ * interactive traffic can double at once without meeting a refusal a batch caused.
+ */
+export const BACKGROUND_RESERVE_SHARE = 0.2;
+const SCHEMA_VERSION = 2;
 
 export type BudgetPeriod = "day" | "month" | "total";
 
@@ -28,9 +35,13 @@ export type AdmitInput = {
   estimatedTokens: number;
   /** The most this request can cost; reserved in every budgeted scope until settlement. */
   maxCostUsd: number;
+  /** `background`: admitted only into spare capacity (BACKGROUND_RESERVE_SHARE); default `interactive`. */
+  priority?: Priority;
   /** Milliseconds since the epoch; tests inject it to cross windows and periods without sleeping. */
   now?: number;
 };
+
+export type Priority = "interactive" | "background";
 
 export type WindowState = { limit: number; remaining: number; resetMs: number };
 export type BudgetState = { usd: number; period: BudgetPeriod; periodKey: string; spentUsd: number; reservedUsd: number; resetMs: number | null };
@@ -65,7 +76,7 @@ export function periodResetMs(period: BudgetPeriod, now: number): number | null 
   return null;
 }
 
-type EventRow = { id: string; at: number; tokens: number };
+type EventRow = { id: string; at: number; tokens: number; background: boolean };
 
 /**
  * One scope's requests inside the rate window, held in memory in admission order with a running token sum, so
@@ -76,6 +87,9 @@ class ScopeWindow {
   readonly events: EventRow[] = [];
   readonly byId = new Map<string, EventRow>();
   tokens = 0;
+  /** What interactive requests hold of the window: the background reserve never falls below it. */
+  interactiveCount = 0;
+  interactiveTokens = 0;
 
   constructor(rows: EventRow[]) {
     for (const row of rows) this.add(row);
@@ -87,7 +101,7 @@ class ScopeWindow {
     while (index > 0 && this.events[index - 1]!.at > row.at) index--;
     this.events.splice(index, 0, row);
     this.byId.set(row.id, row);
-    this.tokens += row.tokens;
+    this.#count(row, 1);
   }
 
   evictUpTo(cutoff: number): void {
@@ -95,7 +109,7 @@ class ScopeWindow {
     while (count < this.events.length && this.events[count]!.at <= cutoff) {
       const row = this.events[count]!;
       this.byId.delete(row.id);
-      this.tokens -= row.tokens;
+      this.#count(row, -1);
       count++;
     }
     if (count > 0) this.events.splice(0, count);
@@ -104,8 +118,16 @@ class ScopeWindow {
   setTokens(id: string, tokens: number): void {
     const row = this.byId.get(id);
     if (!row) return;
-    this.tokens += tokens - row.tokens;
+    this.#count(row, -1);
     row.tokens = tokens;
+    this.#count(row, 1);
+  }
+
+  #count(row: EventRow, sign: 1 | -1): void {
+    this.tokens += sign * row.tokens;
+    if (row.background) return;
+    this.interactiveCount += sign;
+    this.interactiveTokens += sign * row.tokens;
   }
 }
 
@@ -134,6 +156,9 @@ export class KeyLimiter extends DurableObject<Env> {
     this.#sql.exec(`CREATE INDEX IF NOT EXISTS kl_events_scope_at ON kl_events (scope, at)`);
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS kl_reservations (scope TEXT NOT NULL, request_id TEXT NOT NULL, period_key TEXT NOT NULL, usd REAL NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (scope, request_id))`);
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS kl_spend (scope TEXT NOT NULL, period_key TEXT NOT NULL, usd REAL NOT NULL, PRIMARY KEY (scope, period_key))`);
+    // v2: which requests in the window are background ones (batch lines).
+    const columns = this.#sql.exec<{ name: string }>(`PRAGMA table_info(kl_events)`).toArray();
+    if (!columns.some((c) => c.name === "background")) this.#sql.exec(`ALTER TABLE kl_events ADD COLUMN background INTEGER NOT NULL DEFAULT 0`);
     this.#sql.exec(`INSERT INTO kl_meta (key, value) VALUES ('schema_version', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, SCHEMA_VERSION);
   }
 
@@ -149,12 +174,13 @@ export class KeyLimiter extends DurableObject<Env> {
       refusal ??= refused;
     }
     if (refusal) return { ok: false, scopes: states, ...refusal };
+    const background = input.priority === "background";
     for (const limits of input.scopes) {
       if (limits.rpm !== undefined || limits.tpm !== undefined) {
-        this.#sql.exec(`INSERT OR REPLACE INTO kl_events (scope, request_id, at, tokens) VALUES (?, ?, ?, ?)`, limits.scope, input.requestId, now, input.estimatedTokens);
+        this.#sql.exec(`INSERT OR REPLACE INTO kl_events (scope, request_id, at, tokens, background) VALUES (?, ?, ?, ?, ?)`, limits.scope, input.requestId, now, input.estimatedTokens, background ? 1 : 0);
         const window = this.#window(limits.scope, now);
         if (window.byId.has(input.requestId)) window.setTokens(input.requestId, input.estimatedTokens);
-        else window.add({ id: input.requestId, at: now, tokens: input.estimatedTokens });
+        else window.add({ id: input.requestId, at: now, tokens: input.estimatedTokens, background });
       }
       if (limits.budget) {
         this.#sql.exec(
@@ -202,7 +228,34 @@ export class KeyLimiter extends DurableObject<Env> {
       state.budget = { usd: limits.budget.usd, period: limits.budget.period, periodKey, spentUsd, reservedUsd: reservedUsd + (admitted ? input.maxCostUsd : 0), resetMs };
       if (!admitted) refused ??= { scope, reason: "budget", retryAfterMs: resetMs };
     }
+    if (input.priority === "background") refused ??= this.#backgroundRefusal(limits, input, now, window);
     return { state, refused };
+  }
+
+  /**
+   * Whether a background request would eat into what is kept for interactive ones (BACKGROUND_RESERVE_SHARE):
+   * the refusal says when to ask again — when the window's oldest request leaves it (rates) or the budget's period
+   * resets — with `retryAfterMs: null` when the request can never fit in what background requests may use.
+   */
+  #backgroundRefusal(limits: ScopeLimits, input: AdmitInput, now: number, window: ScopeWindow | undefined): Refusal | undefined {
+    const { scope } = limits;
+    const oldest = window?.events[0];
+    const windowTurns = oldest ? Math.max(0, oldest.at + RATE_WINDOW_MS - now) : RATE_WINDOW_MS;
+    const fixedReserve = (limit: number) => Math.ceil(limit * BACKGROUND_RESERVE_SHARE);
+    if (limits.rpm !== undefined && window) {
+      const room = limits.rpm - Math.max(fixedReserve(limits.rpm), window.interactiveCount);
+      if (window.events.length + 1 > room) return { scope, reason: "requests", retryAfterMs: limits.rpm - fixedReserve(limits.rpm) < 1 ? null : windowTurns };
+    }
+    if (limits.tpm !== undefined && window) {
+      const room = limits.tpm - Math.max(fixedReserve(limits.tpm), window.interactiveTokens);
+      if (window.tokens + input.estimatedTokens > room) return { scope, reason: "tokens", retryAfterMs: input.estimatedTokens > limits.tpm - fixedReserve(limits.tpm) ? null : windowTurns };
+    }
+    if (limits.budget) {
+      const periodKey = periodKeyOf(limits.budget.period, now);
+      const usable = limits.budget.usd * (1 - BACKGROUND_RESERVE_SHARE);
+      if (this.#spent(scope, periodKey) + this.#reserved(scope, periodKey) + input.maxCostUsd > usable) return { scope, reason: "budget", retryAfterMs: periodResetMs(limits.budget.period, now) };
+    }
+    return undefined;
   }
 
   /** Replaces a request's estimate with its real token count and its reservations with its real cost, in every scope. */
@@ -262,8 +315,10 @@ export class KeyLimiter extends DurableObject<Env> {
     const cutoff = now - RATE_WINDOW_MS;
     let window = this.#windows.get(scope);
     if (!window) {
-      const rows = this.#sql.exec<{ id: string; at: number; tokens: number }>(`SELECT request_id AS id, at, tokens FROM kl_events WHERE scope = ? AND at > ? ORDER BY at, request_id`, scope, cutoff).toArray();
-      window = new ScopeWindow(rows);
+      const rows = this.#sql
+        .exec<{ id: string; at: number; tokens: number; background: number }>(`SELECT request_id AS id, at, tokens, background FROM kl_events WHERE scope = ? AND at > ? ORDER BY at, request_id`, scope, cutoff)
+        .toArray();
+      window = new ScopeWindow(rows.map((row) => ({ ...row, background: row.background === 1 })));
       this.#windows.set(scope, window);
       this.#sql.exec(`DELETE FROM kl_events WHERE scope = ? AND at <= ?`, scope, cutoff);
     }

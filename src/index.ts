@@ -1,4 +1,6 @@
 import { app } from "./app";
+import { BATCH_LINES_QUEUE } from "./batches/line-messages";
+import { consumeBatchLines } from "./batches/line-consumer";
 import { consumeUsageBatch } from "./usage/consumer";
 
 export { KeyLimiter } from "../durable-objects/key-limiter";
@@ -8,5 +10,6 @@ export { BatchDriver } from "../durable-objects/batch-driver";
 
 export default {
   fetch: app.fetch,
-  queue: consumeUsageBatch,
+  // Two queues: usage events into D1, and the lines of gateway-run batches through the app itself.
+  queue: (batch, env, ctx) => (batch.queue === BATCH_LINES_QUEUE ? consumeBatchLines(batch, env, ctx, app.fetch) : consumeUsageBatch(batch, env)),
 } satisfies ExportedHandler<Env>;

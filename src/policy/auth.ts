@@ -1,9 +1,11 @@
+import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { DEFAULT_WORKSPACE, loadWorkspaceConfig } from "../config/store";
 import { timingSafeEqualStrings } from "../lib/crypto";
 import { GatewayError, badRequest, unauthorized } from "../lib/errors";
 import type { AppEnv } from "../types";
-import { isExpired, verifyKey, type KeyRecord } from "./keys";
+import { batchLineCallerOf } from "./batch-line-caller";
+import { getKey, isExpired, verifyKey, type KeyRecord } from "./keys";
 import { WORKSPACE_HEADER, workspaceFromHost, wrongWorkspace } from "./workspace-selection";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
@@ -30,7 +32,8 @@ function isAdminToken(env: Env, presented: string): boolean {
 }
 
 /** The admin token acting as a workspace for its own test requests: no limits, every route. */
-const adminTestKey = (workspaceId: string): KeyRecord => ({ id: "admin", workspaceId, name: "admin token", hash: "", createdAt: new Date(0).toISOString() });
+const ADMIN_TEST_KEY_ID = "admin";
+const adminTestKey = (workspaceId: string): KeyRecord => ({ id: ADMIN_TEST_KEY_ID, workspaceId, name: "admin token", hash: "", createdAt: new Date(0).toISOString() });
 
 /**
  * Gateway-key authentication for /v1/*: the key decides the workspace. A subdomain (`<ws>.<GATEWAY_DOMAIN>`) or
@@ -38,6 +41,14 @@ const adminTestKey = (workspaceId: string): KeyRecord => ({ id: "admin", workspa
  */
 export const gatewayKeyAuth = () =>
   createMiddleware<AppEnv>(async (c, next) => {
+    const line = batchLineCallerOf(c.req.raw);
+    if (line) {
+      // A line of a gateway-run batch, made inside the Worker on behalf of the key that created the batch.
+      if (isExpired(line.key)) throw keyExpired(line.key);
+      await actAs(c, line.key);
+      c.set("batchLine", line);
+      return next();
+    }
     const presented = presentedKey(c.req.raw.headers);
     const fromHost = workspaceFromHost(c.env.GATEWAY_DOMAIN, c.req.url);
     const fromHeader = c.req.header(WORKSPACE_HEADER);
@@ -50,21 +61,37 @@ export const gatewayKeyAuth = () =>
       key = await verifyKey(c.env, presented);
     }
     if (!key) throw unauthorized("Invalid gateway key.");
-    if (isExpired(key)) throw new GatewayError({ status: 401, type: "invalid_request_error", code: "key_expired", message: `This gateway key expired at ${key.expiresAt}.` });
+    if (isExpired(key)) throw keyExpired(key);
     if (fromHost !== undefined && fromHost !== key.workspaceId) throw wrongWorkspace(fromHost, "the subdomain");
     if (fromHeader !== undefined && fromHeader !== key.workspaceId) throw wrongWorkspace(fromHeader, `the ${WORKSPACE_HEADER} header`);
-    const config = await loadWorkspaceConfig(c.env, key.workspaceId);
-    if (!config) {
-      throw new GatewayError({ status: 404, type: "invalid_request_error", code: "workspace_not_configured", message: `Workspace "${key.workspaceId}" has no configuration.` });
-    }
-    c.set("key", key);
-    c.set("workspaceId", key.workspaceId);
-    c.set("config", config);
-    const record = c.get("record");
-    record.workspaceId = key.workspaceId;
-    record.keyId = key.id;
+    await actAs(c, key);
     await next();
   });
+
+const keyExpired = (key: KeyRecord) => new GatewayError({ status: 401, type: "invalid_request_error", code: "key_expired", message: `This gateway key expired at ${key.expiresAt}.` });
+
+/** The request acts as `key`, in its workspace, with that workspace's config. */
+async function actAs(c: Context<AppEnv>, key: KeyRecord): Promise<void> {
+  const config = await loadWorkspaceConfig(c.env, key.workspaceId);
+  if (!config) {
+    throw new GatewayError({ status: 404, type: "invalid_request_error", code: "workspace_not_configured", message: `Workspace "${key.workspaceId}" has no configuration.` });
+  }
+  c.set("key", key);
+  c.set("workspaceId", key.workspaceId);
+  c.set("config", config);
+  const record = c.get("record");
+  record.workspaceId = key.workspaceId;
+  record.keyId = key.id;
+}
+
+/**
+ * The key a batch runs as, as it is now: the one that created it (limits and allow-list as currently set), or
+ * the admin token's test key; null once that key was revoked (its batch's remaining lines are refused).
+ */
+export async function batchKeyOf(env: Env, workspaceId: string, keyId: string | null): Promise<KeyRecord | null> {
+  if (keyId === null || keyId === ADMIN_TEST_KEY_ID) return adminTestKey(workspaceId);
+  return getKey(env, workspaceId, keyId);
+}
 
 /** Admin authentication: the ADMIN_TOKEN secret as a bearer token, compared in constant time. */
 export const adminAuth = () =>

@@ -1,12 +1,13 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { AdmitResult, ScopeLimits, ScopeState, WindowState } from "../../durable-objects/key-limiter";
+import { BACKGROUND_RESERVE_SHARE, type AdmitResult, type ScopeLimits, type ScopeState, type WindowState } from "../../durable-objects/key-limiter";
 import type { GatewayConfig, Target } from "../config/schema";
 import { GatewayError } from "../lib/errors";
 import { emptyUsage, type ChatRequest, type EmbeddingsRequest, type Usage } from "../schema/internal";
 import { estimateChatPromptTokens, estimateEmbeddingsTokens } from "../usage/estimate";
 import { costOf, priceOfTarget, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
+import { BACKGROUND_DEFERRAL_HEADER } from "./batch-line-caller";
 import type { KeyRecord } from "./keys";
 import { queueSettlement } from "./settlement";
 import type { Budget, RateLimit } from "./limit-schemas";
@@ -132,9 +133,28 @@ function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<st
 }
 
 /**
+ * A batch line that found no spare capacity: the refusal the key's limit gave, marked for the batch's consumer
+ * (BACKGROUND_DEFERRAL_HEADER), which runs the line later — or, when it can never fit, records this as its answer.
+ */
+function deferral(result: Extract<AdmitResult, { ok: false }>, headers: Record<string, string>): GatewayError {
+  const refused = refusal(result, headers);
+  return new GatewayError({
+    status: 429,
+    type: refused.type,
+    code: refused.code ?? null,
+    headers: { ...refused.headers, [BACKGROUND_DEFERRAL_HEADER]: result.retryAfterMs === null ? "never" : String(Math.ceil(result.retryAfterMs)) },
+    message:
+      result.retryAfterMs === null
+        ? `This batch line cannot run: batch lines use only the spare capacity of a key's limits (all but ${BACKGROUND_RESERVE_SHARE * 100}%, kept for interactive requests), and this line needs more than that. ${refused.message}`
+        : `No spare capacity for batch lines right now. ${refused.message}`,
+  });
+}
+
+/**
  * Admission for one request: the key's route allow-list, then (only when the key or its workspace has limits)
  * one round trip to the limiter, which checks rpm, tpm and budget of every scope together and reserves the
  * request's maximum cost. Settlement (real tokens, real cost) runs after the response through `record.onSettle`.
+ * A line of a gateway-run batch is admitted at background priority: only into the limits' spare capacity.
  */
 export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], demand: Demand): Promise<void> {
   const key = c.get("key");
@@ -148,15 +168,17 @@ export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[
   const limiter = c.env.KEY_LIMITER.getByName(plan.limiter);
   // Not the request id: clients may choose that one, and a repeated id must not overwrite a counted request.
   const admissionId = crypto.randomUUID();
+  const background = c.get("batchLine") !== undefined;
   const result = await limiter.admit({
     requestId: admissionId,
     scopes: plan.scopes,
     estimatedTokens: demand.promptTokens + (demand.maxOutputTokens ?? 0),
     maxCostUsd: plan.scopes.some((s) => s.budget) ? maxCostUsd(config, targets, demand) : 0,
+    ...(background ? { priority: "background" as const } : {}),
   });
   const headers = limitHeaders(result.scopes);
   c.set("limitHeaders", headers);
-  if (!result.ok) throw refusal(result, { ...headers });
+  if (!result.ok) throw background ? deferral(result, { ...headers }) : refusal(result, { ...headers });
   record.onSettle(async (settled) => {
     // Answers from the response cache or shared with an identical in-flight request cost the provider nothing.
     const servedUpstream = settled.answeredBy !== undefined && settled.cacheStatus !== "HIT" && !settled.coalesced;

@@ -78,7 +78,8 @@ export function requestCost(config: GatewayConfig | undefined, record: RequestRe
   return costOf(usage, priceOfTarget(config, answered.provider, answered.model));
 }
 
-export type EventIdentity = { requestId: string; clientRequestId: string | null };
+/** The event's keys: its request id, the client's, and for a line of a gateway-run batch its batch. */
+export type EventIdentity = { requestId: string; clientRequestId: string | null; batchId?: string };
 
 export function usageEventOf(record: RequestRecord, identity: EventIdentity, workspaceId: string, config: GatewayConfig | undefined): UsageEvent {
   const { usage, estimated } = accountedUsage(record);
@@ -112,7 +113,7 @@ export function usageEventOf(record: RequestRecord, identity: EventIdentity, wor
     rescued: record.rescued,
     ...(record.bodies ? { bodies: record.bodies } : {}),
     ...(record.guardrails && !record.guardrails.empty ? { guardrails: record.guardrails.toJSON() } : {}),
-    batchId: null,
+    batchId: identity.batchId ?? null,
   };
 }
 
