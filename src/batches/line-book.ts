@@ -202,11 +202,15 @@ export class LineBook {
     });
   }
 
-  /** Gives claimed lines back (they were deferred and their messages sent again, visible from `visibleAt`). */
+  /**
+   * Gives deferred lines back: their messages are sent again, visible from `visibleAt` (so they are not taken for
+   * lost before then). A line this delivery claimed loses its claim; one it never started just waits.
+   */
   release(claims: readonly Pick<LineClaim, "index" | "messageId">[], visibleAt: number): void {
     for (const { index, messageId } of claims) {
       this.#sql.exec(
-        `UPDATE bd_lines SET state = 'queued', sent_at = ?, claim_message = NULL, claim_attempt = NULL, claimed_at = NULL WHERE idx = ? AND state = 'running' AND claim_message = ?`,
+        `UPDATE bd_lines SET state = 'queued', sent_at = ?, claim_message = NULL, claim_attempt = NULL, claimed_at = NULL
+         WHERE idx = ? AND (state = 'queued' OR (state = 'running' AND claim_message = ?))`,
         visibleAt,
         index,
         messageId,

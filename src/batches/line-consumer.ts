@@ -11,9 +11,9 @@ import type { LineClaim, LineResult } from "./line-book";
 import { BatchLineMessageSchema, sendLineMessages, type BatchLineMessage } from "./line-messages";
 
 /**
- * The batch-lines Queue's consumer: runs lines of gateway-run batches through the gateway's own pipeline. Per
- * delivery it claims its lines from each batch's driver (a line already answered, or run by another live
- * delivery, is not run again), reads each line from the input file by its byte range, serves it as a request to
+ * The batch-lines Queue's consumer: runs lines of gateway-run batches through the gateway's own pipeline, a few
+ * at a time. Each line is claimed from its batch's driver just before it runs (a line already answered, run by
+ * another live delivery, or of a batch that stopped is not run), read from the input file by its byte range, served as a request to
  * the batch's endpoint (`serve`: the Worker's own fetch, so routing, retries, fallbacks, cache, coalescing,
  * guardrails, limits and usage are the interactive path's), waits for the request to settle (its usage event
  * handed to the Queue), then records the answer once and acknowledges the message. A line admission defers
@@ -35,8 +35,9 @@ export const MAX_RESULT_CHARS = 8 * 1024 * 1024;
 const LINE_ORIGIN = "https://batch-line.switchyard.internal";
 
 type Line = { message: Message<unknown>; line: BatchLineMessage; claim: LineClaim };
-type Runnable = Line & { driver: DurableObjectStub<BatchDriver>; key: Promise<KeyRecord | null> };
-type LineRun = { kind: "recorded" } | { kind: "deferred"; afterMs: number } | { kind: "retry" };
+/** A batch's lines in this delivery: its driver, and the key it runs as (looked up once, when a line first runs). */
+type BatchLines = { driver: DurableObjectStub<BatchDriver>; key: () => Promise<KeyRecord | null> };
+type LineRun = { kind: "settled" } | { kind: "deferred"; afterMs: number } | { kind: "not run" };
 
 const logError = (message: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ level: "error", message, ...fields }));
 const describe = (error: unknown) => (error instanceof Error ? error.message : String(error));
@@ -54,7 +55,7 @@ async function readLine(env: Env, line: BatchLineMessage): Promise<unknown> {
 }
 
 /** Serves one line through the pipeline and waits until it settled; the usage event is its settled account. */
-async function serveLine(env: Env, ctx: ExecutionContext, serve: ServeRequest, item: Runnable, key: KeyRecord, body: unknown) {
+async function serveLine(env: Env, ctx: ExecutionContext, serve: ServeRequest, item: Line, key: KeyRecord, body: unknown) {
   let event: UsageEvent | undefined;
   const request = asBatchLine(new Request(`${LINE_ORIGIN}${item.line.endpoint}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) }), {
     workspaceId: item.line.workspaceId,
@@ -86,10 +87,20 @@ async function serveLine(env: Env, ctx: ExecutionContext, serve: ServeRequest, i
 /** Whether a line deferred for `afterMs` can still run before its batch's completion window ends. */
 const canWait = (afterMs: number, expiresAt: number | null) => Number.isFinite(afterMs) && (expiresAt === null || Date.now() + afterMs < expiresAt * 1000);
 
-async function runLine(env: Env, ctx: ExecutionContext, serve: ServeRequest, item: Runnable): Promise<LineRun> {
-  const { line } = item;
+/** Claims the line and, when this delivery is to run it, runs it and records its answer. */
+async function runLine(env: Env, ctx: ExecutionContext, serve: ServeRequest, batch: BatchLines, item: Line): Promise<LineRun> {
+  const { line, message } = item;
   try {
-    const key = await item.key;
+    const [verdict] = await batch.driver.claimLines({ claims: [item.claim] });
+    if (verdict?.verdict === "busy") {
+      message.retry({ delaySeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)) });
+      return { kind: "not run" };
+    }
+    if (verdict?.verdict !== "run") {
+      message.ack();
+      return { kind: "not run" };
+    }
+    const key = await batch.key();
     let result: LineResult;
     if (!key) result = failure(line, new GatewayError({ status: 401, type: "invalid_request_error", code: "invalid_api_key", message: "The gateway key that created this batch was revoked." }));
     else {
@@ -103,21 +114,24 @@ async function runLine(env: Env, ctx: ExecutionContext, serve: ServeRequest, ite
           ? failure(line, new GatewayError({ status: 502, type: "api_error", code: "response_too_large", message: `The answer (${served.text.length} characters) is larger than a batch result may be (${MAX_RESULT_CHARS}).` }))
           : { index: line.index, status: served.response.status, body: served.text, usage: served.response.status === 200 && served.event ? served.event.usage : null };
     }
-    await item.driver.recordLine(result);
-    item.message.ack();
-    return { kind: "recorded" };
+    await batch.driver.recordLine(result);
+    message.ack();
+    return { kind: "settled" };
   } catch (error) {
-    logError("batch line failed; the Queue retries it", { batchId: line.batchId, index: line.index, attempts: item.message.attempts, error: describe(error) });
-    item.message.retry({ delaySeconds: retryDelaySeconds(item.message.attempts) });
-    return { kind: "retry" };
+    logError("batch line failed; the Queue retries it", { batchId: line.batchId, index: line.index, attempts: message.attempts, error: describe(error) });
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    return { kind: "not run" };
   }
 }
 
-/** Lines of one batch given back and queued again after `afterMs`; their messages are acknowledged. */
-async function requeue(env: Env, items: Runnable[], afterMs: number): Promise<void> {
+/**
+ * Lines of one batch deferred in this delivery, queued again to be visible after `afterMs`: the one that was
+ * claimed gives its claim back; their messages are acknowledged once the new ones are out.
+ */
+async function requeue(env: Env, batch: BatchLines, items: Line[], afterMs: number): Promise<void> {
   const delaySeconds = Math.max(1, Math.ceil(afterMs / 1000));
   try {
-    await items[0]!.driver.releaseLines({ claims: items.map((i) => ({ index: i.claim.index, messageId: i.claim.messageId })), visibleAt: Date.now() + delaySeconds * 1000 });
+    await batch.driver.releaseLines({ claims: items.map((i) => ({ index: i.claim.index, messageId: i.claim.messageId })), visibleAt: Date.now() + delaySeconds * 1000 });
     await sendLineMessages(env.BATCH_QUEUE, items.map((i) => i.line), delaySeconds);
     for (const item of items) item.message.ack();
   } catch (error) {
@@ -126,32 +140,10 @@ async function requeue(env: Env, items: Runnable[], afterMs: number): Promise<vo
   }
 }
 
-/** Claims each batch's lines; returns those this delivery runs, having settled the others' messages. */
-async function claim(env: Env, batchId: string, lines: Line[]): Promise<Runnable[]> {
-  const driver = env.BATCH_DRIVER.getByName(batchId);
-  let verdicts;
-  try {
-    verdicts = await driver.claimLines({ claims: lines.map((l) => l.claim) });
-  } catch (error) {
-    logError("batch lines could not be claimed; the Queue retries them", { batchId, lines: lines.length, error: describe(error) });
-    for (const { message } of lines) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-    return [];
-  }
-  const first = lines[0]!.line;
-  let key: Promise<KeyRecord | null> | undefined;
-  const runnable: Runnable[] = [];
-  for (const [i, verdict] of verdicts.entries()) {
-    const line = lines[i]!;
-    if (verdict.verdict === "run") runnable.push({ ...line, driver, key: (key ??= batchKeyOf(env, first.workspaceId, first.keyId)) });
-    else if (verdict.verdict === "busy") line.message.retry({ delaySeconds: Math.max(1, Math.ceil(verdict.retryAfterMs / 1000)) });
-    else line.message.ack();
-  }
-  return runnable;
-}
-
-export async function consumeBatchLines(batch: MessageBatch<unknown>, env: Env, ctx: ExecutionContext, serve: ServeRequest): Promise<void> {
-  const byBatch = new Map<string, Line[]>();
-  for (const message of batch.messages) {
+export async function consumeBatchLines(delivery: MessageBatch<unknown>, env: Env, ctx: ExecutionContext, serve: ServeRequest): Promise<void> {
+  const batches = new Map<string, BatchLines>();
+  const queue: Line[] = [];
+  for (const message of delivery.messages) {
     const parsed = BatchLineMessageSchema.safeParse(message.body);
     if (!parsed.success) {
       // Only the gateway's drivers send here: a message of another shape can never run (the driver resends lines that go quiet).
@@ -160,31 +152,32 @@ export async function consumeBatchLines(batch: MessageBatch<unknown>, env: Env, 
       continue;
     }
     const line = parsed.data;
-    const lines = byBatch.get(line.batchId) ?? [];
-    lines.push({ message, line, claim: { index: line.index, messageId: message.id, attempt: message.attempts } });
-    byBatch.set(line.batchId, lines);
+    if (!batches.has(line.batchId)) {
+      let key: Promise<KeyRecord | null> | undefined;
+      batches.set(line.batchId, { driver: env.BATCH_DRIVER.getByName(line.batchId), key: () => (key ??= batchKeyOf(env, line.workspaceId, line.keyId)) });
+    }
+    queue.push({ message, line, claim: { index: line.index, messageId: message.id, attempt: message.attempts } });
   }
-  const runnable = (await Promise.all([...byBatch].map(([batchId, lines]) => claim(env, batchId, lines)))).flat();
 
-  // Once a line of a batch is deferred, its batch's lines not yet started wait too: the key has no room now.
+  // Once a line of a batch is deferred, the batch's lines not yet started wait too: its key has no room now.
   const deferredFor = new Map<string, number>();
-  const deferred = new Map<string, Runnable[]>();
-  const defer = (item: Runnable) => deferred.set(item.line.batchId, [...(deferred.get(item.line.batchId) ?? []), item]);
+  const deferred = new Map<string, Line[]>();
+  const defer = (item: Line) => deferred.set(item.line.batchId, [...(deferred.get(item.line.batchId) ?? []), item]);
   let next = 0;
   const lane = async () => {
-    while (next < runnable.length) {
-      const item = runnable[next++]!;
+    while (next < queue.length) {
+      const item = queue[next++]!;
       if (deferredFor.has(item.line.batchId)) {
         defer(item);
         continue;
       }
-      const run = await runLine(env, ctx, serve, item);
+      const run = await runLine(env, ctx, serve, batches.get(item.line.batchId)!, item);
       if (run.kind === "deferred") {
         deferredFor.set(item.line.batchId, Math.max(deferredFor.get(item.line.batchId) ?? 0, run.afterMs));
         defer(item);
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(LINES_IN_PARALLEL, runnable.length) }, lane));
-  await Promise.all([...deferred].map(([batchId, items]) => requeue(env, items, deferredFor.get(batchId)!)));
+  await Promise.all(Array.from({ length: Math.min(LINES_IN_PARALLEL, queue.length) }, lane));
+  await Promise.all([...deferred].map(([batchId, items]) => requeue(env, batches.get(batchId)!, items, deferredFor.get(batchId)!)));
 }
