@@ -23,6 +23,7 @@ function gatewayConfig(scenario: string): GatewayConfigInput {
     providers: {
       openai: { type: "openai", baseURL: `${origin}/s/${scenario}/openai/v1`, apiKey: { env: "OPENAI_API_KEY" } },
       down: { type: "openai", baseURL: `${origin}/s/${scenario}-down/openai/v1`, apiKey: { env: "OPENAI_API_KEY" } },
+      other: { type: "openai", baseURL: `${origin}/s/${scenario}-other/openai/v1`, apiKey: { env: "OPENAI_API_KEY" } },
       anthropic: { type: "anthropic", baseURL: `${origin}/s/${scenario}/anthropic`, apiKey: { env: "ANTHROPIC_API_KEY" } },
       aws: { type: "bedrock", region: "us-east-1", accessKeyId: { env: "AWS_ACCESS_KEY_ID" }, secretAccessKey: { env: "AWS_SECRET_ACCESS_KEY" }, baseURL: `${origin}/s/${scenario}/bedrock` },
       compat: { type: "openai-compatible", baseURL: `${origin}/s/${scenario}/compat/strict/v1`, apiKey: { env: "COMPAT_API_KEY" } },
@@ -44,6 +45,8 @@ function gatewayConfig(scenario: string): GatewayConfigInput {
       here: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" }, batch: { mode: "gateway" } },
       rescued: { strategy: "fallback", targets: [{ provider: "down", model: "gpt-4o-mini" }, { provider: "anthropic", model: "claude-sonnet-4-5" }], retry: { attempts: 1 }, batch: { mode: "gateway" } },
       claude: { strategy: "single", target: { provider: "aws", model: CLAUDE_ON_BEDROCK }, batch: { mode: "gateway" } },
+      spread: { strategy: "loadbalance", targets: [{ provider: "openai", model: "gpt-4o-mini" }, { provider: "other", model: "gpt-4o-mini" }], batch: { mode: "gateway" } },
+      cached: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" }, cache: { mode: "exact", ttl: 600 }, batch: { mode: "gateway" } },
     },
   };
 }
@@ -124,6 +127,7 @@ describe("gateway-run batches through the OpenAI SDK", () => {
     }
     expect(done.error_file_id).toBeNull();
     expect(await chatsOf(fresh.scenario)).toHaveLength(3);
+    expect((await freshClient.batches.list()).data.map((b) => [b.id, b.status])).toEqual([[created.id, "completed"]]);
 
     const rows = await workspaceRows(fresh.id, 3);
     expect(rows.map((r) => r.request_id).sort()).toEqual([0, 1, 2].map((i) => `${created.id}:${i}`));
@@ -206,6 +210,48 @@ describe("gateway-run batches through the OpenAI SDK", () => {
     expect(answered).toHaveLength(ran);
     expect(cancelled.map((l) => l.error.code)).toEqual(Array(18 - ran).fill("batch_cancelled"));
     expect([...answered, ...cancelled].map((l) => l.custom_id).sort()).toEqual([...ids].sort());
+  });
+
+  it("spreads a load-balanced route's lines over its targets, and answers a line its route has cached from the cache", async () => {
+    const fresh = await newWorkspace(gatewayConfig);
+    const freshClient = openAIClient(fresh.key);
+    const spreadIds = Array.from({ length: 16 }, (_, i) => `s${i}`);
+    const spread = await driveToEnd(freshClient, (await createBatch(freshClient, ...spreadIds.map((id) => chatLine(id, "spread")))).id);
+    expect(spread).toMatchObject({ status: "completed", request_counts: { total: 16, completed: 16, failed: 0 } });
+    const spreadTo = async (scenario: string) => (await chatsOf(scenario)).filter((r) => promptOf(r).includes("hello s")).length;
+    const [onOpenAI, onOther] = [await spreadTo(fresh.scenario), await spreadTo(`${fresh.scenario}-other`)];
+    expect(onOpenAI + onOther).toBe(16);
+    expect(onOpenAI).toBeGreaterThan(0);
+    expect(onOther).toBeGreaterThan(0);
+
+    // A later batch asking the cached route the same question is answered by the cache: no upstream call.
+    expect(await driveToEnd(freshClient, (await createBatch(freshClient, chatLine("c1", "cached", "the cached question"))).id)).toMatchObject({ status: "completed", request_counts: { completed: 1 } });
+    const second = await driveToEnd(freshClient, (await createBatch(freshClient, chatLine("c2", "cached", "the cached question"))).id);
+    expect(second).toMatchObject({ status: "completed", request_counts: { total: 1, completed: 1, failed: 0 } });
+    const [answer] = await fileLines(freshClient, second.output_file_id);
+    expect(answer.response.body.choices[0].message.content).toContain("the cached question");
+    expect((await chatsOf(fresh.scenario)).filter((r) => promptOf(r).includes("the cached question"))).toHaveLength(1);
+    const rows = await workspaceRows(fresh.id, 18);
+    expect(rows.find((r) => r.request_id === `${second.id}:0`)).toMatchObject({ cache_status: "HIT", cost_usd: 0 });
+  });
+
+  it("expires when its completion window passes: lines that ran keep their answers, the rest are reported batch_expired", async () => {
+    const fresh = await newWorkspace(gatewayConfig);
+    await scriptFaults(fresh.scenario, [], { delayMs: 1_500 });
+    const freshClient = openAIClient(fresh.key);
+    const ids = Array.from({ length: 18 }, (_, i) => `x${i}`);
+    const created = await createBatch(freshClient, ...ids.map((id) => chatLine(id, "here")));
+    await driveUntil(freshClient, created.id, new Set(["in_progress"]));
+    for (let i = 0; i < 300 && (await chatsOf(fresh.scenario)).length === 0; i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    // The 24 h window ends now.
+    await env.USAGE_DB.prepare("UPDATE batches SET expires_at = ? WHERE id = ?").bind(Math.floor(Date.now() / 1000) - 1, created.id).run();
+    const done = await driveToEnd(freshClient, created.id);
+    expect(done.status).toBe("expired");
+    const ran = (await chatsOf(fresh.scenario)).length;
+    expect(ran).toBeGreaterThan(0);
+    expect(ran).toBeLessThan(ids.length);
+    expect(done.request_counts).toEqual({ total: 18, completed: ran, failed: 18 - ran });
+    expect((await fileLines(freshClient, done.error_file_id)).map((l) => [l.response, l.error.code])).toEqual(Array(18 - ran).fill([null, "batch_expired"]));
   });
 });
 
