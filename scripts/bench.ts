@@ -256,14 +256,17 @@ async function runProfile(): Promise<void> {
 
 /** A gateway-run batch with interactive traffic alongside (scripts/bench/batch.ts). */
 async function runBatch(lines: number): Promise<void> {
-  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false });
+  const inspectorPort = 20_000 + Math.floor(Math.random() * 20_000);
+  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false, inspectorPort });
   try {
     console.log(`switchyard batch bench: upstream latency ${values["latency-ms"]} ms; key limits ${targets.keyLimits}`);
-    const result = await runBatchBench(targets, { lines, connections, windowMs: smoke ? 1_000 : 5_000 });
-    const rss = result.rssMiB.map((s) => s.workerd);
+    const result = await runBatchBench(targets, { lines, connections, windowMs: smoke ? 1_000 : 5_000, inspectorPort });
+    const rss = result.memory.map((s) => s.workerdRssMiB);
+    const heap = result.memory.flatMap((s) => (s.heapUsedMiB === null ? [] : [s.heapUsedMiB]));
     const { before, during, after } = result.interactive;
     console.log(`\nbatch ${result.status} ${JSON.stringify(result.requestCounts)}: ${lines} lines in ${result.seconds.toFixed(1)} s (${result.linesPerSecond.toFixed(0)} lines/s)`);
-    console.log(`workerd RSS during the batch: first ${rss[0] ?? "-"} MiB, max ${rss.length ? Math.max(...rss) : "-"} MiB, last ${rss.at(-1) ?? "-"} MiB`);
+    console.log(`V8 heap used (after GC) during the batch: first ${heap[0] ?? "-"} MiB, max ${heap.length ? Math.max(...heap) : "-"} MiB, last ${heap.at(-1) ?? "-"} MiB`);
+    console.log(`workerd RSS during the batch: first ${rss[0] ?? "-"} MiB, max ${rss.length ? Math.max(...rss) : "-"} MiB, last ${rss.at(-1) ?? "-"} MiB (grows under any load on this runtime: docs/performance.md "Soak")`);
     console.log(`interactive req/s before / during / after: ${Math.round(before.rps)} / ${Math.round(during.rps)} / ${Math.round(after.rps)} (during/before ${(during.rps / Math.max(1, before.rps)).toFixed(2)}x); errors during ${during.errors} ${JSON.stringify(during.statuses)}`);
     const file = writeResults("batch", { kind: "batch", at: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(" ")}`, machine: machine(), connections, ...result });
     console.log(`results: ${file}`);
