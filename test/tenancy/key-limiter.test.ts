@@ -5,9 +5,9 @@ import { RATE_WINDOW_MS, RESERVATION_TTL_MS, type ScopeLimits } from "../../dura
 /** The limiter's RPC methods called directly, with time injected through their `now` parameter. */
 const limiter = (name: string) => env.KEY_LIMITER.getByName(`test:${name}`);
 const KEY = "key:k";
-type Call = { estimatedTokens?: number; maxCostUsd?: number; now: number };
+type Call = { estimatedTokens?: number; maxCostUsd?: number; now: number; priority?: "interactive" | "background" };
 const admit = (stub: ReturnType<typeof limiter>, requestId: string, limits: Omit<ScopeLimits, "scope">, call: Call) =>
-  stub.admit({ requestId, scopes: [{ scope: KEY, ...limits }], estimatedTokens: call.estimatedTokens ?? 0, maxCostUsd: call.maxCostUsd ?? 0, now: call.now });
+  stub.admit({ requestId, scopes: [{ scope: KEY, ...limits }], estimatedTokens: call.estimatedTokens ?? 0, maxCostUsd: call.maxCostUsd ?? 0, now: call.now, ...(call.priority ? { priority: call.priority } : {}) });
 
 describe("KeyLimiter: windows and periods (time injected through the RPC)", () => {
   it("a daily budget resets at the UTC day boundary, a monthly one at the month's", async () => {
@@ -77,5 +77,23 @@ describe("KeyLimiter: windows and periods (time injected through the RPC)", () =
     await admit(stub, "lost", { budget }, { maxCostUsd: 1, now: t });
     expect(await admit(stub, "b", { budget }, { maxCostUsd: 0.5, now: t + 1_000 })).toMatchObject({ ok: false });
     expect(await admit(stub, "c", { budget }, { maxCostUsd: 0.5, now: t + RESERVATION_TTL_MS + 1 })).toMatchObject({ ok: true });
+  });
+
+  it("background requests (batch lines) take only spare capacity: tokens and budget keep a reserve for interactive ones", async () => {
+    const t = Date.UTC(2026, 10, 27, 12);
+    const background = { priority: "background" as const };
+    const tokens = limiter("background-tpm");
+    // tpm 1000: batch lines may fill the window to 1000 - max(20%, interactive use) = 800 tokens.
+    expect(await admit(tokens, "b1", { tpm: 1_000 }, { estimatedTokens: 700, now: t, ...background })).toMatchObject({ ok: true });
+    expect(await admit(tokens, "b2", { tpm: 1_000 }, { estimatedTokens: 150, now: t + 1, ...background })).toMatchObject({ ok: false, reason: "tokens", retryAfterMs: RATE_WINDOW_MS - 1 });
+    expect(await admit(tokens, "i1", { tpm: 1_000 }, { estimatedTokens: 250, now: t + 2 })).toMatchObject({ ok: true });
+    // A line bigger than what batch lines may ever use can never run: no time to come back.
+    expect(await admit(tokens, "b3", { tpm: 1_000 }, { estimatedTokens: 900, now: t + RATE_WINDOW_MS * 2, ...background })).toMatchObject({ ok: false, reason: "tokens", retryAfterMs: null });
+
+    const budget = limiter("background-budget");
+    const daily = { budget: { usd: 1, period: "day" as const } };
+    expect(await admit(budget, "b1", daily, { maxCostUsd: 0.7, now: t, ...background })).toMatchObject({ ok: true });
+    expect(await admit(budget, "b2", daily, { maxCostUsd: 0.2, now: t + 1, ...background })).toMatchObject({ ok: false, reason: "budget" });
+    expect(await admit(budget, "i1", daily, { maxCostUsd: 0.2, now: t + 2 })).toMatchObject({ ok: true });
   });
 });
