@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
+import { secretRefsOf } from "../src/config/config-rules.ts";
+import { isGatewaySecret } from "../src/config/secret-rules.ts";
 import { parseConfig } from "../src/config/validate.ts";
 
 /**
@@ -23,6 +25,16 @@ export function loadConfigDocument(path = configPath()): string {
   if (!parsed.ok) {
     console.error(`switchyard: invalid config ${path}:`);
     for (const issue of parsed.issues) console.error(`  - ${issue.path}: ${issue.message}`);
+    process.exit(1);
+  }
+  // The allow-list (PROVIDER_SECRETS) is the deployment's and is checked by the gateway; the gateway's own secrets
+  // are never a provider key, whatever any list says.
+  const gatewaySecrets = Object.entries(parsed.config.providers).flatMap(([name, provider]) =>
+    secretRefsOf(provider).flatMap(({ path: field, ref }) => ("env" in ref && isGatewaySecret(ref.env) ? [`providers.${name}.${field.join(".")}.env: ${ref.env} is one of the gateway's own secrets`] : [])),
+  );
+  if (gatewaySecrets.length > 0) {
+    console.error(`switchyard: invalid config ${path}:`);
+    for (const issue of gatewaySecrets) console.error(`  - ${issue}`);
     process.exit(1);
   }
   return JSON.stringify(parsed.config);

@@ -1,5 +1,7 @@
 import { parseArgs } from "node:util";
 import { configPath, loadConfigDocument } from "./config-source.ts";
+import { adminTokenProblem, LOCAL_DEV_VAR } from "./runtime/admin-token-checks.ts";
+import { buildDashboard } from "./runtime/dashboard.ts";
 import { startDataPlane } from "./runtime/data-plane.ts";
 
 /**
@@ -7,7 +9,8 @@ import { startDataPlane } from "./runtime/data-plane.ts";
  * gateway on workerd (Miniflare's API, every binding of wrangler.toml, state persisted in the data directory),
  * the `default` workspace configured from SWITCHYARD_CONFIG or ./switchyard.config.json, secrets from .dev.vars
  * or the `--env-file`s (plus the process environment with CLOUDFLARE_INCLUDE_PROCESS_ENV=true) — wrangler's
- * own rules, as in `npm run dev`.
+ * own rules, as in `npm run dev`. A self-hosted data plane is not local development: it refuses a weak ADMIN_TOKEN
+ * and always runs with SWITCHYARD_LOCAL_DEV off.
  */
 const { values } = parseArgs({
   options: {
@@ -28,8 +31,17 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const path = configPath();
 const document = loadConfigDocument(path);
+await buildDashboard();
 const plane = await startDataPlane({
   port,
+  extraBindings: { [LOCAL_DEV_VAR]: "" },
+  checkBindings: (bindings) => {
+    const problem = adminTokenProblem(bindings.ADMIN_TOKEN, values["env-file"] ? values["env-file"].join(", ") : ".dev.vars / the environment");
+    if (problem) {
+      console.error(`switchyard: refusing to start: ${problem} (\`npm run dev\` accepts the local default for local development.)`);
+      process.exit(1);
+    }
+  },
   host: values.host,
   dataDir: values["data-dir"],
   defaultWorkspaceConfig: document,

@@ -7,13 +7,16 @@ import { chromium, type Page } from "playwright-core";
 import { unstable_startWorker } from "wrangler";
 import { TEST_ADMIN_TOKEN, TEST_PROVIDER_KEYS, defaultTestConfig } from "../test/fixtures.ts";
 import { startSimulators } from "../test/simulators/node-server.ts";
+import { buildDashboard } from "./runtime/dashboard.ts";
 
 /**
  * `npm run test:browser`: the usage dashboard in a real browser. Starts the provider simulators and the gateway
  * (wrangler's startWorker: local Queue, D1 with the migrations applied), seeds two weeks of usage history into
  * D1 and makes real requests through the gateway (they reach D1 through the Queue consumer), then opens
  * /dashboard in Debian's Chromium (playwright-core), signs in with the admin token and checks that every chart
- * draws the API's numbers. Writes test-results/dashboard.png.
+ * draws the API's numbers. Then the roles: the owner creates a key and two admin tokens in the dashboard and sees
+ * them in the audit log; a viewer gets no write control and no tokens tab; a workspace admin sees only its
+ * workspace and revokes a key. Writes test-results/dashboard.png and test-results/audit.png.
  */
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -25,6 +28,13 @@ function wrangler(args: string[]): void {
   const result = spawnSync("npx", ["wrangler", ...args], { encoding: "utf8", env: { ...process.env, CI: "1" } });
   if (result.status !== 0) throw new Error(`wrangler ${args.join(" ")} failed:\n${result.stdout}\n${result.stderr}`);
 }
+
+/** The columns the seed rows fill (migration 0001's, by name, so later migrations' added columns keep their defaults). */
+const SEED_COLUMNS = [
+  "request_id", "client_request_id", "ts", "day", "workspace_id", "key_id", "route", "operation", "provider", "model", "attempts", "attempt_count",
+  "prompt_tokens", "completion_tokens", "cached_tokens", "cache_write_tokens", "reasoning_tokens", "usage_estimated", "cost_usd", "cache_status",
+  "saved_tokens", "saved_usd", "coalesced", "stream", "ttfb_ms", "total_ms", "overhead_ms", "status", "outcome", "error_type", "rescued", "delivery_attempts",
+];
 
 /** Synthetic history for the 13 days before today: spend, errors, rescues and cache hits on several dimensions. */
 function historySql(keyIds: string[]): { sql: string; rows: number } {
@@ -49,7 +59,7 @@ function historySql(keyIds: string[]): { sql: string; rows: number } {
         failed ? 0 : prompt, failed ? 0 : completion, 0, 0, 0, 0, hit ? 0 : cost, hit ? "'HIT'" : "'MISS'", hit ? prompt + completion : 0, hit ? cost : "NULL",
         0, 0, 100, total, 2.5, failed ? 502 : 200, failed ? "'error'" : "'success'", failed ? "'upstream_error'" : "NULL", rescued ? 1 : 0, 1,
       ];
-      statements.push(`INSERT INTO usage_events VALUES (${values.join(", ")});`);
+      statements.push(`INSERT INTO usage_events (${SEED_COLUMNS.join(", ")}) VALUES (${values.join(", ")});`);
     }
   }
   return { sql: statements.join("\n"), rows: statements.length };
@@ -72,6 +82,7 @@ async function fetchFresh(url: string, init?: RequestInit): Promise<Response> {
 type Report = { totals: { requests: number; costUsd: number | null; unpricedRequests: number }; groups: { key: string; costUsd: number | null; requests: number }[] };
 
 async function main(): Promise<void> {
+  await buildDashboard();
   const simulators = await startSimulators();
   const persist = mkdtempSync(join(tmpdir(), "switchyard-browser-"));
   const cleanups: (() => Promise<unknown> | void)[] = [() => simulators.close(), () => rmSync(persist, { recursive: true, force: true })];
@@ -85,6 +96,9 @@ async function main(): Promise<void> {
         OPENAI_API_KEY: plain(TEST_PROVIDER_KEYS.OPENAI_API_KEY),
         ANTHROPIC_API_KEY: plain(TEST_PROVIDER_KEYS.ANTHROPIC_API_KEY),
         DEFAULT_WORKSPACE_CONFIG: plain(JSON.stringify(defaultTestConfig(simulators.origin))),
+        // The demo workspace's config names Worker secrets and the simulators on 127.0.0.1: the operator allows both.
+        WORKSPACE_ENV_SECRETS: plain(`${WORKSPACE}=OPENAI_API_KEY,ANTHROPIC_API_KEY`),
+        ALLOW_PRIVATE_UPSTREAMS: plain(WORKSPACE),
       },
       dev: { persist, server: { hostname: "127.0.0.1", port: 0 }, inspector: false, watch: false, logLevel: (process.env.WRANGLER_LOG ?? "warn") as "warn" },
     });
@@ -165,14 +179,95 @@ async function main(): Promise<void> {
     await signIn(page, TEST_ADMIN_TOKEN);
     await page.waitForSelector("body[data-loaded=true]", { timeout: 15_000 });
     await checkCharts(page, { requests: expected, totalCost: totals!.costUsd ?? 0, keyIds: keys.map((k) => k.id), models: byModel.groups });
-    assert.deepEqual(problems, [], "no script errors or CSP violations");
 
     mkdirSync("test-results", { recursive: true });
     await page.screenshot({ path: "test-results/dashboard.png", fullPage: true });
-    console.log(`test:browser passed — ${expected} requests drawn; screenshot test-results/dashboard.png`);
+    await checkRoles(page, keys.map((k) => k.id));
+    assert.deepEqual(problems, [], "no script errors or CSP violations");
+    console.log(`test:browser passed — ${expected} requests drawn; roles checked; screenshots test-results/dashboard.png, test-results/audit.png`);
   } finally {
     for (const cleanup of cleanups) await Promise.resolve(cleanup()).catch(() => undefined);
   }
+}
+
+/** Opens a tab and waits until its view has drawn its data. */
+async function openView(page: Page, view: string): Promise<void> {
+  await page.click(`#views .tab[data-view=${view}]`);
+  await page.waitForSelector(`body[data-loaded=true] [data-view-root=${view}]`, { timeout: 15_000 });
+}
+
+const tabsOf = (page: Page) => page.$$eval("#views .tab", (tabs) => tabs.map((t) => t.getAttribute("data-view")));
+const workspaceOptions = (page: Page) => page.$$eval("#workspace option", (options) => options.map((o) => (o as HTMLOptionElement).value));
+const rowsWith = (page: Page, attribute: string) => page.$$eval(`[data-view-root] tr[${attribute}]`, (rows, name) => rows.map((r) => r.getAttribute(name)), attribute);
+const writeControls = (page: Page) => page.$$eval("[data-view-root] [data-write]", (elements) => elements.length);
+
+async function createInForm(page: Page, fields: Record<string, string>, submit: string): Promise<string> {
+  for (const [name, value] of Object.entries(fields)) {
+    if (name === "token-role") await page.selectOption(`[name=${name}]`, value);
+    else await page.fill(`[name=${name}]`, value);
+  }
+  await page.click(`button:has-text("${submit}")`);
+  const secret = await page.waitForSelector("[data-new-secret] code", { timeout: 15_000 });
+  return (await secret.textContent()) ?? "";
+}
+
+async function signOutAndIn(page: Page, token: string): Promise<void> {
+  await page.click("#logout");
+  await signIn(page, token);
+  await page.waitForSelector("body[data-loaded=true]", { timeout: 15_000 });
+}
+
+async function checkRoles(page: Page, keyIds: string[]): Promise<void> {
+  // The owner (ADMIN_TOKEN): every tab; creates a key and two admin tokens here, and finds them in the audit log.
+  assert.match((await page.textContent("#identity")) ?? "", /owner/);
+  assert.deepEqual(await tabsOf(page), ["usage", "keys", "audit", "tokens"], "the owner gets every tab");
+  await openView(page, "keys");
+  assert.deepEqual((await rowsWith(page, "data-key-id")).sort(), [...keyIds].sort(), "the workspace's keys are listed");
+  const uiKey = await createInForm(page, { "key-name": "ui-made" }, "Create key");
+  assert.match(uiKey, /^sy-[0-9A-Za-z]{32}$/, "a key made in the dashboard is shown once");
+  assert.equal((await rowsWith(page, "data-key-id")).length, keyIds.length + 1);
+
+  await openView(page, "tokens");
+  const viewerToken = await createInForm(page, { "token-name": "finance", "token-role": "viewer", "token-workspaces": "" }, "Create token");
+  await openView(page, "tokens");
+  const adminToken = await createInForm(page, { "token-name": "demo-admin", "token-role": "workspace_admin", "token-workspaces": WORKSPACE }, "Create token");
+  assert.match(viewerToken, /^sya-/);
+  assert.deepEqual((await rowsWith(page, "data-role")).sort(), ["viewer", "workspace_admin"], "both tokens are listed with their roles");
+
+  await openView(page, "audit");
+  await page.selectOption("[name=audit-scope]", "all");
+  await page.waitForSelector("[data-view-root] tr[data-action='admin_token.create']");
+  const actions = await rowsWith(page, "data-action");
+  assert.ok(actions.includes("key.create") && actions.filter((a) => a === "admin_token.create").length === 2, `the owner's writes are in the audit log: ${actions.join(", ")}`);
+  await page.screenshot({ path: "test-results/audit.png", fullPage: true });
+
+  // A viewer: read-only, every workspace, no tokens tab and no write control anywhere.
+  await signOutAndIn(page, viewerToken);
+  assert.match((await page.textContent("#identity")) ?? "", /finance · viewer/);
+  assert.deepEqual(await tabsOf(page), ["usage", "keys", "audit"], "a viewer gets no tokens tab");
+  assert.deepEqual((await workspaceOptions(page)).sort(), ["default", WORKSPACE].sort());
+  await openView(page, "keys");
+  assert.equal((await rowsWith(page, "data-key-id")).length, keyIds.length + 1, "a viewer sees the keys");
+  assert.equal(await writeControls(page), 0, "a viewer gets no create or revoke control");
+  await openView(page, "audit");
+  assert.ok((await rowsWith(page, "data-action")).includes("key.create"), "a viewer reads the audit log");
+
+  // A workspace admin: only its workspace; it may write there.
+  await signOutAndIn(page, adminToken);
+  assert.deepEqual(await workspaceOptions(page), [WORKSPACE], "a workspace admin sees only its workspace");
+  assert.deepEqual(await tabsOf(page), ["usage", "keys", "audit"]);
+  await openView(page, "keys");
+  assert.ok((await writeControls(page)) > 0, "a workspace admin gets write controls in its workspace");
+  const uiKeyRow = `[data-view-root] tr:has-text("ui-made")`;
+  await page.click(`${uiKeyRow} button:has-text("Revoke")`);
+  await page.click(`${uiKeyRow} button:has-text("Confirm revoke")`);
+  await page.waitForFunction((n) => document.querySelectorAll("[data-view-root] tr[data-key-id]").length === n, keyIds.length);
+  await openView(page, "audit");
+  assert.equal(await page.$$eval("[name=audit-scope] option", (o) => o.length), 1, "a scoped token cannot ask for the whole log");
+  const revoked = await page.$$eval("[data-view-root] tr[data-action='key.revoke']", (rows) => rows.map((r) => ({ actor: r.getAttribute("data-actor"), who: r.children[1]?.textContent })));
+  assert.equal(revoked.length, 1);
+  assert.match(revoked[0]!.actor ?? "", /^adm_/, "the revocation is recorded under the workspace admin's token");
+  assert.match(revoked[0]!.who ?? "", /demo-admin \(workspace_admin\)/);
 }
 
 async function signIn(page: Page, token: string): Promise<void> {

@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startChild, stopChildren, waitForOutput } from "./bench/processes.ts";
+import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { startDataPlane } from "./runtime/data-plane.ts";
+import { devSecretsFiles } from "./runtime/dev-secrets.ts";
 
 /**
  * `npm run test:start`: the self-hosted data plane, end to end and outside workerd's test pool (it starts
@@ -12,9 +15,13 @@ import { startDataPlane } from "./runtime/data-plane.ts";
  *     routes on GET /v1/models, and still does after a restart on the same data directory.
  *  2. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, R2, a SQLite
  *     Durable Object, a Queue with its consumer and D1 (migrations applied once) works, and its state persists.
+ *  3. `npm run dev`'s secrets, as wrangler loads them: the local defaults, overridden by .dev.vars, overridden by
+ *     the process environment when CLOUDFLARE_INCLUDE_PROCESS_ENV=true (and only then).
+ *  4. `npm start` and `npm run deploy` refuse a weak ADMIN_TOKEN (and deploy refuses SWITCHYARD_LOCAL_DEV),
+ *     before anything starts or uploads.
  */
 const work = mkdtempSync(join(tmpdir(), "switchyard-start-"));
-const ADMIN = "start-test-admin";
+const ADMIN = "start-test-admin-0123456789-abcdefghij";
 
 async function json(response: Response): Promise<unknown> {
   const text = await response.text();
@@ -93,8 +100,71 @@ async function bindingsFromWranglerToml(): Promise<void> {
   console.log("ok - vars, env-file secrets, KV, R2, Durable Objects, Queues and D1 come from wrangler.toml; migrations once; state persists");
 }
 
+/** The secret bindings wrangler gives the Worker for `npm run dev`'s env files, with `processEnv` set meanwhile. */
+function devSecretBindings(projectRoot: string, processEnv: Record<string, string>): Record<string, unknown> {
+  const saved = Object.fromEntries(Object.keys(processEnv).map((name) => [name, process.env[name]]));
+  Object.assign(process.env, processEnv);
+  try {
+    const config = unstable_readConfig({ config: resolve("wrangler.toml") }, { hideWarnings: true });
+    const options = { envFiles: devSecretsFiles(projectRoot) } as Parameters<typeof unstable_getMiniflareWorkerOptions>[2];
+    return unstable_getMiniflareWorkerOptions(config, undefined, options).workerOptions.bindings ?? {};
+  } finally {
+    for (const [name, value] of Object.entries(saved)) {
+      if (value === undefined) delete process.env[name];
+      else process.env[name] = value;
+    }
+  }
+}
+
+function devSecretsMerge(): void {
+  const root = join(work, "dev-project");
+  mkdirSync(root);
+  writeFileSync(join(root, ".dev.vars.example"), "ADMIN_TOKEN=from-defaults\nOPENAI_API_KEY=from-defaults\nANTHROPIC_API_KEY=from-defaults\n");
+  writeFileSync(join(root, ".dev.vars"), "OPENAI_API_KEY=from-dev-vars\n");
+  const merged = devSecretBindings(root, { CLOUDFLARE_INCLUDE_PROCESS_ENV: "true", ANTHROPIC_API_KEY: "from-process" });
+  assert.equal(merged.ADMIN_TOKEN, "from-defaults", "the local defaults apply");
+  assert.equal(merged.OPENAI_API_KEY, "from-dev-vars", ".dev.vars overrides the defaults");
+  assert.equal(merged.ANTHROPIC_API_KEY, "from-process", "CLOUDFLARE_INCLUDE_PROCESS_ENV=true adds the process environment, even with a .dev.vars");
+  const withoutFlag = devSecretBindings(root, { CLOUDFLARE_INCLUDE_PROCESS_ENV: "false", ANTHROPIC_API_KEY: "from-process" });
+  assert.equal(withoutFlag.ANTHROPIC_API_KEY, "from-defaults", "without the flag the process environment stays out");
+  console.log("ok - npm run dev: local defaults < .dev.vars < process environment (with CLOUDFLARE_INCLUDE_PROCESS_ENV=true)");
+}
+
+/** Runs a launcher to its end (it must not get as far as serving or uploading). */
+function runLauncher(script: string, args: string[], env: Record<string, string> = {}): { status: number | null; output: string } {
+  const result = spawnSync(process.execPath, ["--import", "tsx", resolve(script), ...args], { encoding: "utf8", timeout: 120_000, env: { ...process.env, CI: "1", ...env } });
+  return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+function weakAdminTokensAreRefused(): void {
+  const config = join(work, "switchyard.config.json");
+  for (const [file, token, reason] of [["weak-default.env", "dev-admin-token", /published local-development default/], ["weak-short.env", "0123456789abcdef", /shorter than 32/]] as const) {
+    writeFileSync(join(work, file), `ADMIN_TOKEN=${token}\nOPENAI_API_KEY=sk-sim-start\n`);
+    const start = runLauncher("scripts/start.ts", ["--port", "0", "--data-dir", join(work, "refused-data"), "--env-file", join(work, file)], { SWITCHYARD_CONFIG: config });
+    assert.equal(start.status, 1, `npm start exits 1:\n${start.output}`);
+    assert.match(start.output, /refusing to start: ADMIN_TOKEN .* is too weak/);
+    assert.match(start.output, reason);
+    assert.doesNotMatch(start.output, /listening/);
+
+    const deploy = runLauncher("scripts/deploy.ts", ["--dry-run", "--outdir", join(work, "refused-dist"), "--secrets-file", join(work, file)], { SWITCHYARD_CONFIG: config });
+    assert.equal(deploy.status, 1, `npm run deploy exits 1:\n${deploy.output}`);
+    assert.match(deploy.output, /refusing to deploy:[\s\S]*ADMIN_TOKEN from .* is too weak/);
+    assert.doesNotMatch(deploy.output, /Total Upload/);
+  }
+  const localDev = runLauncher("scripts/deploy.ts", ["--dry-run", "--outdir", join(work, "refused-dist"), "--var", "SWITCHYARD_LOCAL_DEV:true"], { SWITCHYARD_CONFIG: config });
+  assert.equal(localDev.status, 1, localDev.output);
+  assert.match(localDev.output, /SWITCHYARD_LOCAL_DEV is set \(--var\)/);
+
+  writeFileSync(join(work, "strong.env"), `ADMIN_TOKEN=${ADMIN}\n`);
+  const strong = runLauncher("scripts/deploy.ts", ["--dry-run", "--outdir", join(work, "dist"), "--secrets-file", join(work, "strong.env")], { SWITCHYARD_CONFIG: config });
+  assert.equal(strong.status, 0, `a strong token deploys (dry run):\n${strong.output}`);
+  console.log("ok - npm start and npm run deploy refuse a weak ADMIN_TOKEN (and deploy refuses SWITCHYARD_LOCAL_DEV); a strong one passes");
+}
+
 try {
+  devSecretsMerge();
   await gatewayServesModels();
+  weakAdminTokensAreRefused();
   await bindingsFromWranglerToml();
 } finally {
   await stopChildren();

@@ -2,6 +2,7 @@ import { Hono } from "hono";
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { adminApi } from "./api/admin";
+import { adminAccess } from "./api/admin/access";
 import { chatApi } from "./api/chat";
 import { dashboardApi } from "./api/dashboard";
 import { embeddingsApi } from "./api/embeddings";
@@ -12,7 +13,8 @@ import { messagesApi } from "./api/messages";
 import { modelsApi } from "./api/models";
 import { GatewayError } from "./lib/errors";
 import { requestContext } from "./pipeline/request-context";
-import { adminAuth, gatewayKeyAuth } from "./policy/auth";
+import { adminAuth } from "./policy/admin-auth";
+import { gatewayKeyAuth } from "./policy/auth";
 import { rateLimitHeaders } from "./policy/limits";
 import type { AppEnv } from "./types";
 import { usageRecording } from "./usage/record-usage";
@@ -57,6 +59,7 @@ app.route("/v1/files", filesApi);
 app.route("/v1/batches", batchesApi);
 
 app.use("/admin/*", adminAuth());
+app.use("/admin/*", adminAccess());
 app.route("/admin", adminApi);
 app.route("/dashboard", dashboardApi);
 
@@ -65,6 +68,9 @@ app.get("/", (c) => c.json({ name: "switchyard", docs: "https://github.com/switc
 app.notFound((c) => errorResponse(c, new GatewayError({ status: 404, type: "invalid_request_error", code: "unknown_url", message: `Unknown request URL: ${c.req.method} ${c.req.path}.` })));
 
 app.onError((error, c) => {
+  // Whatever an upstream said on the way here, no provider secret of this request leaves in it.
+  const redactor = c.get("redactor");
+  if (redactor && error instanceof Error) redactor.redactError(error);
   if (error instanceof GatewayError) return errorResponse(c, error);
   if (error instanceof HTTPException) {
     return errorResponse(c, new GatewayError({ status: error.status, message: error.message || "Request rejected." }));

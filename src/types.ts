@@ -1,8 +1,10 @@
 import type { GatewayConfig } from "./config/schema";
 import type { RequestGuard } from "./guardrails";
+import type { AdminIdentity } from "./policy/admin-access";
 import type { BatchLineCaller } from "./policy/batch-line-caller";
 import type { KeyRecord } from "./policy/keys";
 import type { RequestRecord } from "./pipeline/record";
+import type { Redactor } from "./lib/redact";
 import type { ClientDialect } from "./schema/internal";
 
 /** Per-request values set by middleware and read by handlers. */
@@ -12,9 +14,13 @@ export type AppVariables = {
   startedAt: number;
   dialect: ClientDialect;
   record: RequestRecord;
+  /** The provider secrets this request handed to upstreams: scrubbed from every error and log line it produces. */
+  redactor: Redactor;
   workspaceId: string;
   config: GatewayConfig;
   key: KeyRecord;
+  /** Who is calling the admin API (set by adminAuth on /admin/*). */
+  admin: AdminIdentity;
   /** x-ratelimit-* headers of an admitted request, set by the key's limiter (src/policy/limits.ts). */
   limitHeaders?: Record<string, string>;
   /** The request's guardrails, when its workspace's policy has any (src/guardrails/): the answer passes through them. */

@@ -1,7 +1,8 @@
 import type { GatewayConfigInput } from "../src/config/schema";
 
 /** Values shared by the vitest config (Node) and the tests (workerd). */
-export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789";
+/** Long enough to be accepted outside local development (tests run the Worker as deployed: no SWITCHYARD_LOCAL_DEV). */
+export const TEST_ADMIN_TOKEN = "test-admin-token-0123456789-abcdefghij";
 
 /** The AWS credentials the Bedrock simulator knows; AWS_WRONG_SECRET is a well-formed secret it does not. */
 export const TEST_AWS_CREDENTIALS = {
@@ -19,6 +20,19 @@ export const TEST_PROVIDER_KEYS = {
   AZURE_API_KEY: "sk-sim-azure-secret-value",
   COMPAT_API_KEY: "sk-sim-compat-secret-value",
   ...TEST_AWS_CREDENTIALS,
+};
+
+/**
+ * The operator's rules in tests (src/config/secret-rules.ts, upstream-addresses.ts): the test provider keys are
+ * provider secrets; `t-` workspaces (every helper-made one) are granted all of them and may reach the simulators
+ * on 127.0.0.1, `granted-` ones only OPENAI_API_KEY; any other workspace gets nothing, as in production.
+ * UNLISTED_SECRET is a Worker secret no list names.
+ */
+export const TEST_SECRET_RULES = {
+  PROVIDER_SECRETS: [...Object.keys(TEST_PROVIDER_KEYS), "VERTEX_SERVICE_ACCOUNT", "VERTEX_ROGUE_SERVICE_ACCOUNT", "GROQ_API_KEY", "K", "NOT_SET_ANYWHERE_KEY"].join(","),
+  WORKSPACE_ENV_SECRETS: "t-*=*; granted-*=OPENAI_API_KEY",
+  ALLOW_PRIVATE_UPSTREAMS: "default, t-*, granted-*",
+  UNLISTED_SECRET: "unlisted-secret-value-0123456789",
 };
 
 /** The domain tests reach per-workspace subdomains under (`<workspace>.gateway.test`). */

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -28,7 +29,8 @@ export type Targets = {
   dispose: () => Promise<void>;
 };
 
-const ADMIN_TOKEN = "bench-admin-token";
+// A fresh strong token per run: `npm start` refuses weak ones.
+const ADMIN_TOKEN = `bench-${randomBytes(24).toString("base64url")}`;
 const PROVIDER_KEY = "sk-sim-bench";
 const TSX = ["--import", "tsx"];
 

@@ -18,6 +18,8 @@ export async function bundleWorker(options: { entry: string; outfile: string; de
     mainFields: ["module", "main"],
     conditions: ["workerd", "worker", "browser"],
     external: ["cloudflare:*", "node:*"],
+    // wrangler's default module rule: these are imported as text (the dashboard's bundled script is one).
+    loader: { ".txt": "text", ".html": "text", ".sql": "text" },
     define: options.define ?? {},
     sourcemap: "linked",
     logLevel: "warning",

@@ -23,6 +23,8 @@ export type DataPlaneOptions = {
   inspectorPort?: number;
   /** Overrides or adds bindings (tests and the benchmark); secrets normally come from .dev.vars / the environment. */
   extraBindings?: Record<string, string>;
+  /** Checks the Worker's final bindings before anything starts; throwing refuses to start. */
+  checkBindings?: (bindings: Record<string, unknown>) => void;
   verbose?: boolean;
 };
 
@@ -51,6 +53,9 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   const persistRoot = resolve(options.dataDir, "v3");
   mkdirSync(persistRoot, { recursive: true });
 
+  const bindings: Record<string, unknown> = { ...(workerOptions.bindings ?? {}), DEFAULT_WORKSPACE_CONFIG: options.defaultWorkspaceConfig, ...(options.extraBindings ?? {}) };
+  options.checkBindings?.(bindings);
+
   const worker = {
     ...workerOptions,
     name: config.name ?? "switchyard",
@@ -58,11 +63,7 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
     scriptPath,
     // Module names are paths relative to this root; workerd refuses names that climb out of it ("..").
     modulesRoot: buildDir,
-    bindings: {
-      ...(workerOptions.bindings ?? {}),
-      DEFAULT_WORKSPACE_CONFIG: options.defaultWorkspaceConfig,
-      ...(options.extraBindings ?? {}),
-    },
+    bindings,
     unsafeDirectSockets: [{ host: options.host, port: options.port }],
   } as WorkerOptions;
 

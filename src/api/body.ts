@@ -10,15 +10,26 @@ export const MAX_BODY_BYTES = 10 * 1024 * 1024;
 const tooLarge = () =>
   new GatewayError({ status: 413, type: "invalid_request_error", code: "request_too_large", message: `The request body is larger than the gateway's limit of ${MAX_BODY_BYTES} bytes.` });
 
+const notUtf8 = () => badRequest("The request body is not valid UTF-8.", null, "invalid_encoding");
+
+/** Decodes UTF-8 strictly: a body with invalid bytes is refused, never sent on with replacement characters. */
+function decodeStrictly(decoder: TextDecoder, bytes?: ArrayBuffer | ArrayBufferView, options?: TextDecoderDecodeOptions): string {
+  try {
+    return decoder.decode(bytes, options);
+  } catch {
+    throw notUtf8();
+  }
+}
+
 async function readLimited(request: Request): Promise<string> {
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > MAX_BODY_BYTES) throw tooLarge();
   if (!request.body) return "";
+  const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   // A declared length within the limit bounds the body already (the runtime rejects a body longer than its
   // Content-Length), so the native read does; chunked bodies are counted as they arrive.
-  if (declared !== null && declared !== "") return request.text();
+  if (declared !== null && declared !== "") return decodeStrictly(decoder, await request.arrayBuffer());
   const reader = request.body.getReader();
-  const decoder = new TextDecoder();
   let size = 0;
   let text = "";
   for (;;) {
@@ -29,9 +40,9 @@ async function readLimited(request: Request): Promise<string> {
       await reader.cancel();
       throw tooLarge();
     }
-    text += decoder.decode(value, { stream: true });
+    text += decodeStrictly(decoder, value, { stream: true });
   }
-  return text + decoder.decode();
+  return text + decodeStrictly(decoder);
 }
 
 type Issue = z.core.$ZodIssue;

@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { DASHBOARD_HTML } from "../dashboard/page";
-import { DASHBOARD_SCRIPT } from "../dashboard/script";
+// Built from src/dashboard/client by scripts/runtime/dashboard.ts (every run and deploy command builds it first).
+import DASHBOARD_SCRIPT from "../dashboard/generated/app.js.txt";
 import type { AppEnv } from "../types";
 
 /** Only this page's own script, inline styles, and calls back to this origin (the admin API). */
@@ -15,8 +16,8 @@ const pageHeaders = (contentType: string) => ({
 });
 
 /**
- * /dashboard: the usage dashboard. The page and its script are public and hold no data; everything shown comes
- * from the admin API, called with the admin token the user types in (see src/dashboard/page.ts).
+ * /dashboard: the dashboard. The page and its script are public and hold no data; everything shown comes from the
+ * admin API, called with the admin token the user types in (see src/dashboard/page.ts and src/dashboard/client).
  */
 export const dashboardApi = new Hono<AppEnv>()
   .get("/", (c) => c.body(DASHBOARD_HTML, 200, pageHeaders("text/html; charset=utf-8")))

@@ -7,7 +7,8 @@ import { openFileContent, requireFile } from "../files/store";
 import { GatewayError } from "../lib/errors";
 import { batchApiFor } from "../providers/batch-registry";
 import type { BatchKind, NativeLine, ProviderBatchApi, ProviderBatchRef, ProviderCall, ProviderLineOutcome } from "../providers/batch";
-import { failureFromResponse, networkFailure, prepareTarget, redact, type PreparedTarget } from "../pipeline/upstream";
+import { Redactor } from "../lib/redact";
+import { failureFromResponse, networkFailure, prepareTarget, upstreamAccessFor, type PreparedTarget } from "../pipeline/upstream";
 import { emptyUsage } from "../schema/internal";
 import { inputLines } from "./input";
 import { BatchResults, type LineOutcome, type UnprocessedReason } from "./results";
@@ -44,13 +45,13 @@ type Provider = { api: ProviderBatchApi; prepared: PreparedTarget; call: Provide
 /** The batch's provider target made callable, through the same credential resolution as chat requests. */
 function providerOf(env: Env, batch: BatchRecord, config: GatewayConfig): Provider {
   if (!batch.provider || !batch.model) throw new GatewayError({ status: 500, type: "api_error", code: "batch_without_target", message: `Batch ${batch.id} has no provider target.` });
-  const prepared = prepareTarget(env, batch.workspaceId, config.providers, { provider: batch.provider, model: batch.model });
+  const prepared = prepareTarget(upstreamAccessFor(env, batch.workspaceId, config, new Redactor()), config.providers, { provider: batch.provider, model: batch.model });
   const api = batchApiFor(prepared.config);
   if (!api) throw new GatewayError({ status: 400, type: "invalid_request_error", code: "batch_unsupported", message: `Provider "${batch.provider}" has no batch API.` });
   const call: ProviderCall = async (request, options) => {
     let response: Response;
     try {
-      response = await fetch(request);
+      response = await prepared.fetch(request);
     } catch (error) {
       throw networkFailure(prepared, error);
     }
@@ -76,13 +77,13 @@ async function customIdsOf(env: Env, batch: BatchRecord): Promise<string[]> {
 const dialectOf = (batch: BatchRecord): "openai" | "anthropic" => (batch.endpoint === "/v1/messages" ? "anthropic" : "openai");
 
 /** A provider's result as the batch endpoint's response body (what the same request would have answered). */
-function lineOutcomeOf(batch: BatchRecord, outcome: ProviderLineOutcome, secrets: Iterable<string>): LineOutcome | undefined {
+function lineOutcomeOf(batch: BatchRecord, outcome: ProviderLineOutcome, redactor: Redactor): LineOutcome | undefined {
   const index = Number(outcome.key.slice(1));
   if (!Number.isInteger(index) || !outcome.key.startsWith("r")) return undefined;
   if (!outcome.ok) {
     if ("skipped" in outcome) return undefined;
     const status = outcome.status >= 500 ? 502 : outcome.status;
-    const error = new GatewayError({ status, message: `${batch.provider}: ${redact(outcome.error.message, secrets)}`, ...(outcome.error.type ? { type: outcome.error.type } : {}), code: outcome.error.code ?? null, param: outcome.error.param ?? null });
+    const error = new GatewayError({ status, message: `${batch.provider}: ${redactor.redact(outcome.error.message)}`, ...(outcome.error.type ? { type: outcome.error.type } : {}), code: outcome.error.code ?? null, param: outcome.error.param ?? null });
     return { index, ok: false, status, body: error.bodyFor(dialectOf(batch)), errorType: error.type };
   }
   if (outcome.kind === "embeddings") {
@@ -104,7 +105,7 @@ async function finalize(context: RunnerContext, provider: Provider, state: Nativ
   const results = new BatchResults(env, batch, config, { total: customIds.length, lineEvents: "every line" });
   if (state) {
     for await (const outcome of provider.api.results(provider.prepared.upstream, provider.call, state.ref, kindOf(batch))) {
-      const line = lineOutcomeOf(batch, outcome, provider.prepared.secretsSeen);
+      const line = lineOutcomeOf(batch, outcome, provider.prepared.redactor);
       const customId = line ? customIds[line.index] : undefined;
       if (line && customId !== undefined) await results.add(line, customId);
     }
@@ -168,7 +169,7 @@ export const nativeRunner: BatchRunner = {
       case "expired":
         return finalize(context, provider, state, "batch_expired");
       case "failed":
-        return fail(context, "provider_batch_failed", `${batch.provider}: ${redact(status.message ?? "the provider's batch failed", provider.prepared.secretsSeen)}`);
+        return fail(context, "provider_batch_failed", `${batch.provider}: ${provider.prepared.redactor.redact(status.message ?? "the provider's batch failed")}`);
       case "running": {
         if (batch.expiresAt !== null && Date.now() / 1000 > batch.expiresAt && batch.status === "in_progress") {
           await provider.api.cancel(provider.prepared.upstream, provider.call, state.ref).catch(() => undefined);

@@ -5,14 +5,48 @@ import type { ChatRequest } from "../schema/internal";
 /** Bumped whenever the key's inputs or the entry format change, so old entries are simply never found again. */
 export const CACHE_KEY_VERSION = 1;
 
-/** JSON with object keys sorted and `undefined` dropped: equal values always give equal text. */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map((item) => (item === undefined ? "null" : canonicalJson(item))).join(",")}]`;
-  const entries = Object.entries(value)
-    .filter(([, item]) => item !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(",")}}`;
+/** Text to emit as is, told apart from the JSON values still to serialise on the same stack. */
+class Literal {
+  constructor(readonly text: string) {}
+}
+const COMMA = new Literal(",");
+const CLOSE_ARRAY = new Literal("]");
+const CLOSE_OBJECT = new Literal("}");
+
+/**
+ * JSON with object keys sorted and `undefined` dropped: equal values always give equal text. Iterative, with its
+ * own stack: a client's JSON may be nested thousands deep, which a recursive walk would not survive.
+ */
+export function canonicalJson(root: unknown): string {
+  let out = "";
+  const stack: unknown[] = [root];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (value instanceof Literal) {
+      out += value.text;
+    } else if (value === null || typeof value !== "object") {
+      out += JSON.stringify(value) ?? "null";
+    } else if (Array.isArray(value)) {
+      out += "[";
+      stack.push(CLOSE_ARRAY);
+      for (let i = value.length - 1; i >= 0; i--) {
+        stack.push(value[i] === undefined ? null : value[i]);
+        if (i > 0) stack.push(COMMA);
+      }
+    } else {
+      const entries = Object.entries(value)
+        .filter(([, item]) => item !== undefined)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      out += "{";
+      stack.push(CLOSE_OBJECT);
+      for (let i = entries.length - 1; i >= 0; i--) {
+        const [key, item] = entries[i]!;
+        stack.push(item, new Literal(`${JSON.stringify(key)}:`));
+        if (i > 0) stack.push(COMMA);
+      }
+    }
+  }
+  return out;
 }
 
 /**

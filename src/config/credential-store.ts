@@ -1,12 +1,13 @@
 import * as z from "zod";
 import { MasterKeyring } from "../lib/master-keys";
 import { TtlCache } from "../lib/ttl-cache";
+import { CredentialNameSchema } from "./schema";
 
 /**
  * Provider credentials stored in the gateway ("virtual keys"): encrypted with AES-GCM under the master key,
  * one KV entry per workspace and name. Nothing here ever hands a plaintext to the admin API.
  */
-export const CredentialNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "credential names are 1-64 letters, digits, _ . -");
+export { CredentialNameSchema };
 
 const StoredCredentialSchema = z.object({
   workspaceId: z.string(),

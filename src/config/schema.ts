@@ -7,20 +7,38 @@ import { PriceSchema } from "../usage/pricing";
 import { FilesOptionsSchema } from "../files/options";
 import { GuardrailsSchema, guardrailReferenceIssues } from "../guardrails/schema";
 
+/** The name of a credential stored through the admin API. */
+export const CredentialNameSchema = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, "credential names are 1-64 letters, digits, _ . -");
+
 /** A credential is never written in the document: it names where the gateway finds it at request time. */
 export const SecretRefSchema = z
   .union([
-    z.strictObject({ env: z.string().min(1).describe("Name of a Worker secret / environment variable.") }),
-    z.strictObject({ credential: z.string().min(1).describe("Name of a credential stored through the admin API (encrypted).") }),
+    z.strictObject({
+      env: z
+        .string()
+        .regex(/^[A-Za-z_][A-Za-z0-9_]{0,127}$/, "a Worker secret's name: letters, digits and _")
+        .describe("Name of a Worker secret / environment variable: one of PROVIDER_SECRETS (and, for workspaces other than `default`, granted by WORKSPACE_ENV_SECRETS)."),
+    }),
+    z.strictObject({ credential: CredentialNameSchema.describe("Name of a credential stored through the admin API (encrypted).") }),
   ])
   .describe("Where a secret comes from; never the secret itself.");
 export type SecretRef = z.infer<typeof SecretRefSchema>;
 
-// Normalised once here (no trailing slash), so adapters append their paths as they are.
-const baseURL = z
+/** An upstream URL: the gateway adds paths and queries itself, so it carries neither a query, a fragment nor credentials. */
+const upstreamURL = z
   .url({ protocol: /^https?$/ })
-  .overwrite((url) => url.replace(/\/+$/, ""))
-  .describe("The provider's base URL, following its own SDK's convention.");
+  .refine((url) => !url.includes("?") && !url.includes("#"), "must not contain `?` or `#`: the gateway builds paths and queries itself")
+  .refine((url) => !/^[a-z]+:\/\/[^/]*@/i.test(url), "must not carry credentials (user:password@)");
+
+// Normalised once here (no trailing slash), so adapters append their paths as they are.
+const baseURL = upstreamURL.overwrite((url) => url.replace(/\/+$/, "")).describe("The provider's base URL, following its own SDK's convention.");
+
+/** Static headers a compatible server needs; a value may be a secret reference. */
+const HeaderNameSchema = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, "a header name (letters, digits and !#$%&'*+.^_`|~-)")
+  .refine((name) => !["host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer"].includes(name.toLowerCase()), "the gateway sets this header itself");
+const HeaderValueSchema = z.string().regex(/^[\t\x20-\x7e\x80-\xff]*$/, "header values have no control characters (CR, LF, NUL)");
 
 export const OpenAIProviderSchema = z.strictObject({
   type: z.literal("openai"),
@@ -50,9 +68,12 @@ export const GeminiProviderSchema = z.strictObject({
 export const VertexProviderSchema = z.strictObject({
   type: z.literal("vertex"),
   project: z.string().min(1).describe("The Google Cloud project id."),
-  location: z.string().min(1).describe("The Vertex AI location, e.g. us-central1, europe-west4 or global."),
+  location: z
+    .string()
+    .regex(/^[a-z0-9-]{1,63}$/, "a Vertex AI location such as us-central1 or global")
+    .describe("The Vertex AI location, e.g. us-central1, europe-west4 or global."),
   serviceAccount: SecretRefSchema.describe("The service account's JSON key (the whole file's contents)."),
-  tokenURL: z.url({ protocol: /^https?$/ }).optional().describe("Where the signed JWT is exchanged for an access token (default: the key's token_uri)."),
+  tokenURL: upstreamURL.optional().describe("Where the signed JWT is exchanged for an access token (default: the key's token_uri)."),
   baseURL: baseURL.optional().describe("Overrides https://{location}-aiplatform.googleapis.com (tests, private endpoints)."),
   batchBucket: z
     .string()
@@ -93,7 +114,10 @@ export const OpenAICompatibleProviderSchema = z
     apiKey: SecretRefSchema.optional().describe("Optional for local servers (Ollama, vLLM, LM Studio)."),
     quirks: QuirksOverrideSchema.optional().describe("Overrides the preset's quirks, or describes a server without a preset."),
     supports: SupportsSchema.partial().optional(),
-    headers: z.record(z.string(), z.string()).optional().describe("Extra static headers (e.g. OpenRouter's HTTP-Referer)."),
+    headers: z
+      .record(HeaderNameSchema, z.union([HeaderValueSchema, SecretRefSchema]))
+      .optional()
+      .describe("Extra headers (e.g. OpenRouter's HTTP-Referer); a value may be a secret reference ({ env } or { credential })."),
     models: z.array(z.string()).optional(),
   })
   .superRefine((provider, ctx) => {

@@ -31,6 +31,11 @@ function bundledDefault(env: Env): GatewayConfig | null {
   return parsed.config;
 }
 
+/** Whether `config` is the config file's document (the operator's own), rather than one written through the admin API. */
+export function isConfigFileDocument(config: GatewayConfig): boolean {
+  return bundled !== undefined && bundled.config === config;
+}
+
 /**
  * The configuration of a workspace: the admin-managed document in KV when there is one, else (for `default`)
  * the bundled config file. `null` when the workspace has none.

@@ -1,13 +1,14 @@
 /**
- * The dashboard's HTML shell. It holds no data and no secret: the script (./script.ts) asks for the admin token,
- * keeps it in sessionStorage (gone when the tab closes) and sends it as a bearer token to the usage API.
+ * The dashboard's HTML shell. It holds no data and no secret: the script (bundled from ./client, served as
+ * /dashboard/app.js) asks for an admin token, keeps it in sessionStorage (gone when the tab closes), sends it as a
+ * bearer token to the admin API and draws each view into #view.
  */
 export const DASHBOARD_HTML = `<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Switchyard — usage</title>
+<title>Switchyard</title>
 <link rel="icon" href="data:,">
 <style>
   :root { --ink: #1d2433; --muted: #667085; --line: #e4e7ec; --bg: #f6f7f9; --card: #fff; --accent: #3b6df6; --warn: #e0613a; --ok: #1f9d6b; --alt: #9b6bf2; }
@@ -35,13 +36,26 @@ export const DASHBOARD_HTML = `<!doctype html>
   svg .label { fill: var(--ink); }
   .error { color: var(--warn); margin: 12px 0; }
   .empty { color: var(--muted); padding: 24px 0; text-align: center; }
+  nav#views { display: flex; gap: 4px; margin-bottom: 16px; border-bottom: 1px solid var(--line); }
+  nav#views .tab { background: none; color: var(--muted); border: none; border-bottom: 2px solid transparent; border-radius: 0; padding: 8px 12px; }
+  nav#views .tab.active { color: var(--ink); border-bottom-color: var(--accent); }
+  #identity { color: var(--muted); font-size: 13px; }
+  table { width: 100%; border-collapse: collapse; font-size: 13px; }
+  th, td { text-align: left; padding: 6px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+  th { color: var(--muted); font-weight: 500; }
+  code { font: 12px ui-monospace, SFMono-Regular, Menlo, monospace; }
+  .inline-form { display: flex; gap: 8px; flex-wrap: wrap; margin: 4px 0 12px; }
+  .notice { background: #eef7f1; border: 1px solid #b9e2c9; border-radius: 6px; padding: 8px 10px; margin: 8px 0; word-break: break-all; }
+  button.danger { color: var(--warn); border-color: var(--warn); }
+  .sub { color: var(--muted); font-size: 12px; }
   [hidden] { display: none !important; }
 </style>
 </head>
 <body>
 <header>
-  <h1>Switchyard usage</h1>
+  <h1>Switchyard</h1>
   <span id="controls" hidden>
+    <span id="identity"></span>
     <select id="workspace" aria-label="Workspace"></select>
     <select id="range" aria-label="Time range"><option value="7">Last 7 days</option><option value="30" selected>Last 30 days</option><option value="90">Last 90 days</option></select>
     <button id="logout" class="secondary" type="button">Sign out</button>
@@ -51,23 +65,13 @@ export const DASHBOARD_HTML = `<!doctype html>
   <label for="token">Admin token</label>
   <input id="token" type="password" autocomplete="current-password" required>
   <button type="submit">Open dashboard</button>
-  <p class="sub">Kept in this tab only (sessionStorage) and sent as a bearer token to the admin API.</p>
+  <p class="sub">ADMIN_TOKEN or an admin token made through the API; what you see follows its role. Kept in this tab only (sessionStorage) and sent as a bearer token to the admin API.</p>
   <p id="login-error" class="error" hidden></p>
 </form>
 <main id="dashboard" hidden>
+  <nav id="views" aria-label="Views"></nav>
   <p id="load-error" class="error" hidden></p>
-  <section class="kpis" id="kpis"></section>
-  <section class="grid">
-    <div class="card wide"><h2>Spend over time (USD per day)</h2><div data-chart="spend-over-time"></div></div>
-    <div class="card wide"><h2>Requests, errors and rescues per day</h2><div data-chart="requests-over-time"></div></div>
-    <div class="card"><h2>Top keys by spend</h2><div data-chart="keys"></div></div>
-    <div class="card"><h2>Routes by spend</h2><div data-chart="routes"></div></div>
-    <div class="card"><h2>Providers by spend</h2><div data-chart="providers"></div></div>
-    <div class="card"><h2>Models by spend</h2><div data-chart="models"></div></div>
-    <div class="card"><h2>Error, rescue and cache-hit rates</h2><div data-chart="rates"></div></div>
-    <div class="card"><h2>Latency percentiles (ms)</h2><div data-chart="latency"></div></div>
-    <div class="card wide"><h2>Guardrails: blocked, flagged and redacted per rule</h2><div data-chart="guardrails"></div></div>
-  </section>
+  <div id="view"></div>
 </main>
 <script src="/dashboard/app.js" defer></script>
 </body>

@@ -18,7 +18,7 @@ function streamFailure(prepared: PreparedTarget, error: unknown): UpstreamFailur
 async function send(prepared: PreparedTarget, upstreamRequest: Request, control: AttemptControl): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(upstreamRequest, { signal: control.signal });
+    response = await prepared.fetch(upstreamRequest, { signal: control.signal });
   } catch (error) {
     if (error instanceof GatewayError) throw error;
     throw networkFailure(prepared, error);

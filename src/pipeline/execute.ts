@@ -1,5 +1,6 @@
 import type { GatewayConfig } from "../config/schema";
 import { GatewayError } from "../lib/errors";
+import type { Redactor } from "../lib/redact";
 import type { RoutingFacts } from "../routing/conditions";
 import { planDirect, planRoute, type Plan, type PlanInput, type PlannedAttempt } from "../routing/plan";
 import { defaultRandom, type RandomSource } from "../routing/random";
@@ -9,7 +10,7 @@ import { priceOfTarget } from "../usage/pricing";
 import { CircuitView } from "./circuits";
 import { AttemptTimer, pause, type AttemptControl } from "./deadline";
 import type { RequestRecord } from "./record";
-import { UpstreamFailure, prepareTarget, timeoutFailure, type PreparedTarget } from "./upstream";
+import { UpstreamFailure, prepareTarget, timeoutFailure, type PreparedTarget, type UpstreamAccess, upstreamAccessFor } from "./upstream";
 
 export type ExecutionScope = {
   env: Env;
@@ -20,13 +21,18 @@ export type ExecutionScope = {
   /** The client's request signal: when it aborts, no further attempt is made. */
   clientSignal: AbortSignal | undefined;
   random: RandomSource;
+  /** What this workspace's targets may reach, and the redactor their secrets go to. */
+  access: UpstreamAccess;
 };
 
 /** A request's execution scope; circuit outcomes and refreshes are sent when the request settles. */
-export function newExecutionScope(init: { env: Env; workspaceId: string; config: GatewayConfig; record: RequestRecord; clientSignal?: AbortSignal }): ExecutionScope {
+export function newExecutionScope(init: { env: Env; workspaceId: string; config: GatewayConfig; record: RequestRecord; redactor: Redactor; clientSignal?: AbortSignal }): ExecutionScope {
   const circuits = new CircuitView(init.env, init.workspaceId, init.config.circuitBreaker);
   init.record.onSettle(() => circuits.settle());
-  return { env: init.env, workspaceId: init.workspaceId, config: init.config, record: init.record, circuits, clientSignal: init.clientSignal, random: defaultRandom };
+  // The operator's own config file may name any address; configs written through the admin API only what the
+  // operator allows their workspace (src/config/upstream-addresses.ts).
+  const access = upstreamAccessFor(init.env, init.workspaceId, init.config, init.redactor);
+  return { env: init.env, workspaceId: init.workspaceId, config: init.config, record: init.record, circuits, clientSignal: init.clientSignal, random: defaultRandom, access };
 }
 
 /** The request facts routing looks at (conditional rules, cost estimates). */
@@ -67,10 +73,12 @@ async function attemptOnce<T>(scope: ExecutionScope, prepared: PreparedTarget, p
     return { ok: true, value, latencyMs: performance.now() - startedAt };
   } catch (error) {
     const expired = timer.expired;
+    // Whatever the attempt failed with (an upstream's message, a stream's first event, a token exchange) is
+    // scrubbed of the secrets it used before anyone sees it.
     const failure = expired
       ? timeoutFailure(prepared, expired.phase, expired.ms)
       : error instanceof GatewayError
-        ? error
+        ? prepared.redactor.redactError(error)
         : new GatewayError({ status: 502, type: "upstream_error", provider: prepared.target.provider, message: `${prepared.target.provider}: the upstream call failed.` });
     return { ok: false, failure, latencyMs: performance.now() - startedAt };
   } finally {
@@ -95,7 +103,7 @@ export async function runAttempts<T>(scope: ExecutionScope, plan: Plan, attempt:
   let lastFailure: GatewayError | undefined;
   for (const planned of plan.attempts) {
     const { target } = planned;
-    const prepared = prepareTarget(scope.env, scope.workspaceId, scope.config.providers, target);
+    const prepared = prepareTarget(scope.access, scope.config.providers, target);
     for (let tries = 1; ; tries++) {
       const remainingMs = record.startedAt + planned.timeout.totalMs - performance.now();
       if (remainingMs <= 0) {

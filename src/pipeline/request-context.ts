@@ -2,12 +2,13 @@ import { createMiddleware } from "hono/factory";
 import { RequestRecord } from "./record";
 import type { AppEnv } from "../types";
 import { newRequestId } from "../lib/ids";
+import { Redactor } from "../lib/redact";
 
 /** A client-sent request id is kept when it is short and printable; anything else is replaced. */
 const CLIENT_REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
 /**
- * First middleware of every request: request id, timing, the request record, and the settle step in
+ * First middleware of every request: request id, timing, the request record, the secret redactor, and the settle step in
  * `waitUntil`. On the way out it stamps `x-request-id` and `x-switchyard-overhead-ms` on every response.
  */
 export const requestContext = () =>
@@ -19,6 +20,7 @@ export const requestContext = () =>
     c.set("requestId", requestId);
     c.set("startedAt", startedAt);
     c.set("record", record);
+    c.set("redactor", new Redactor());
     c.set("dialect", c.req.path === "/v1/messages" || c.req.path.startsWith("/v1/messages/") ? "anthropic" : "openai");
     c.executionCtx.waitUntil(record.settle());
     try {

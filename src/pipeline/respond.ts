@@ -76,6 +76,7 @@ export function respondWithEvents(
         hooks.onEnd?.(end);
         record.finish(end.outcome === "complete" ? "success" : end.outcome, end.outcome === "error" ? end.error.type : undefined);
       },
+      redact: (error) => c.get("redactor").redactError(error),
     },
     provider,
   );

@@ -3,6 +3,7 @@ import { cachePolicyFor, cacheSettingsOf } from "../cache/options";
 import { requestGuardFor, type RequestGuard } from "../guardrails";
 import { logGuardrailOutcome } from "../guardrails/log";
 import { base64Encode } from "../lib/crypto";
+import { requireModelAllowed } from "../policy/keys";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
@@ -16,7 +17,7 @@ import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond
 // `c.get(name)` rather than `c.get("name")` on the request path: Hono builds a new object of every variable on each
 // `c.var` access (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
 const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
-  newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), record: c.get("record"), clientSignal: c.req.raw.signal });
+  newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), record: c.get("record"), redactor: c.get("redactor"), clientSignal: c.req.raw.signal });
 
 /** What routing may look at: the model, headers, metadata and the prompt's estimated size. */
 const routingRequest = (c: Context<AppEnv>, model: string, promptTokens: number, metadata?: Record<string, string>, maxTokens?: number): RoutingRequest => ({
@@ -43,6 +44,7 @@ function guardFor(c: Context<AppEnv>): RequestGuard | undefined {
 
 /** Serves a chat request (from either dialect) end to end: plan, attempts, and the rendered response or stream. */
 export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<Response> {
+  requireModelAllowed(c.get("key"), sent.model);
   const record = c.get("record");
   record.stream = sent.stream;
   const scope = scopeOf(c);
@@ -65,6 +67,7 @@ function float32Base64(vector: readonly number[]): string {
 }
 
 export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsRequest): Promise<Response> {
+  requireModelAllowed(c.get("key"), sent.model);
   const record = c.get("record");
   record.operation = "embeddings";
   const scope = scopeOf(c);

@@ -24,6 +24,8 @@ export type StreamHooks = {
   onEnd: (end: StreamEnd) => void;
   /** The client went away; called at once, before the upstream is drained. */
   onCancel?: () => void;
+  /** Applied to a failure before it is reported anywhere (client, hooks, runtime log): scrubs provider secrets. */
+  redact?: (error: GatewayError) => GatewayError;
 };
 
 const asGatewayError = (error: unknown, provider?: string): GatewayError =>
@@ -98,7 +100,8 @@ export function renderEventStream(
         leave();
       }
     };
-    const fail = async (error: GatewayError) => {
+    const fail = async (failure: GatewayError) => {
+      const error = hooks.redact ? hooks.redact(failure) : failure;
       send(renderer.error(error));
       end({ outcome: "error", error });
       if (clientGoneAt !== undefined) return;

@@ -1,36 +1,73 @@
-import type { ProviderConfig, Target } from "../config/schema";
+import type { GatewayConfig, ProviderConfig, Target } from "../config/schema";
 import { resolveSecret } from "../config/credentials";
+import { isConfigFileDocument } from "../config/store";
+import { outboundURLProblem, privateUpstreamsAllowed } from "../config/upstream-addresses";
 import { GatewayError } from "../lib/errors";
+import type { Redactor } from "../lib/redact";
 import { adapterFor } from "../providers/registry";
 import type { ProviderAdapter, UpstreamTarget } from "../providers/types";
 import type { AttemptOutcome } from "../routing/retry";
 
-/** A target made callable: its config, adapter, and the secrets it resolved (kept to redact them from errors). */
+/** A target made callable: its config, adapter, and the one way it reaches the network. */
 export type PreparedTarget = {
   target: Target;
   config: ProviderConfig;
   adapter: ProviderAdapter;
   upstream: UpstreamTarget;
-  /** Secret values handed to the adapter for this target, so no upstream message can echo them back. */
-  secretsSeen: Set<string>;
+  /** The request's redactor: every secret resolved for this target is added to it, so no message can echo it back. */
+  redactor: Redactor;
+  /** Every upstream call of this target (the main call and side calls such as token exchanges) goes through here. */
+  fetch: (request: Request, init?: { signal?: AbortSignal }) => Promise<Response>;
 };
 
-export function prepareTarget(env: Env, workspaceId: string, providers: Record<string, ProviderConfig>, target: Target): PreparedTarget {
+/** What a request's workspace may reach: resolved once per request, applied to every target it prepares. */
+export type UpstreamAccess = {
+  env: Env;
+  workspaceId: string;
+  /** The operator lets this config reach private, loopback and link-local addresses (or it is the config file). */
+  privateAddresses: boolean;
+  redactor: Redactor;
+};
+
+/** The access of one workspace's config: the config file may reach private addresses, others only when the operator allows. */
+export function upstreamAccessFor(env: Env, workspaceId: string, config: GatewayConfig, redactor: Redactor): UpstreamAccess {
+  const privateAddresses = isConfigFileDocument(config) || privateUpstreamsAllowed(env, workspaceId);
+  return { env, workspaceId, privateAddresses, redactor };
+}
+
+const addressRefused = (provider: string, url: string, problem: string) =>
+  new GatewayError({
+    status: 503,
+    type: "configuration_error",
+    code: "upstream_address_not_allowed",
+    provider,
+    message: `Provider "${provider}" was not called: its address ${new URL(url).origin} ${problem}.`,
+  });
+
+export function prepareTarget(access: UpstreamAccess, providers: Record<string, ProviderConfig>, target: Target): PreparedTarget {
   const config = providers[target.provider];
   if (!config) throw new GatewayError({ status: 500, type: "configuration_error", code: "unknown_provider", message: `Unknown provider "${target.provider}".` });
-  const secretsSeen = new Set<string>();
+  const { redactor } = access;
+  // Redirects are never followed: a provider that answers 3xx could otherwise send the request (and its
+  // credentials) to an address the config could not name.
+  const guardedFetch = (request: Request, init?: { signal?: AbortSignal }): Promise<Response> => {
+    const problem = outboundURLProblem(request.url, { privateAllowed: access.privateAddresses });
+    if (problem !== undefined) return Promise.reject(addressRefused(target.provider, request.url, problem));
+    return fetch(request, { redirect: "manual", ...(init?.signal ? { signal: init.signal } : {}) });
+  };
   const upstream: UpstreamTarget = {
     providerName: target.provider,
     config,
     model: target.model,
-    fetch: (input, init) => fetch(input, init),
+    fetch: (input, init) => guardedFetch(new Request(input, init), init?.signal ? { signal: init.signal } : undefined),
     secret: async (ref) => {
-      const value = await resolveSecret(env, workspaceId, ref, target.provider);
-      secretsSeen.add(value);
+      const value = await resolveSecret(access.env, access.workspaceId, ref, target.provider);
+      redactor.add(value);
       return value;
     },
+    sensitive: (value) => redactor.add(value),
   };
-  return { target, config, adapter: adapterFor(config), upstream, secretsSeen };
+  return { target, config, adapter: adapterFor(config), upstream, redactor, fetch: guardedFetch };
 }
 
 /** Why an attempt failed, in the terms retry and fallback decisions need. */
@@ -46,12 +83,6 @@ export class UpstreamFailure extends GatewayError {
     this.upstreamStatus = init.upstreamStatus;
     this.retryAfterMs = init.retryAfterMs;
   }
-}
-
-export function redact(text: string, secrets: Iterable<string>): string {
-  let out = text;
-  for (const secret of secrets) if (secret.length >= 4) out = out.split(secret).join("[redacted]");
-  return out;
 }
 
 /** Retry-After in seconds or as an HTTP date, or retry-after-ms; undefined when absent or unreadable. */
@@ -74,12 +105,16 @@ export async function failureFromResponse(prepared: PreparedTarget, response: Re
   const provider = prepared.target.provider;
   const bodyText = await response.text().catch(() => "");
   const info = prepared.adapter.parseError(response.status, bodyText, response.headers);
-  const message = redact(info.message, prepared.secretsSeen);
+  const message = prepared.redactor.redact(info.message);
   const status = response.status;
   const retryAfter = retryAfterMs(response.headers);
   const headers: Record<string, string> = { "x-switchyard-upstream-status": String(status) };
   if (retryAfter !== undefined && status === 429) headers["retry-after"] = String(Math.ceil(retryAfter / 1000));
-  const clientStatus = status >= 500 ? 502 : status >= 400 ? status : 502;
+  const clientStatus = status >= 500 ? 502 : status;
+  if (status < 400) {
+    // A redirect (fetches never follow them): where it points is not the client's business.
+    return new UpstreamFailure({ status: 502, type: "upstream_error", code: "upstream_redirect", provider, message: `${provider} answered with a redirect (HTTP ${status}), which the gateway does not follow.`, headers, outcome: "http_error", upstreamStatus: status });
+  }
   return new UpstreamFailure({
     status: clientStatus,
     type: status >= 500 ? "upstream_error" : (info.type ?? (status === 429 ? "rate_limit_error" : "invalid_request_error")),
@@ -96,7 +131,7 @@ export async function failureFromResponse(prepared: PreparedTarget, response: Re
 
 export function networkFailure(prepared: PreparedTarget, error: unknown): UpstreamFailure {
   const provider = prepared.target.provider;
-  const detail = redact(error instanceof Error ? error.message : String(error), prepared.secretsSeen);
+  const detail = prepared.redactor.redact(error instanceof Error ? error.message : String(error));
   return new UpstreamFailure({ status: 502, type: "upstream_error", code: "upstream_unreachable", provider, message: `${provider} could not be reached: ${detail}`, outcome: "network", upstreamStatus: null });
 }
 

@@ -1,12 +1,15 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { DEFAULT_WORKSPACE, loadWorkspaceConfig } from "../config/store";
-import { timingSafeEqualStrings } from "../lib/crypto";
 import { GatewayError, badRequest, unauthorized } from "../lib/errors";
 import type { AppEnv } from "../types";
+import { ADMIN_TOKEN_IDENTITY, authorize, grants, inScope, type AdminIdentity } from "./admin-access";
+import { resolveAdminCredential } from "./admin-auth";
+import { ADMIN_TOKEN_ID_PREFIX, getAdminToken, identityOf } from "./admin-tokens";
+import { throttledAuthentication } from "./auth-throttle";
 import { batchLineCallerOf } from "./batch-line-caller";
-import { getKey, isExpired, verifyKey, type KeyRecord } from "./keys";
-import { WORKSPACE_HEADER, workspaceFromHost, wrongWorkspace } from "./workspace-selection";
+import { getKey, isExpired, isGatewayKeyShaped, verifyKey, type KeyRecord } from "./keys";
+import { WORKSPACE_HEADER, workspaceFromHeader, workspaceFromHost, wrongWorkspace } from "./workspace-selection";
 
 const BEARER = /^Bearer\s+(\S+)\s*$/i;
 
@@ -26,14 +29,15 @@ export function presentedKey(headers: Headers): string {
   throw unauthorized("Missing gateway key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'.");
 }
 
-function isAdminToken(env: Env, presented: string): boolean {
-  const expected: unknown = Reflect.get(env, "ADMIN_TOKEN");
-  return typeof expected === "string" && expected !== "" && timingSafeEqualStrings(presented, expected);
-}
-
-/** The admin token acting as a workspace for its own test requests: no limits, every route. */
+/** The admin credential acting as a workspace for its own test requests: no limits, every route. */
 const ADMIN_TEST_KEY_ID = "admin";
-const adminTestKey = (workspaceId: string): KeyRecord => ({ id: ADMIN_TEST_KEY_ID, workspaceId, name: "admin token", hash: "", createdAt: new Date(0).toISOString() });
+const adminTestKey = (identity: AdminIdentity, workspaceId: string): KeyRecord => ({
+  id: identity.id === ADMIN_TOKEN_IDENTITY.id ? ADMIN_TEST_KEY_ID : identity.id,
+  workspaceId,
+  name: identity.name,
+  hash: "",
+  createdAt: new Date(0).toISOString(),
+});
 
 /**
  * Gateway-key authentication for /v1/*: the key decides the workspace. A subdomain (`<ws>.<GATEWAY_DOMAIN>`) or
@@ -51,14 +55,21 @@ export const gatewayKeyAuth = () =>
     }
     const presented = presentedKey(c.req.raw.headers);
     const fromHost = workspaceFromHost(c.env.GATEWAY_DOMAIN, c.req.url);
-    const fromHeader = c.req.header(WORKSPACE_HEADER);
+    const fromHeader = workspaceFromHeader(c.req.header(WORKSPACE_HEADER));
     let key: KeyRecord | null;
-    if (isAdminToken(c.env, presented)) {
+    if (isGatewayKeyShaped(presented)) {
+      key = await verifyKey(c.env, presented);
+    } else {
+      // Anything else can only be an admin credential: it is checked, and its failures counted, like on /admin.
+      const identity = await throttledAuthentication(c.env, c.req.raw.headers, "v1", async () => {
+        const found = await resolveAdminCredential(c.env, presented);
+        if (!found) throw unauthorized("Invalid gateway key.");
+        return found;
+      });
       const selected = fromHost ?? fromHeader;
       if (selected === undefined) throw badRequest(`The admin token needs a workspace on /v1/*: send the ${WORKSPACE_HEADER} header.`, WORKSPACE_HEADER, "workspace_required");
-      key = adminTestKey(selected);
-    } else {
-      key = await verifyKey(c.env, presented);
+      authorize(identity, "write", selected, "call /v1/* as a workspace");
+      key = adminTestKey(identity, selected);
     }
     if (!key) throw unauthorized("Invalid gateway key.");
     if (isExpired(key)) throw keyExpired(key);
@@ -86,23 +97,18 @@ async function actAs(c: Context<AppEnv>, key: KeyRecord): Promise<void> {
 
 /**
  * The key a batch runs as, as it is now: the one that created it (limits and allow-list as currently set), or
- * the admin token's test key; null once that key was revoked (its batch's remaining lines are refused).
+ * the test key of the admin credential that created it; null once that key or admin token was revoked, expired
+ * or lost write access to the workspace (its batch's remaining lines are refused).
  */
 export async function batchKeyOf(env: Env, workspaceId: string, keyId: string | null): Promise<KeyRecord | null> {
-  if (keyId === null || keyId === ADMIN_TEST_KEY_ID) return adminTestKey(workspaceId);
+  if (keyId === null || keyId === ADMIN_TEST_KEY_ID) return adminTestKey(ADMIN_TOKEN_IDENTITY, workspaceId);
+  if (keyId.startsWith(ADMIN_TOKEN_ID_PREFIX)) {
+    const token = await getAdminToken(env, keyId);
+    if (!token || (token.expiresAt !== undefined && Date.parse(token.expiresAt) <= Date.now())) return null;
+    const identity = identityOf(token);
+    return grants(identity, "write") && inScope(identity, workspaceId) ? adminTestKey(identity, workspaceId) : null;
+  }
   return getKey(env, workspaceId, keyId);
 }
-
-/** Admin authentication: the ADMIN_TOKEN secret as a bearer token, compared in constant time. */
-export const adminAuth = () =>
-  createMiddleware<AppEnv>(async (c, next) => {
-    const expected: unknown = Reflect.get(c.env, "ADMIN_TOKEN");
-    if (typeof expected !== "string" || expected === "") {
-      throw new GatewayError({ status: 503, type: "configuration_error", code: "admin_disabled", message: "The admin API is disabled: set the ADMIN_TOKEN secret." });
-    }
-    const match = BEARER.exec(c.req.header("authorization") ?? "");
-    if (!match || !timingSafeEqualStrings(match[1]!, expected)) throw unauthorized("Invalid admin token.");
-    await next();
-  });
 
 export { DEFAULT_WORKSPACE };

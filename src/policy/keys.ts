@@ -1,8 +1,10 @@
 import * as z from "zod";
+import { GatewayError } from "../lib/errors";
 import { sha256Hex, timingSafeEqualStrings } from "../lib/crypto";
 import { randomId } from "../lib/ids";
 import { TtlCache } from "../lib/ttl-cache";
 import { BudgetSchema, RateLimitSchema } from "./limit-schemas";
+import { isWorkspaceId } from "./workspaces";
 
 /** What a key may do: limits, budget, the routes it may call, and when it stops working. */
 export const KeyPolicySchema = z.object({
@@ -24,6 +26,16 @@ export const KeyRecordSchema = KeyPolicySchema.extend({
 export type KeyRecord = z.infer<typeof KeyRecordSchema>;
 
 export const isExpired = (key: KeyRecord, now = Date.now()): boolean => key.expiresAt !== undefined && Date.parse(key.expiresAt) <= now;
+
+/**
+ * A key restricted to some routes may call only those. Checked before the model is resolved, so the answer is the
+ * same whether the model exists or not: such a key learns nothing about the rest of its workspace.
+ */
+export function requireModelAllowed(key: KeyRecord, model: string): void {
+  if (key.routes && !key.routes.includes(model)) {
+    throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${model}" is not one of them.` });
+  }
+}
 
 /** The public view of a key: everything but the hash. */
 export const publicKey = ({ hash: _hash, ...rest }: KeyRecord) => rest;
@@ -65,7 +77,12 @@ export async function createKey(env: Env, workspaceId: string, name: string, pol
   return { record, key };
 }
 
+/** Ids the gateway hands out; anything else (a 600-character path segment) names no key and is not looked up. */
+const KEY_ID = /^key_[0-9A-Za-z]{1,64}$/;
+const isKeyAddress = (workspaceId: string, keyId: string) => KEY_ID.test(keyId) && isWorkspaceId(workspaceId);
+
 export async function getKey(env: Env, workspaceId: string, keyId: string): Promise<KeyRecord | null> {
+  if (!isKeyAddress(workspaceId, keyId)) return null;
   const stored = await env.GATEWAY_KV.get(workspaceKeyKv(workspaceId, keyId));
   return stored === null ? null : KeyRecordSchema.parse(JSON.parse(stored));
 }
@@ -102,6 +119,7 @@ export async function listKeys(env: Env, workspaceId: string): Promise<KeyRecord
 }
 
 export async function revokeKey(env: Env, workspaceId: string, keyId: string): Promise<boolean> {
+  if (!isKeyAddress(workspaceId, keyId)) return false;
   const stored = await env.GATEWAY_KV.get(workspaceKeyKv(workspaceId, keyId));
   if (stored === null) return false;
   const record = KeyRecordSchema.parse(JSON.parse(stored));
@@ -110,9 +128,12 @@ export async function revokeKey(env: Env, workspaceId: string, keyId: string): P
   return true;
 }
 
+/** Whether a presented string has the shape of a gateway key (it may still be unknown or revoked). */
+export const isGatewayKeyShaped = (presented: string): boolean => presented.startsWith(KEY_PREFIX) && presented.length === KEY_PREFIX.length + KEY_RANDOM_CHARS;
+
 /** The key's record, or null when the key is unknown or revoked. */
 export async function verifyKey(env: Env, presented: string): Promise<KeyRecord | null> {
-  if (!presented.startsWith(KEY_PREFIX) || presented.length !== KEY_PREFIX.length + KEY_RANDOM_CHARS) return null;
+  if (!isGatewayKeyShaped(presented)) return null;
   const hash = digestMemo.get(presented) ?? (await sha256Hex(presented));
   const cached = keyCache.get(hash);
   const record =

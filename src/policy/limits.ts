@@ -105,6 +105,8 @@ export function limitHeaders(scopes: ScopeState[]): Record<string, string> {
   return headers;
 }
 
+const BUDGET_PERIOD_ADJECTIVE: Record<Budget["period"], string> = { day: "daily", month: "monthly", total: "total" };
+
 function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<string, string>): GatewayError {
   if (result.retryAfterMs !== null) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(result.retryAfterMs / 1_000)));
@@ -119,7 +121,7 @@ function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<st
       type: "budget_exceeded",
       code: "budget_exceeded",
       headers,
-      message: `The ${budget.period === "total" ? "total" : `${budget.period}ly`} budget of ${whose} ($${budget.usd}) would be exceeded: $${budget.spentUsd.toFixed(6)} spent and $${budget.reservedUsd.toFixed(6)} reserved by requests in flight. ${budget.resetMs === null ? "The budget does not reset." : `It resets at the start of the next UTC ${budget.period}.`} A lower max_tokens reserves less.`,
+      message: `The ${BUDGET_PERIOD_ADJECTIVE[budget.period]} budget of ${whose} ($${budget.usd}) would be exceeded: $${budget.spentUsd.toFixed(6)} spent and $${budget.reservedUsd.toFixed(6)} reserved by requests in flight. ${budget.resetMs === null ? "The budget does not reset." : `It resets at the start of the next UTC ${budget.period}.`} A lower max_tokens reserves less.`,
     });
   }
   const window = (result.reason === "requests" ? state.requests : state.tokens)!;
@@ -151,16 +153,13 @@ function deferral(result: Extract<AdmitResult, { ok: false }>, headers: Record<s
 }
 
 /**
- * Admission for one request: the key's route allow-list, then (only when the key or its workspace has limits)
- * one round trip to the limiter, which checks rpm, tpm and budget of every scope together and reserves the
+ * Admission for one request (its route allow-list was checked before planning, `requireModelAllowed`): only when
+ * the key or its workspace has limits, one round trip to the limiter, which checks rpm, tpm and budget of every scope together and reserves the
  * request's maximum cost. Settlement (real tokens, real cost) runs after the response through `record.onSettle`.
  * A line of a gateway-run batch is admitted at background priority: only into the limits' spare capacity.
  */
 export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], demand: Demand): Promise<void> {
   const key = c.get("key");
-  if (key.routes && !key.routes.includes(demand.model)) {
-    throw new GatewayError({ status: 403, type: "permission_error", code: "model_not_allowed", param: "model", message: `This key may only call the routes ${key.routes.map((r) => `"${r}"`).join(", ")}; "${demand.model}" is not one of them.` });
-  }
   const config = c.get("config");
   const plan = admissionPlan(c.get("workspaceId"), config, key);
   if (!plan) return;

@@ -1,4 +1,5 @@
-import { GatewayError } from "../lib/errors";
+import { GatewayError, badRequest } from "../lib/errors";
+import { isWorkspaceId } from "./workspaces";
 
 /**
  * Lets the admin token make test requests on /v1/* as a workspace (locally, without minting a key). With a
@@ -17,7 +18,16 @@ export function workspaceFromHost(gatewayDomain: string, url: string): string | 
   const suffix = `.${domain}`;
   if (!host.endsWith(suffix)) return undefined;
   const label = host.slice(0, -suffix.length);
-  return label === "" ? undefined : label;
+  if (label === "") return undefined;
+  if (!isWorkspaceId(label)) throw badRequest(`The host ${host} names no workspace: subdomains of ${domain} are workspace ids.`, "host", "invalid_workspace");
+  return label;
+}
+
+/** The workspace the x-switchyard-workspace header names, refused (400) unless it is a workspace id at all. */
+export function workspaceFromHeader(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (!isWorkspaceId(value)) throw badRequest(`The ${WORKSPACE_HEADER} header must name a workspace id (lowercase letters, digits and '-', at most 63 characters).`, WORKSPACE_HEADER, "invalid_workspace");
+  return value;
 }
 
 export const wrongWorkspace = (selected: string, how: string) =>

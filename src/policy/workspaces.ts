@@ -1,6 +1,13 @@
 import * as z from "zod";
 import { DEFAULT_WORKSPACE, configKvKey, forgetWorkspaceConfig } from "../config/store";
 
+export const WorkspaceIdSchema = z
+  .string()
+  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "workspace ids are lowercase letters, digits and '-' (a DNS label)")
+  .describe("Also the workspace's subdomain: <id>.<GATEWAY_DOMAIN>.");
+
+export const isWorkspaceId = (id: string): boolean => WorkspaceIdSchema.safeParse(id).success;
+
 export const WorkspaceSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string() });
 export type Workspace = z.infer<typeof WorkspaceSchema>;
 
@@ -10,6 +17,8 @@ const workspaceKv = (id: string) => `ws:${id}`;
 const defaultWorkspace = (): Workspace => ({ id: DEFAULT_WORKSPACE, name: "Default", createdAt: new Date(0).toISOString() });
 
 export async function getWorkspace(env: Env, id: string): Promise<Workspace | null> {
+  // No workspace has an id outside the schema; such an id (600 characters, say) is not even a storable KV key.
+  if (!isWorkspaceId(id)) return null;
   const stored = await env.GATEWAY_KV.get(workspaceKv(id));
   if (stored !== null) return WorkspaceSchema.parse(JSON.parse(stored));
   return id === DEFAULT_WORKSPACE ? defaultWorkspace() : null;

@@ -13,5 +13,10 @@ export function invalidUpstream(provider: string, detail: string): GatewayError 
   return new GatewayError({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider, message: `${provider}: invalid response from upstream (${detail})` });
 }
 
-/** The provider's error text when its body is not in its documented error shape. */
-export const rawErrorMessage = (status: number, bodyText: string): string => bodyText.slice(0, 500) || `HTTP ${status}`;
+/**
+ * The message for an error answer whose body is not in the provider's documented error shape: an HTML page, a
+ * proxy's or load balancer's text, an internal service's JSON. Its text is never passed on (it may describe the
+ * inside of a network, or be the answer of something the provider's URL should not have reached); the client
+ * learns the status only.
+ */
+export const unreadableErrorMessage = (status: number): string => `an error without a message in the provider's format (HTTP ${status}; its body is not shown)`;

@@ -12,6 +12,8 @@ export type UpstreamTarget<C extends ProviderConfig = ProviderConfig> = {
   secret: (ref: SecretRef) => Promise<string>;
   /** The fetch used for side calls an adapter's auth needs (token exchanges); never for the main call. */
   fetch: typeof fetch;
+  /** Marks a value derived from a secret (an access token, a private key) so no error message repeats it. */
+  sensitive: (value: string) => void;
 };
 
 /** A provider's error, as the gateway passes it on. */

@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
+import { ModelNameSchema } from "../schema/model-name";
 
 /**
  * The routing part of the config document: routes (strategies over targets), retry and timeout policies, and
@@ -8,7 +9,7 @@ import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 
 export const TargetSchema = z.strictObject({
   provider: z.string().min(1).describe("A key of `providers`."),
-  model: z.string().min(1).describe("The provider's own model name."),
+  model: ModelNameSchema.describe("The provider's own model name."),
 });
 /** A concrete upstream: one provider's model. */
 export type Target = z.infer<typeof TargetSchema>;

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { ModelNameSchema } from "./model-name";
 
 /** Anthropic Messages API shapes: what clients send to /v1/messages and what the Anthropic API returns. */
 
@@ -32,7 +33,7 @@ const RedactedThinkingBlock = z.object({ type: z.literal("redacted_thinking"), d
 const ContentBlock = z.discriminatedUnion("type", [TextBlock, ImageBlock, ToolUseBlock, ToolResultBlock, ThinkingBlock, RedactedThinkingBlock]);
 
 export const AnthropicMessagesRequestSchema = z.object({
-  model: z.string().min(1),
+  model: ModelNameSchema,
   max_tokens: z.number().int().positive(),
   messages: z
     .array(z.object({ role: z.enum(["user", "assistant"]), content: z.union([z.string(), z.array(ContentBlock)]) }))

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { ModelNameSchema } from "./model-name";
 
 /** OpenAI Chat Completions and Embeddings request shapes as clients send them (unknown fields are tolerated). */
 
@@ -36,7 +37,7 @@ export type OpenAIMessage = z.infer<typeof OpenAIMessageSchema>;
 const JsonSchemaObject = z.record(z.string(), z.unknown());
 
 export const OpenAIChatRequestSchema = z.object({
-  model: z.string().min(1),
+  model: ModelNameSchema,
   messages: z.array(OpenAIMessageSchema).min(1),
   tools: z
     .array(
@@ -89,7 +90,7 @@ export const OpenAIChatRequestSchema = z.object({
 export type OpenAIChatRequest = z.infer<typeof OpenAIChatRequestSchema>;
 
 export const OpenAIEmbeddingsRequestSchema = z.object({
-  model: z.string().min(1),
+  model: ModelNameSchema,
   input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]),
   dimensions: z.number().int().positive().optional(),
   encoding_format: z.enum(["float", "base64"]).optional(),

@@ -53,12 +53,12 @@ describe("upstream errors are passed on faithfully, normalised", () => {
     expect(text).toContain("[redacted]");
   });
 
-  it("names a missing credential's variable, never a value", async () => {
+  it("names a missing credential's variable, never a value (a 503: the deployment's to fix)", async () => {
     const ws = await newWorkspace((scenario) => ({
       providers: { ...simulatorProviders(scenario), lost: { type: "openai", baseURL: "http://127.0.0.1:9/v1", apiKey: { env: "NOT_SET_ANYWHERE_KEY" } } },
     }));
     const res = await callGateway(ws.key, "/v1/chat/completions", { model: "lost/gpt-4o", messages: [{ role: "user", content: "x" }] });
-    expect(res.status).toBe(500);
+    expect(res.status).toBe(503);
     const body = (await res.json()) as OpenAIError;
     expect(body.error.code).toBe("credential_missing");
     expect(body.error.message).toContain("NOT_SET_ANYWHERE_KEY");

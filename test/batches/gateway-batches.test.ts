@@ -229,7 +229,7 @@ describe("gateway-run batches through the OpenAI SDK", () => {
     const second = await driveToEnd(freshClient, (await createBatch(freshClient, chatLine("c2", "cached", "the cached question"))).id);
     expect(second).toMatchObject({ status: "completed", request_counts: { total: 1, completed: 1, failed: 0 } });
     const [answer] = await fileLines(freshClient, second.output_file_id);
-    expect(answer.response.body.choices[0].message.content).toContain("the cached question");
+    expect(answer!.response.body.choices[0].message.content).toContain("the cached question");
     expect((await chatsOf(fresh.scenario)).filter((r) => promptOf(r).includes("the cached question"))).toHaveLength(1);
     const rows = await workspaceRows(fresh.id, 18);
     expect(rows.find((r) => r.request_id === `${second.id}:0`)).toMatchObject({ cache_status: "HIT", cost_usd: 0 });

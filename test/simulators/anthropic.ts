@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import { MessageBatchBook } from "./batches";
 import type { SimulatorContext } from "./openai";
-import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces } from "./scenarios";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody } from "./scenarios";
 
 /**
  * An Anthropic Messages API simulator: JSON and the exact SSE event sequence (message_start, content blocks,
@@ -80,7 +80,8 @@ export function messages(body: MessagesBody, ctx: SimulatorContext): Response {
   events.push(event("content_block_stop", { type: "content_block_stop", index: 0 }));
   events.push(event("message_delta", { type: "message_delta", delta: { stop_reason: stopReason, stop_sequence: null }, usage: { output_tokens: outputTokens } }));
   events.push(event("message_stop", { type: "message_stop" }));
-  return new Response(eventStream(events, fault), { headers: SSE_RESPONSE_HEADERS });
+  const errorEvent = (message: string) => event("error", { type: "error", error: { type: "api_error", message } });
+  return new Response(eventStream(events, fault, errorEvent), { headers: SSE_RESPONSE_HEADERS });
 }
 
 export function anthropicSimulator() {
@@ -89,7 +90,7 @@ export function anthropicSimulator() {
     if (!c.env.validKey(c.req.header("x-api-key") ?? "")) return anthropicError(401, "invalid x-api-key");
     if (!c.req.header("anthropic-version")) return anthropicError(400, "anthropic-version: header is required");
     const fault = c.env.fault;
-    if (fault?.status) return anthropicError(fault.status, fault.message ?? `Simulated error ${fault.status}`, fault.headers);
+    if (fault?.status) return rawErrorBody(fault) ?? anthropicError(fault.status, fault.message ?? `Simulated error ${fault.status}`, fault.headers);
     await next();
   });
   app.post("/v1/messages", async (c) => messages(await c.req.json<MessagesBody>(), c.env));

@@ -1,6 +1,6 @@
 import { Hono } from "hono";
 import { OpenAIBatchBook, type LineRunner } from "./batches";
-import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, type Fault } from "./scenarios";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody, type Fault } from "./scenarios";
 
 /**
  * An OpenAI API simulator speaking the real wire format: Chat Completions (JSON and SSE with
@@ -115,7 +115,8 @@ export function chat(body: ChatBody, ctx: SimulatorContext, dialect: ChatDialect
   events.push(chunk({}, finish));
   if (includeUsage) events.push(`data: ${JSON.stringify({ id, object: "chat.completion.chunk", created, model, system_fingerprint: "fp_sim", choices: [], usage })}\n\n`);
   events.push("data: [DONE]\n\n");
-  return new Response(eventStream(events, ctx.fault), { headers: SSE_RESPONSE_HEADERS });
+  const errorEvent = (message: string) => `data: ${JSON.stringify({ error: { message, type: "server_error", param: null, code: null } })}\n\n`;
+  return new Response(eventStream(events, ctx.fault, errorEvent), { headers: SSE_RESPONSE_HEADERS });
 }
 
 function float32ToBase64(vector: number[]): string {
@@ -189,6 +190,8 @@ export function openAISimulator() {
     if (!c.env.validKey(key)) return openAIError(401, `Incorrect API key provided: ${key.slice(0, 3)}***. You can find your API key at https://platform.openai.com/account/api-keys.`, "invalid_request_error", "invalid_api_key");
     const fault = c.env.fault;
     if (fault?.status) {
+      const raw = rawErrorBody(fault);
+      if (raw) return raw;
       return new Response(JSON.stringify({ error: { message: fault.message ?? `Simulated error ${fault.status}`, type: fault.status === 429 ? "rate_limit_exceeded" : fault.status >= 500 ? "server_error" : "invalid_request_error", param: null, code: null } }), {
         status: fault.status,
         headers: { "content-type": "application/json", ...fault.headers },

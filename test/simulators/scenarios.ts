@@ -8,6 +8,8 @@ import { z } from "zod";
 export const FaultSchema = z.object({
   /** Answer with this status and the provider's error body (message below). */
   status: z.number().int().optional(),
+  /** With `status`: answer with this raw body (text/html) instead of the provider's JSON error body. */
+  body: z.string().optional(),
   message: z.string().optional(),
   headers: z.record(z.string(), z.string()).optional(),
   /** Wait this long before answering at all (headers included). */
@@ -18,10 +20,11 @@ export const FaultSchema = z.object({
   chunkDelayMs: z.number().int().nonnegative().optional(),
   /**
    * Streams: after this many events, break the connection (`abort`), end it without the final event
-   * (`truncate`), or — where the wire format has one (Bedrock's event stream) — send an exception event (`exception`).
+   * (`truncate`), or send the wire format's own in-stream error (`error`: OpenAI's `data: {"error":…}`,
+   * Anthropic's `event: error`, with `message`; `exception`: Bedrock's exception event) and end.
    */
   dropAfterEvents: z.number().int().nonnegative().optional(),
-  drop: z.enum(["abort", "truncate", "exception"]).optional(),
+  drop: z.enum(["abort", "truncate", "error", "exception"]).optional(),
   /** Replace the generated reply text. */
   text: z.string().optional(),
   /**
@@ -106,9 +109,10 @@ export const pieces = (text: string): string[] => text.match(/\S+\s*|\s+/g) ?? [
 
 /**
  * A stream body that writes `events` with the fault's pacing, and breaks off as the fault says:
- * `abort` errors the body (the connection is cut), `truncate` ends it cleanly but early.
+ * `abort` errors the body (the connection is cut), `truncate` ends it cleanly but early, `error` writes
+ * `errorEvent(message)` (the wire format's in-stream error) and ends.
  */
-export function eventStream(events: string[], fault: Fault | undefined): ReadableStream<Uint8Array> {
+export function eventStream(events: string[], fault: Fault | undefined, errorEvent?: (message: string) => string): ReadableStream<Uint8Array> {
   const encoder = new TextEncoder();
   let index = 0;
   return new ReadableStream<Uint8Array>({
@@ -116,7 +120,10 @@ export function eventStream(events: string[], fault: Fault | undefined): Readabl
       if (fault?.dropAfterEvents !== undefined && index >= fault.dropAfterEvents) {
         // Let the events already written reach the client before the connection goes.
         await sleep(20);
-        if (fault.drop === "truncate") controller.close();
+        if (fault.drop === "error" && errorEvent) {
+          controller.enqueue(encoder.encode(errorEvent(fault.message ?? "Simulated stream error")));
+          controller.close();
+        } else if (fault.drop === "truncate") controller.close();
         else controller.error(new Error("simulated connection drop"));
         return;
       }
@@ -130,5 +137,9 @@ export function eventStream(events: string[], fault: Fault | undefined): Readabl
     },
   });
 }
+
+/** A fault's raw (non-JSON) error body, when it asks for one. */
+export const rawErrorBody = (fault: Fault): Response | undefined =>
+  fault.body === undefined ? undefined : new Response(fault.body, { status: fault.status ?? 500, headers: { "content-type": "text/html; charset=utf-8" } });
 
 export const SSE_RESPONSE_HEADERS = { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-cache" };

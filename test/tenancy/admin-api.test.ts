@@ -33,13 +33,13 @@ describe("admin API: workspaces", () => {
   });
 
   it("stores and returns a workspace config, refusing an invalid one with the field's path", async () => {
-    await admin("/workspaces", { method: "POST", body: json({ id: "cfg-ws", name: "cfg" }) });
-    expect((await admin("/workspaces/cfg-ws/config")).status).toBe(404);
+    await admin("/workspaces", { method: "POST", body: json({ id: "t-cfg-ws", name: "cfg" }) });
+    expect((await admin("/workspaces/t-cfg-ws/config")).status).toBe(404);
     const config = { providers: simulatorProviders("cfg"), routes: { smart: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" } } } };
-    expect((await admin("/workspaces/cfg-ws/config", { method: "PUT", body: json(config) })).status).toBe(200);
-    expect(await (await admin("/workspaces/cfg-ws/config")).json()).toMatchObject({ routes: { smart: { target: { model: "gpt-4o-mini" } } } });
+    expect((await admin("/workspaces/t-cfg-ws/config", { method: "PUT", body: json(config) })).status).toBe(200);
+    expect(await (await admin("/workspaces/t-cfg-ws/config")).json()).toMatchObject({ routes: { smart: { target: { model: "gpt-4o-mini" } } } });
     const broken = { ...config, routes: { smart: { strategy: "single", target: { provider: "nope", model: "m" } } } };
-    await expectBadField(await admin("/workspaces/cfg-ws/config", { method: "PUT", body: json(broken) }), "routes.smart.target.provider");
+    await expectBadField(await admin("/workspaces/t-cfg-ws/config", { method: "PUT", body: json(broken) }), "routes.smart.target.provider");
   });
 
   it("needs the admin token", async () => {

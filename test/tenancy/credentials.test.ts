@@ -6,14 +6,23 @@ import { TEST_PREVIOUS_MASTER_KEY } from "../fixtures";
 import { admin, callGateway, newWorkspace, simulatorOrigin, upstreamRequests } from "../helpers";
 import { hello, type ErrorBody } from "./tenancy-helpers";
 
-/** A workspace whose OpenAI provider authenticates with the stored credential `openai-main`. */
-const storedCredentialWorkspace = () =>
-  newWorkspace((scenario) => ({
-    providers: { openai: { type: "openai", baseURL: `${simulatorOrigin()}/s/${scenario}/openai/v1`, apiKey: { credential: "openai-main" } } },
-    routes: { smart: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" } } },
-  }));
-
 const putSecret = (workspaceId: string, value: string) => admin(`/workspaces/${workspaceId}/credentials/openai-main`, { method: "PUT", body: JSON.stringify({ value }) });
+
+/**
+ * A workspace whose OpenAI provider authenticates with the stored credential `openai-main` (stored first, with a
+ * placeholder value: a config may only name credentials its workspace has).
+ */
+async function storedCredentialWorkspace() {
+  const ws = await newWorkspace();
+  await putSecret(ws.id, "sk-sim-placeholder");
+  const config = {
+    providers: { openai: { type: "openai", baseURL: `${simulatorOrigin()}/s/${ws.scenario}/openai/v1`, apiKey: { credential: "openai-main" } } },
+    routes: { smart: { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" } } },
+  };
+  const res = await admin(`/workspaces/${ws.id}/config`, { method: "PUT", body: JSON.stringify(config) });
+  if (res.status !== 200) throw new Error(`config refused: ${await res.text()}`);
+  return ws;
+}
 
 describe("stored provider credentials (virtual keys)", () => {
   it("the stored secret is what the upstream receives, and no admin answer ever contains it", async () => {
@@ -41,8 +50,9 @@ describe("stored provider credentials (virtual keys)", () => {
     const owner = await storedCredentialWorkspace();
     await putSecret(owner.id, "sk-sim-owner-only");
     const other = await storedCredentialWorkspace();
+    await admin(`/workspaces/${other.id}/credentials/openai-main`, { method: "DELETE" });
     const res = await callGateway(other.key, "/v1/chat/completions", hello());
-    expect(res.status).toBe(500);
+    expect(res.status).toBe(503);
     const body = (await res.json()) as ErrorBody;
     expect(body.error).toMatchObject({ type: "configuration_error", code: "credential_missing" });
     expect(body.error.message).toContain('"openai-main"');
@@ -58,7 +68,7 @@ describe("stored provider credentials (virtual keys)", () => {
     await callGateway(ws.key, "/v1/chat/completions", hello());
     expect((await upstreamRequests(ws.scenario)).map((r) => r.headers.authorization)).toEqual(["Bearer sk-sim-first", "Bearer sk-sim-second"]);
     await admin(`/workspaces/${ws.id}/credentials/openai-main`, { method: "DELETE" });
-    expect((await callGateway(ws.key, "/v1/chat/completions", hello())).status).toBe(500);
+    expect((await callGateway(ws.key, "/v1/chat/completions", hello())).status).toBe(503);
   });
 
   it("rotation re-encrypts credentials sealed under a previous master key, which keep working throughout", async () => {

@@ -4,7 +4,7 @@ import { admin } from "../helpers";
 type Doc = {
   openapi: string;
   info: { title: string };
-  paths: Record<string, Record<string, { operationId: string; requestBody?: unknown; responses: Record<string, unknown>; parameters?: { name: string }[] }>>;
+  paths: Record<string, Record<string, { operationId: string; requestBody?: unknown; responses: Record<string, unknown>; parameters?: { name: string; in: string }[] }>>;
   components: { schemas: Record<string, Record<string, unknown>> };
 };
 
@@ -38,7 +38,7 @@ describe("GET /admin/openapi.json", () => {
       const params = [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       for (const op of Object.values(ops)) {
         expect(Object.keys(op.responses).length).toBeGreaterThan(0);
-        expect((op.parameters ?? []).map((p) => p.name)).toEqual(params);
+        expect((op.parameters ?? []).filter((p) => p.in === "path").map((p) => p.name)).toEqual(params);
       }
     }
   });
@@ -65,6 +65,12 @@ describe("GET /admin/openapi.json", () => {
         "GET /admin/workspaces/{id}/credentials",
         "DELETE /admin/workspaces/{id}/credentials/{name}",
         "POST /admin/credentials/rotate",
+        "GET /admin/me",
+        "GET /admin/tokens",
+        "POST /admin/tokens",
+        "GET /admin/tokens/{tokenId}",
+        "DELETE /admin/tokens/{tokenId}",
+        "GET /admin/audit",
         "GET /admin/openapi.json",
       ]),
     );
@@ -75,6 +81,24 @@ describe("GET /admin/openapi.json", () => {
     expect(JSON.stringify(createKey.properties.budget)).toContain('"month"');
     expect(doc.components.schemas.GatewayConfig).toHaveProperty("properties.providers");
     expect(doc.components.schemas.GatewayConfig).toHaveProperty("properties.limits");
+  });
+
+  it("says which roles may call each endpoint, and documents admin tokens and the audit log from their schemas", async () => {
+    const doc = (await (await admin("/openapi.json")).json()) as Doc;
+    const access = (method: string, path: string) => (doc.paths[path]![method] as unknown as Record<string, unknown>)["x-switchyard-access"];
+    expect(access("get", "/admin/workspaces/{id}/usage")).toBe("read");
+    expect(access("put", "/admin/workspaces/{id}/config")).toBe("write");
+    expect(access("post", "/admin/tokens")).toBe("owner");
+    expect(access("get", "/admin/audit")).toBe("any");
+    for (const [path, ops] of Object.entries(doc.paths)) if (path !== "/admin/openapi.json") for (const op of Object.values(ops)) expect(op.responses, path).toHaveProperty("403");
+    const createToken = doc.components.schemas.CreateAdminToken as { properties: Record<string, { enum?: string[] }>; required: string[] };
+    expect(createToken.required).toEqual(expect.arrayContaining(["name", "role"]));
+    expect(createToken.properties.role!.enum).toEqual(["owner", "workspace_admin", "viewer"]);
+    expect(Object.keys(createToken.properties)).toEqual(expect.arrayContaining(["workspaces", "expiresAt"]));
+    const entry = (doc.components.schemas.AuditPage as { properties: { data: { items: { properties: Record<string, unknown> } } } }).properties.data.items.properties;
+    expect(Object.keys(entry)).toEqual(expect.arrayContaining(["actor", "action", "target", "time", "beforeHash", "afterHash", "changedFields"]));
+    const auditParams = (doc.paths["/admin/audit"]!.get!.parameters ?? []).map((p) => p.name);
+    expect(auditParams).toEqual(["workspace", "actor", "action", "targetType", "from", "to", "limit", "cursor"]);
   });
 
   it("describes only endpoints that exist: each listed operation is routed (none answers unknown_url)", async () => {

@@ -1,18 +1,16 @@
 import * as z from "zod";
+import { AuditEntrySchema } from "../../audit/entry";
 import { CredentialNameSchema } from "../../config/credential-store";
+import { AdminRoleSchema } from "../../policy/admin-access";
+import { AdminTokenPolicySchema } from "../../policy/admin-tokens";
 import { KeyPolicySchema } from "../../policy/keys";
 import { BudgetSchema, RateLimitSchema } from "../../policy/limit-schemas";
-import { WorkspaceSchema } from "../../policy/workspaces";
+import { WorkspaceIdSchema, WorkspaceSchema } from "../../policy/workspaces";
 
 /**
  * Every admin payload and answer as a zod schema: handlers validate with them and the OpenAPI document
  * (`/admin/openapi.json`) is generated from them, so the two cannot drift apart.
  */
-
-export const WorkspaceIdSchema = z
-  .string()
-  .regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, "workspace ids are lowercase letters, digits and '-' (a DNS label)")
-  .describe("Also the workspace's subdomain: <id>.<GATEWAY_DOMAIN>.");
 
 export const CreateWorkspaceSchema = z.strictObject({ id: WorkspaceIdSchema, name: z.string().min(1).max(200) });
 
@@ -54,10 +52,29 @@ export const LimiterSnapshotSchema = z.object({
   spend: z.array(z.object({ periodKey: z.string().describe("d:YYYY-MM-DD, m:YYYY-MM or total (UTC)"), usd: z.number() })),
 });
 
+export const IdentitySchema = z.object({
+  id: z.string().describe("The token's id; `ADMIN_TOKEN` for the secret."),
+  name: z.string(),
+  role: AdminRoleSchema,
+  workspaces: z.array(z.string()).nullable().describe("The workspaces it may act on; null: every workspace."),
+});
+
+export const CreateAdminTokenSchema = AdminTokenPolicySchema.strict().superRefine((token, ctx) => {
+  if (token.role === "owner" && token.workspaces !== undefined) ctx.addIssue({ code: "custom", path: ["workspaces"], message: "an owner token acts on every workspace; leave workspaces out" });
+  if (token.role === "workspace_admin" && token.workspaces === undefined) ctx.addIssue({ code: "custom", path: ["workspaces"], message: "a workspace_admin token needs the list of its workspaces" });
+});
+export const PublicAdminTokenSchema = AdminTokenPolicySchema.extend({ id: z.string(), createdAt: z.string(), createdBy: z.string() });
+export const CreatedAdminTokenSchema = PublicAdminTokenSchema.extend({ token: z.string().describe("The token itself: shown once, stored only as a hash.") });
+
+export const AuditPageSchema = z.object({
+  data: z.array(AuditEntrySchema),
+  next: z.string().nullable().describe("Pass as `cursor` for the next (older) page; null on the last page."),
+});
+
 export const ErrorSchema = z.object({ error: z.object({ message: z.string(), type: z.string(), param: z.string().nullable(), code: z.string().nullable() }) });
 
 export const DeletedSchema = z.object({ id: z.string(), deleted: z.literal(true) });
 
 export const listOf = <T extends z.ZodType>(item: T) => z.object({ data: z.array(item) });
 
-export { WorkspaceSchema };
+export { WorkspaceIdSchema, WorkspaceSchema };

@@ -1,5 +1,5 @@
 import { AnthropicErrorBodySchema } from "../../schema/anthropic";
-import { rawErrorMessage } from "../http";
+import { unreadableErrorMessage } from "../http";
 import type { UpstreamErrorInfo } from "../types";
 
 export function parseAnthropicError(status: number, bodyText: string): UpstreamErrorInfo {
@@ -7,7 +7,7 @@ export function parseAnthropicError(status: number, bodyText: string): UpstreamE
     const parsed = AnthropicErrorBodySchema.safeParse(JSON.parse(bodyText));
     if (parsed.success && parsed.data.error.message) return { message: parsed.data.error.message, type: parsed.data.error.type ?? undefined, code: parsed.data.error.type ?? null };
   } catch {
-    // not JSON: fall through to the raw text
+    // not JSON: never passed on
   }
-  return { message: rawErrorMessage(status, bodyText) };
+  return { message: unreadableErrorMessage(status) };
 }

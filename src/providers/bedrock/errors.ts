@@ -1,5 +1,5 @@
 import { BedrockErrorBodySchema } from "../../schema/bedrock";
-import { rawErrorMessage } from "../http";
+import { unreadableErrorMessage } from "../http";
 import type { UpstreamErrorInfo } from "../types";
 
 export function parseBedrockError(status: number, bodyText: string, headers?: Headers): UpstreamErrorInfo {
@@ -10,8 +10,8 @@ export function parseBedrockError(status: number, bodyText: string, headers?: He
     const parsed = BedrockErrorBodySchema.safeParse(JSON.parse(bodyText));
     if (parsed.success) message = parsed.data.message;
   } catch {
-    // not JSON: fall through to the raw text
+    // not JSON: never passed on
   }
-  message ??= rawErrorMessage(status, bodyText);
+  message ??= unreadableErrorMessage(status);
   return { message: errorType ? `${errorType}: ${message}` : message, code: errorType ?? null };
 }

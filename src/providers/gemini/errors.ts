@@ -1,5 +1,5 @@
 import { GoogleErrorBodySchema } from "../../schema/gemini";
-import { rawErrorMessage } from "../http";
+import { unreadableErrorMessage } from "../http";
 import type { UpstreamErrorInfo } from "../types";
 
 const ERROR_TYPES: Record<string, string> = {
@@ -22,10 +22,10 @@ export function parseGoogleError(status: number, bodyText: string): UpstreamErro
       return { message: parsed.data.error.message, ...(googleStatus && ERROR_TYPES[googleStatus] ? { type: ERROR_TYPES[googleStatus] } : {}), code: googleStatus ?? null };
     }
   } catch {
-    // not JSON: the caller falls back to the raw text
+    // not JSON: the caller shows the status only
   }
   return undefined;
 }
 
 export const parseGeminiError = (status: number, bodyText: string): UpstreamErrorInfo =>
-  parseGoogleError(status, bodyText) ?? { message: rawErrorMessage(status, bodyText) };
+  parseGoogleError(status, bodyText) ?? { message: unreadableErrorMessage(status) };

@@ -31,7 +31,8 @@ export function profileOf(config: CompatibleConfig): CompatibleProfile {
 }
 
 async function headersOf(target: UpstreamTarget<CompatibleConfig>, auth: AuthStyle): Promise<Record<string, string>> {
-  const headers: Record<string, string> = { ...target.config.headers };
+  const headers: Record<string, string> = {};
+  for (const [name, value] of Object.entries(target.config.headers ?? {})) headers[name] = typeof value === "string" ? value : await target.secret(value);
   if (!target.config.apiKey) return headers;
   const key = await target.secret(target.config.apiKey);
   if (auth.kind === "header") headers[auth.name.toLowerCase()] = key;

@@ -1,5 +1,5 @@
 import { OpenAIErrorBodySchema } from "../../schema/openai";
-import { rawErrorMessage } from "../http";
+import { unreadableErrorMessage } from "../http";
 import type { UpstreamErrorInfo } from "../types";
 
 export function parseOpenAIError(status: number, bodyText: string): UpstreamErrorInfo {
@@ -10,7 +10,7 @@ export function parseOpenAIError(status: number, bodyText: string): UpstreamErro
       return { message, type: type ?? undefined, code: code === null || code === undefined ? null : String(code), param: param ?? null };
     }
   } catch {
-    // not JSON: fall through to the raw text
+    // not JSON: never passed on
   }
-  return { message: rawErrorMessage(status, bodyText) };
+  return { message: unreadableErrorMessage(status) };
 }

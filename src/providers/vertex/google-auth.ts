@@ -112,6 +112,8 @@ async function exchange(key: ServiceAccountKey, tokenURL: string, options: Acces
       body: new URLSearchParams({ grant_type: "urn:ietf:params:oauth:grant-type:jwt-bearer", assertion }).toString(),
     });
   } catch (error) {
+    // The gateway's own refusal (an address this workspace may not reach) stands as it is.
+    if (error instanceof GatewayError) throw error;
     throw failure(`token endpoint unreachable: ${error instanceof Error ? error.message : String(error)}`);
   }
   const text = await response.text().catch(() => "");
