@@ -6,7 +6,8 @@ import worker from "../../src/index";
 import { CLAIM_TTL_MS, LineBook, RESEND_AFTER_MS } from "../../src/batches/line-book";
 import { BATCH_LINES_QUEUE, type BatchLineMessage } from "../../src/batches/line-messages";
 import type { GatewayConfigInput } from "../../src/config/schema";
-import { admin, anthropicClient, callGateway, newWorkspace, openAIClient, scriptFaults, simulatorOrigin, upstreamRequests, type TestWorkspace } from "../helpers";
+import { batchKeyOf } from "../../src/policy/auth";
+import { GATEWAY_ORIGIN, admin, anthropicClient, callGateway, workerFetch, newWorkspace, openAIClient, scriptFaults, simulatorOrigin, upstreamRequests, type TestWorkspace } from "../helpers";
 import { workspaceRows } from "../usage/usage-helpers";
 
 /**
@@ -252,6 +253,19 @@ describe("gateway-run batches through the OpenAI SDK", () => {
     expect(ran).toBeLessThan(ids.length);
     expect(done.request_counts).toEqual({ total: 18, completed: ran, failed: 18 - ran });
     expect((await fileLines(freshClient, done.error_file_id)).map((l) => [l.response, l.error.code])).toEqual(Array(18 - ran).fill([null, "batch_expired"]));
+  });
+
+  it("runs a batch created by a workspace's admin token as that token; once revoked, the token no longer resolves for its batch's lines", async () => {
+    const fresh = await newWorkspace(gatewayConfig);
+    const created = (await (await admin("/tokens", { method: "POST", body: JSON.stringify({ name: "batch runner", role: "workspace_admin", workspaces: [fresh.id] }) })).json()) as { id: string; token: string };
+    const asAdmin = new OpenAI({ apiKey: created.token, baseURL: `${GATEWAY_ORIGIN}/v1`, fetch: workerFetch, maxRetries: 0, defaultHeaders: { "x-switchyard-workspace": fresh.id } });
+    const done = await driveToEnd(asAdmin, (await createBatch(asAdmin, chatLine("t1", "here"))).id);
+    expect(done).toMatchObject({ status: "completed", request_counts: { total: 1, completed: 1, failed: 0 } });
+
+    expect(await batchKeyOf(env, fresh.id, created.id)).toMatchObject({ id: created.id, workspaceId: fresh.id });
+    // Revoked: the lines its batches still have are refused (src/batches/line-consumer.ts answers them 401).
+    expect((await admin(`/tokens/${created.id}`, { method: "DELETE" })).status).toBe(200);
+    expect(await batchKeyOf(env, fresh.id, created.id)).toBeNull();
   });
 });
 
