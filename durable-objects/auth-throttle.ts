@@ -46,14 +46,14 @@ export class AuthThrottle extends DurableObject<Env> {
   }
 
   /** The address's state, without recording anything. */
-  async check(): Promise<ThrottleState> {
+  check(): ThrottleState {
     this.#checks++;
     const now = Date.now();
     return throttleState(this.#failures(now), now);
   }
 
   /** For tests and operators: failures in the window, and `check` calls since the object started. */
-  async describe(): Promise<{ failures: number; checks: number }> {
+  describe(): { failures: number; checks: number } {
     return { failures: this.#failures(Date.now()).length, checks: this.#checks };
   }
 

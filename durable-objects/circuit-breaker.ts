@@ -77,7 +77,7 @@ export class CircuitBreaker extends DurableObject<Env> {
   }
 
   /** Records attempt outcomes (in the order they happened) and returns the resulting snapshot. */
-  async record(outcomes: CircuitOutcome[], settings: CircuitBreakerSettings): Promise<CircuitSnapshot> {
+  record(outcomes: CircuitOutcome[], settings: CircuitBreakerSettings): CircuitSnapshot {
     const parsedOutcomes = OutcomesSchema.parse(outcomes);
     const parsedSettings = CircuitBreakerSchema.parse(settings);
     const now = Date.now();
@@ -94,12 +94,12 @@ export class CircuitBreaker extends DurableObject<Env> {
   }
 
   /** The current snapshot (state as stored; open reads as half-open after the cool-down, see circuitStateAt). */
-  async snapshot(settings: CircuitBreakerSettings): Promise<CircuitSnapshot> {
+  snapshot(settings: CircuitBreakerSettings): CircuitSnapshot {
     return this.#load(Date.now(), CircuitBreakerSchema.parse(settings));
   }
 
   /** Forgets everything: closed, no history. For operators and tests. */
-  async reset(): Promise<void> {
+  reset(): void {
     this.#sql.exec("DELETE FROM cb_outcomes");
     this.#sql.exec("DELETE FROM cb_state");
   }

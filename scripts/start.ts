@@ -3,13 +3,15 @@ import { configPath, loadConfigDocument } from "./config-source.ts";
 import { adminTokenProblem, LOCAL_DEV_VAR } from "./runtime/admin-token-checks.ts";
 import { buildDashboard } from "./runtime/dashboard.ts";
 import { startDataPlane } from "./runtime/data-plane.ts";
+import { simulatorsFor } from "./runtime/local-simulators.ts";
 
 /**
  * `npm start [-- --port 8787 --host 127.0.0.1 --data-dir .switchyard/data --env-file secrets.env]`: the self-hosted data plane. The
  * gateway on workerd (Miniflare's API, every binding of wrangler.toml, state persisted in the data directory),
  * the `default` workspace configured from SWITCHYARD_CONFIG or ./switchyard.config.json, secrets from .dev.vars
  * or the `--env-file`s (plus the process environment with CLOUDFLARE_INCLUDE_PROCESS_ENV=true) — wrangler's
- * own rules, as in `npm run dev`. A self-hosted data plane is not local development: it refuses a weak ADMIN_TOKEN
+ * own rules, as in `npm run dev`. When the config's providers point at the local simulators and nothing listens
+ * there, the simulators run in this process too (as with `npm run dev`). A self-hosted data plane is not local development: it refuses a weak ADMIN_TOKEN
  * and always runs with SWITCHYARD_LOCAL_DEV off.
  */
 const { values } = parseArgs({
@@ -31,6 +33,7 @@ if (!Number.isInteger(port) || port < 0 || port > 65535) {
 
 const path = configPath();
 const document = loadConfigDocument(path);
+const simulators = await simulatorsFor(document);
 await buildDashboard();
 const plane = await startDataPlane({
   port,
@@ -59,6 +62,6 @@ for (const signal of ["SIGINT", "SIGTERM"] as const) {
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    plane.dispose().finally(() => process.exit(0));
+    Promise.allSettled([plane.dispose(), simulators?.close()]).finally(() => process.exit(0));
   });
 }

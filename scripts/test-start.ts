@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { startChild, stopChildren, waitForOutput } from "./bench/processes.ts";
@@ -13,11 +14,16 @@ import { devSecretsFiles } from "./runtime/dev-secrets.ts";
  * processes). No timing assertions.
  *  1. `npm start` (scripts/start.ts) serves the gateway: a key made through the admin API lists the config's
  *     routes on GET /v1/models, and still does after a restart on the same data directory.
- *  2. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, R2, a SQLite
+ *     A config for real providers starts no simulators.
+ *  2. The quickstart: a fresh `npm run dev`, and a fresh `npm start`, with the default config
+ *     (switchyard.config.json, its simulator port moved to a free one) and the local secrets (.dev.vars.example)
+ *     start the provider simulators themselves, say so, and answer the README's first request; the simulators
+ *     stop with them.
+ *  3. Bindings come from wrangler.toml generically: a fixture Worker with vars, a secret file, KV, R2, a SQLite
  *     Durable Object, a Queue with its consumer and D1 (migrations applied once) works, and its state persists.
- *  3. `npm run dev`'s secrets, as wrangler loads them: the local defaults, overridden by .dev.vars, overridden by
+ *  4. `npm run dev`'s secrets, as wrangler loads them: the local defaults, overridden by .dev.vars, overridden by
  *     the process environment when CLOUDFLARE_INCLUDE_PROCESS_ENV=true (and only then).
- *  4. `npm start` and `npm run deploy` refuse a weak ADMIN_TOKEN (and deploy refuses SWITCHYARD_LOCAL_DEV),
+ *  5. `npm start` and `npm run deploy` refuse a weak ADMIN_TOKEN (and deploy refuses SWITCHYARD_LOCAL_DEV),
  *     before anything starts or uploads.
  */
 const work = mkdtempSync(join(tmpdir(), "switchyard-start-"));
@@ -29,11 +35,81 @@ async function json(response: Response): Promise<unknown> {
   return JSON.parse(text);
 }
 
+const STARTED_SIMULATORS = /started the provider simulators on (http:\/\/\S+)/;
+
 async function startGateway(dataDir: string): Promise<string> {
   const child = startChild("npm start", process.execPath, ["--import", "tsx", resolve("scripts/start.ts"), "--port", "0", "--data-dir", dataDir, "--env-file", join(work, "secrets.env")], {
     SWITCHYARD_CONFIG: join(work, "switchyard.config.json"),
   });
-  return (await waitForOutput(child, /switchyard listening on (http:\/\/\S+)/))[1]!;
+  const origin = (await waitForOutput(child, /switchyard listening on (http:\/\/\S+)/))[1]!;
+  assert.doesNotMatch(child.output(), STARTED_SIMULATORS, "a config for real providers starts no simulators");
+  return origin;
+}
+
+/** A port nothing listens on right now (the OS picks it), so no test binds a fixed port. */
+function freePort(): Promise<number> {
+  return new Promise((done, fail) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? done(address.port) : fail(new Error("no port"))));
+    });
+  });
+}
+
+async function accepts(port: number): Promise<boolean> {
+  return fetch(`http://127.0.0.1:${port}/openai/v1/models`).then(
+    () => true,
+    () => false,
+  );
+}
+
+/** The README's quickstart requests: the admin token it names, and the body of its first chat request. */
+function readmeQuickstart(): { adminToken: string; chatBody: unknown } {
+  const readme = readFileSync("README.md", "utf8");
+  const adminToken = /-H "authorization: Bearer ([^"]+)"/.exec(readme)?.[1];
+  const chatBody = /curl http:\/\/localhost:8787\/v1\/chat\/completions[^]*?-d '([^']+)'/.exec(readme)?.[1];
+  assert.ok(adminToken && chatBody, "the README shows a key request and a chat request");
+  return { adminToken, chatBody: JSON.parse(chatBody) };
+}
+
+type Command = "npm run dev" | "npm start";
+
+/** The command on the default config, its simulators moved to a free port; resolves with the gateway's origin. */
+async function startQuickstart(command: Command, simulatorPort: number): Promise<string> {
+  const defaultConfig = readFileSync("switchyard.config.json", "utf8");
+  const config = defaultConfig.replaceAll("127.0.0.1:8790", `127.0.0.1:${simulatorPort}`);
+  assert.notEqual(config, defaultConfig, "the default config points at the simulators on 127.0.0.1:8790");
+  writeFileSync(join(work, "quickstart.json"), config);
+  const env = { SWITCHYARD_CONFIG: join(work, "quickstart.json"), SIMULATOR_PORT: String(simulatorPort) };
+  // npm run dev reads the local defaults itself; npm start refuses their weak admin token, so it gets a strong one.
+  writeFileSync(join(work, "quickstart.env"), `${readFileSync(".dev.vars.example", "utf8")}\nADMIN_TOKEN=${ADMIN}\n`);
+  const child =
+    command === "npm start"
+      ? startChild(command, process.execPath, ["--import", "tsx", resolve("scripts/start.ts"), "--port", "0", "--data-dir", join(work, "quickstart-data"), "--env-file", join(work, "quickstart.env")], env)
+      : startChild(command, process.execPath, ["--import", "tsx", resolve("scripts/dev.ts"), "--port", "0", "--inspector-port", "0", "--ip", "127.0.0.1"], env);
+  const ready = command === "npm start" ? /switchyard listening on (http:\/\/\S+)/ : /Ready on (http:\/\/\S+)/;
+  const origin = (await waitForOutput(child, ready, 240_000))[1]!;
+  assert.equal(child.output().match(STARTED_SIMULATORS)?.[1], `http://127.0.0.1:${simulatorPort}`, `${command} says it started the simulators, and where`);
+  return origin;
+}
+
+async function quickstartAnswers(command: Command): Promise<void> {
+  const simulatorPort = await freePort();
+  const origin = await startQuickstart(command, simulatorPort);
+
+  const { adminToken: readmeToken, chatBody } = readmeQuickstart();
+  const adminToken = command === "npm start" ? ADMIN : readmeToken;
+  const { key } = (await json(
+    await fetch(`${origin}/admin/workspaces/default/keys`, { method: "POST", headers: { authorization: `Bearer ${adminToken}`, "content-type": "application/json" }, body: JSON.stringify({ name: "me" }) }),
+  )) as { key: string };
+  const reply = (await json(
+    await fetch(`${origin}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json" }, body: JSON.stringify(chatBody) }),
+  )) as { choices: { message: { content: string } }[] };
+  assert.match(reply.choices[0]?.message.content ?? "", /^Hello from the simulator/, `the README's first request is answered by the simulators ${command} started`);
+
+  await stopChildren();
+  assert.equal(await accepts(simulatorPort), false, "the simulators stop with the gateway");
+  console.log(`ok - a fresh ${command} with the default config starts the simulators, says so, and answers the README's first request`);
 }
 
 async function gatewayServesModels(): Promise<void> {
@@ -164,6 +240,8 @@ function weakAdminTokensAreRefused(): void {
 try {
   devSecretsMerge();
   await gatewayServesModels();
+  await quickstartAnswers("npm start");
+  await quickstartAnswers("npm run dev");
   weakAdminTokensAreRefused();
   await bindingsFromWranglerToml();
 } finally {

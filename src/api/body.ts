@@ -3,6 +3,7 @@ import type * as z from "zod";
 import { formatPath } from "../config/validate";
 import { GatewayError, badRequest } from "../lib/errors";
 import type { AppEnv } from "../types";
+import { byteStream } from "../lib/byte-stream";
 
 /** The largest request body the gateway accepts (base64 images make chat bodies big; this still bounds memory). */
 export const MAX_BODY_BYTES = 10 * 1024 * 1024;
@@ -29,7 +30,7 @@ async function readLimited(request: Request): Promise<string> {
   // A declared length within the limit bounds the body already (the runtime rejects a body longer than its
   // Content-Length), so the native read does; chunked bodies are counted as they arrive.
   if (declared !== null && declared !== "") return decodeStrictly(decoder, await request.arrayBuffer());
-  const reader = request.body.getReader();
+  const reader = byteStream(request.body).getReader();
   let size = 0;
   let text = "";
   for (;;) {
@@ -56,7 +57,7 @@ function mostSpecificIssue(issue: Issue): Issue {
   let best: Issue = issue;
   for (const branch of issue.errors) {
     for (const inner of branch) {
-      const candidate = mostSpecificIssue({ ...inner, path: [...issue.path, ...inner.path] } as Issue);
+      const candidate = mostSpecificIssue({ ...inner, path: [...issue.path, ...inner.path] });
       if (candidate.path.length > best.path.length) best = candidate;
     }
   }

@@ -8,7 +8,7 @@ import { renderAnthropicBatch } from "../batches/render";
 import type { BatchRecord } from "../batches/schema";
 import { isFinal } from "../batches/schema";
 import { listBatches } from "../batches/store";
-import { linesOf } from "../files/jsonl";
+import { linesOf } from "../lib/jsonl";
 import { maxFileBytesOf } from "../files/options";
 import { deleteFile, openFileContent, requireFile } from "../files/store";
 import { GatewayError, badRequest } from "../lib/errors";

@@ -5,6 +5,7 @@ import { R2StreamWriter } from "../files/r2-writer";
 import type { FileRecord } from "../files/schema";
 import { fileObjectKey, insertFileRecord, newFileId } from "../files/store";
 import { GatewayError, badRequest } from "../lib/errors";
+import { byteStream } from "../lib/byte-stream";
 
 /**
  * POST /v1/messages/batches takes its requests inline (Anthropic allows 256 MB). The body is parsed as it
@@ -33,7 +34,7 @@ export async function receiveAnthropicRequests(env: Env, workspaceId: string, re
   const items: { index: number; value: unknown }[] = [];
   const parser = new JSONParser({ paths: ["$.requests.*"], keepStack: false });
   parser.onValue = ({ value, key }) => items.push({ index: Number(key), value });
-  const reader = request.body.getReader();
+  const reader = byteStream(request.body).getReader();
   let bytes = 0;
   try {
     for (;;) {

@@ -3,7 +3,7 @@ import type { GatewayConfig, Target } from "../config/schema";
 import { anthropicMessagesToInternal } from "../dialects/anthropic-messages";
 import { openAIChatToInternal } from "../dialects/openai-chat";
 import { lineError, parseRequestLine, type BatchEndpoint } from "../files/batch-lines";
-import { linesOf } from "../files/jsonl";
+import { linesOf } from "../lib/jsonl";
 import { GatewayError } from "../lib/errors";
 import type { BatchKind, BatchLineRequest } from "../providers/batch";
 import { batchApiFor } from "../providers/batch-registry";

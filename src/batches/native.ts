@@ -2,7 +2,7 @@ import type { GatewayConfig } from "../config/schema";
 import { renderAnthropicMessage } from "../dialects/anthropic-messages";
 import { renderOpenAIChat } from "../dialects/openai-chat";
 import { parseRequestLine } from "../files/batch-lines";
-import { linesOf } from "../files/jsonl";
+import { linesOf } from "../lib/jsonl";
 import { openFileContent, requireFile } from "../files/store";
 import { GatewayError } from "../lib/errors";
 import { batchApiFor } from "../providers/batch-registry";

@@ -34,7 +34,7 @@ export function canonicalJson(root: unknown): string {
         if (i > 0) stack.push(COMMA);
       }
     } else {
-      const entries = Object.entries(value)
+      const entries = Object.entries(value as Record<string, unknown>)
         .filter(([, item]) => item !== undefined)
         .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
       out += "{";

@@ -1,5 +1,6 @@
 import * as z from "zod";
-import { PRESETS, PRESET_NAMES, QuirksOverrideSchema, SupportsSchema } from "../providers/openai-compatible/presets";
+import { PRESETS, PRESET_NAMES, QuirksOverrideSchema } from "../providers/openai-compatible/presets";
+import { SupportsSchema } from "../schema/capabilities";
 import { WorkspaceLimitsSchema } from "../policy/limit-schemas";
 import { CacheOptionsSchema, CoalesceOptionsSchema } from "../cache/options";
 import { CircuitBreakerSchema, RouteSchema, routeReferenceIssues } from "../routing/schema";
@@ -113,7 +114,7 @@ export const OpenAICompatibleProviderSchema = z
     baseURL: baseURL.optional().describe("Required without a preset; overrides the preset's."),
     apiKey: SecretRefSchema.optional().describe("Optional for local servers (Ollama, vLLM, LM Studio)."),
     quirks: QuirksOverrideSchema.optional().describe("Overrides the preset's quirks, or describes a server without a preset."),
-    supports: SupportsSchema.partial().optional(),
+    supports: SupportsSchema.partial().optional().describe("Narrows what the preset (or a server without one) serves: requests needing more go to another target or get a 400."),
     headers: z
       .record(HeaderNameSchema, z.union([HeaderValueSchema, SecretRefSchema]))
       .optional()

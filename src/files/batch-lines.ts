@@ -1,6 +1,6 @@
 import * as z from "zod";
 import { GatewayError } from "../lib/errors";
-import type { Line } from "./jsonl";
+import type { Line } from "../lib/jsonl";
 
 /**
  * A batch input file: one request per line, `{custom_id, method, url, body}` as OpenAI's Batch API takes it.

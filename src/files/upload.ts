@@ -1,10 +1,11 @@
 import * as Multipasta from "multipasta";
 import { GatewayError, badRequest } from "../lib/errors";
 import { BatchFileValidator } from "./batch-lines";
-import { LineSplitter, LineTooLongError, NotUtf8Error } from "./jsonl";
+import { LineSplitter, LineTooLongError, NotUtf8Error } from "../lib/jsonl";
 import { R2StreamWriter } from "./r2-writer";
-import { UPLOAD_PURPOSES, type FilePurpose, type FileRecord } from "./schema";
+import { UPLOAD_PURPOSES, type FileRecord } from "./schema";
 import { fileObjectKey, insertFileRecord, newFileId } from "./store";
+import { byteStream } from "../lib/byte-stream";
 
 /**
  * POST /v1/files: a multipart/form-data upload (`purpose`, `file`) streamed into R2 as it arrives. The multipart
@@ -104,7 +105,7 @@ export async function receiveUpload(env: Env, workspaceId: string, request: Requ
   let filename: string | undefined;
   let fileEnded = false;
   let batchCheck: SpeculativeBatchCheck | undefined = new SpeculativeBatchCheck();
-  const reader = request.body.getReader();
+  const reader = byteStream(request.body).getReader();
 
   const drain = async () => {
     for (const event of events.splice(0)) {
@@ -147,9 +148,9 @@ export async function receiveUpload(env: Env, workspaceId: string, request: Requ
     if (!isUploadPurpose(purpose)) throw badRequest(`Invalid value for 'purpose': "${purpose}"; use one of ${UPLOAD_PURPOSES.join(", ")}.`, "purpose", "invalid_value");
     if (filename === undefined || !fileEnded) throw badRequest("Missing required parameter: 'file'.", "file", "missing_required_parameter");
     if (purpose === "batch" && !batchCheck) throw badRequest("Send the `purpose` field once.", "purpose", "invalid_multipart");
-    const lineCount = purpose === "batch" ? batchCheck!.finish() : null;
+    const lineCount = purpose === "batch" ? batchCheck.finish() : null;
     const bytes = await writer.close();
-    const record: FileRecord = { id, workspaceId, filename, purpose: purpose as FilePurpose, bytes, createdAt: Math.floor(Date.now() / 1000), lineCount };
+    const record: FileRecord = { id, workspaceId, filename, purpose, bytes, createdAt: Math.floor(Date.now() / 1000), lineCount };
     try {
       await insertFileRecord(env.USAGE_DB, record);
     } catch (error) {

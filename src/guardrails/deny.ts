@@ -90,7 +90,7 @@ export function compileDenyList(list: DenyList): CompiledDenyList {
   const couldBeWord = (text: string, index: number) => !wordBefore(text, index) && folded.some((word) => word.startsWith(fold(text.slice(index, index + word.length + 1))));
   const patternHold = patternMax > 0 ? patternMax - 1 : 0;
   // The character table only knows ASCII; words with other letters look at every position of their longest's length.
-  const asciiWords = words.every((word) => /^[\x00-\x7f]*$/.test(word));
+  const asciiWords = words.every((word) => /^\p{ASCII}*$/u.test(word));
   const wordHeldFrom = (text: string): number => {
     if (words.length === 0) return text.length;
     if (asciiWords) return heldFromRun(text, table, wordsMax + 1, couldBeWord);

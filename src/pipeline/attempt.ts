@@ -3,6 +3,7 @@ import type { ChatRequest, ChatResult, EmbeddingsRequest, EmbeddingsResult, Stre
 import type { AttemptControl } from "./deadline";
 import type { RequestRecord } from "./record";
 import { UpstreamFailure, failureFromResponse, networkFailure, type PreparedTarget } from "./upstream";
+import { byteStream } from "../lib/byte-stream";
 
 export type ChatSuccess =
   | { kind: "complete"; result: ChatResult; prepared: PreparedTarget }
@@ -52,7 +53,7 @@ export async function attemptChat(prepared: PreparedTarget, request: ChatRequest
       return { kind: "complete", result, prepared };
     }
     if (!response.body) throw streamFailure(prepared, undefined);
-    const rest = prepared.adapter.parseChatStream(response.body, prepared.upstream).getReader();
+    const rest = prepared.adapter.parseChatStream(byteStream(response.body), prepared.upstream).getReader();
     let first: ReadableStreamReadResult<StreamEvent>;
     try {
       first = await rest.read();

@@ -1,11 +1,13 @@
 import type { GatewayConfig } from "../config/schema";
 import { GatewayError } from "../lib/errors";
+import { supportsOf } from "../providers/registry";
 import type { Redactor } from "../lib/redact";
 import type { RoutingFacts } from "../routing/conditions";
 import { planDirect, planRoute, type Plan, type PlanInput, type PlannedAttempt } from "../routing/plan";
 import { defaultRandom, type RandomSource } from "../routing/random";
 import { resolveModel } from "../routing/resolve";
 import { circuitVerdict, nextStep, type FailureFacts } from "../routing/retry";
+import { SUPPORTS_ALL, type Capability } from "../schema/capabilities";
 import { priceOfTarget } from "../usage/pricing";
 import { CircuitView } from "./circuits";
 import { AttemptTimer, pause, type AttemptControl } from "./deadline";
@@ -38,8 +40,11 @@ export function newExecutionScope(init: { env: Env; workspaceId: string; config:
 /** The request facts routing looks at (conditional rules, cost estimates). */
 export type RoutingRequest = RoutingFacts & { maxTokens?: number | undefined };
 
-/** The attempts a request will make, in order: its route's strategy (or the direct target), open circuits skipped. */
-export function planTargets(scope: ExecutionScope, request: RoutingRequest): Plan {
+/**
+ * The attempts a request will make, in order: its route's strategy (or the direct target), targets that cannot
+ * serve what the request `needs` and open circuits skipped; a 400 when no target can serve it.
+ */
+export function planTargets(scope: ExecutionScope, request: RoutingRequest, needs: readonly Capability[]): Plan {
   const { config } = scope;
   const input: PlanInput = {
     routes: config.routes,
@@ -47,6 +52,12 @@ export function planTargets(scope: ExecutionScope, request: RoutingRequest): Pla
     random: scope.random,
     health: (target) => scope.circuits.health(target),
     price: (target) => priceOfTarget(config, target.provider, target.model),
+    needs,
+    // Routes only name configured providers (the config schema checks); an unknown one fails when it is prepared.
+    supports: (target) => {
+      const provider = config.providers[target.provider];
+      return provider ? supportsOf(provider) : SUPPORTS_ALL;
+    },
   };
   const resolved = resolveModel(config, request.model);
   if (resolved.kind === "direct") return planDirect(resolved.target, input);

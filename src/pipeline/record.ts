@@ -50,7 +50,7 @@ export class RequestRecord {
   /** Characters of the prompt and of the streamed completion: the estimate's basis when the final usage is missing. */
   promptChars = 0;
   completionChars = 0;
-  /** Prompt and completion text, only when the workspace turned on `logging.bodies` (src/usage/bodies.ts). */
+  /** Prompt and completion text, only when the workspace turned on `logging.bodies` (captured by src/usage/observe.ts). */
   bodies: { request: string; response: string; truncated: boolean } | undefined;
   /** What the request's guardrails did, per rule (src/guardrails/), when its policy has any. */
   guardrails: GuardrailTally | undefined;

@@ -5,6 +5,7 @@ import { logGuardrailOutcome } from "../guardrails/log";
 import { base64Encode } from "../lib/crypto";
 import { requireModelAllowed } from "../policy/keys";
 import { admitRequest, chatDemand, embeddingsDemand } from "../policy/limits";
+import { EMBEDDINGS_NEEDS, chatNeeds } from "../schema/capabilities";
 import type { ChatRequest, EmbeddingsRequest } from "../schema/internal";
 import type { AppEnv } from "../types";
 import { observeRequest } from "../usage/observe";
@@ -14,8 +15,8 @@ import { serveCachedChat } from "./cached";
 import { newExecutionScope, planTargets, runAttempts, type ExecutionScope, type RoutingRequest } from "./execute";
 import { answeredHeaders, respondWithEvents, respondWithResult } from "./respond";
 
-// `c.get(name)` rather than `c.get("name")` on the request path: Hono builds a new object of every variable on each
-// `c.var` access (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
+// `c.get("name")` rather than `c.var.name` on the request path: each `c.var` access makes Hono build a new object of
+// every context variable (Object.fromEntries), measurable in CPU profiles (docs/performance.md).
 const scopeOf = (c: Context<AppEnv>): ExecutionScope =>
   newExecutionScope({ env: c.env, workspaceId: c.get("workspaceId"), config: c.get("config"), record: c.get("record"), redactor: c.get("redactor"), clientSignal: c.req.raw.signal });
 
@@ -48,7 +49,7 @@ export async function serveChat(c: Context<AppEnv>, sent: ChatRequest): Promise<
   const record = c.get("record");
   record.stream = sent.stream;
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, sent.model, estimatePromptTokens(sent), sent.metadata, sent.maxTokens));
+  const plan = planTargets(scope, routingRequest(c, sent.model, estimatePromptTokens(sent), sent.metadata, sent.maxTokens), chatNeeds(sent));
   // Guardrails on the prompt, before anything is counted, logged or sent: what follows sees only the checked request.
   const guard = guardFor(c);
   const request = guard ? guard.checkInput(sent) : sent;
@@ -71,7 +72,7 @@ export async function serveEmbeddings(c: Context<AppEnv>, sent: EmbeddingsReques
   const record = c.get("record");
   record.operation = "embeddings";
   const scope = scopeOf(c);
-  const plan = planTargets(scope, routingRequest(c, sent.model, estimateTextTokens(sent.input)));
+  const plan = planTargets(scope, routingRequest(c, sent.model, estimateTextTokens(sent.input)), EMBEDDINGS_NEEDS);
   // Input guardrails apply to what is embedded: the provider sees it as it would a prompt.
   const guard = guardFor(c);
   const request = guard ? { ...sent, input: guard.checkTexts(sent.input) } : sent;

@@ -13,6 +13,15 @@ export function invalidUpstream(provider: string, detail: string): GatewayError 
   return new GatewayError({ status: 502, type: "upstream_error", code: "invalid_upstream_response", provider, message: `${provider}: invalid response from upstream (${detail})` });
 }
 
+/** A stream event's data as JSON; anything else means the provider broke its own stream format. */
+export function streamEventJson(data: string, provider: string): unknown {
+  try {
+    return JSON.parse(data);
+  } catch {
+    throw invalidUpstream(provider, "a stream event is not JSON");
+  }
+}
+
 /**
  * The message for an error answer whose body is not in the provider's documented error shape: an HTML page, a
  * proxy's or load balancer's text, an internal service's JSON. Its text is never passed on (it may describe the

@@ -1,4 +1,5 @@
 import type { ProviderConfig, ProviderType } from "../config/schema";
+import type { Supports } from "../schema/capabilities";
 import { anthropicAdapter } from "./anthropic";
 import { azureAdapter } from "./azure";
 import { bedrockAdapter } from "./bedrock";
@@ -24,3 +25,6 @@ const adapters: AdapterRegistry = {
 export function adapterFor<C extends ProviderConfig>(config: C): ProviderAdapter<C> {
   return adapters[config.type as C["type"]] as unknown as ProviderAdapter<C>;
 }
+
+/** What a provider with this config can serve (its adapter's answer; compatible servers narrow it by preset and config). */
+export const supportsOf = (config: ProviderConfig): Supports => adapterFor(config).supports(config);

@@ -1,4 +1,5 @@
 import type { ProviderConfig, SecretRef } from "../config/schema";
+import type { Supports } from "../schema/capabilities";
 import type { ChatRequest, ChatResult, EmbeddingsRequest, EmbeddingsResult, StreamEvent } from "../schema/internal";
 
 /** What an adapter knows about the target it is asked to call. */
@@ -25,7 +26,8 @@ export type UpstreamErrorInfo = { message: string; type?: string; code?: string 
  */
 export interface ProviderAdapter<C extends ProviderConfig = ProviderConfig> {
   readonly type: C["type"];
-  readonly supports: { chat: boolean; stream: boolean; tools: boolean; embeddings: boolean; vision: boolean };
+  /** What a provider with this config can serve; planning sends a request only to targets that have all it needs. */
+  supports(config: C): Supports;
 
   /** The upstream request for a chat call. `request.stream` says whether to ask for a stream (with usage). */
   buildChatRequest(request: ChatRequest, target: UpstreamTarget<C>): Promise<Request>;

@@ -1,3 +1,5 @@
+import { GatewayError } from "../lib/errors";
+import type { Capability, Supports } from "../schema/capabilities";
 import type { Price } from "../usage/pricing";
 import type { RoutingFacts } from "./conditions";
 import { ruleMatches } from "./conditions";
@@ -31,8 +33,14 @@ export type PlannedAttempt = {
   route: string | undefined;
 };
 
-/** `attempts` in the order they are tried; `skipped` were left out because their circuit is open. */
-export type Plan = { attempts: PlannedAttempt[]; skipped: Target[] };
+/** A target left out because it lacks something the request needs. */
+export type UnsupportedTarget = { target: Target; missing: Capability[] };
+
+/**
+ * `attempts` in the order they are tried; `skipped` were left out because their circuit is open, `unsupported`
+ * because they cannot serve the request (streaming, tools, images, embeddings, ...).
+ */
+export type Plan = { attempts: PlannedAttempt[]; skipped: Target[]; unsupported: UnsupportedTarget[] };
 
 export type PlanInput = {
   routes: Record<string, Route>;
@@ -40,6 +48,10 @@ export type PlanInput = {
   random: RandomSource;
   health: (target: Target) => TargetHealth;
   price: (target: Target) => Price | null;
+  /** What the request needs of a target (src/schema/capabilities.ts: chatNeeds, EMBEDDINGS_NEEDS). */
+  needs: readonly Capability[];
+  /** What a target can serve: its provider's `supports`. */
+  supports: (target: Target) => Supports;
 };
 
 export const targetKey = (target: Target): string => `${target.provider}/${target.model}`;
@@ -121,11 +133,31 @@ function expandRoute(name: string, inherited: Inherited, input: PlanInput, stack
   return orderEntries(route, input).flatMap((entry) => expandEntry(entry, here, input, name, [...stack, name]));
 }
 
+/** What `supports` lacks of `needs`, in the order needed. */
+export const missingCapabilities = (needs: readonly Capability[], supports: Supports): Capability[] => needs.filter((capability) => !supports[capability]);
+
+const CAPABILITY_PARAMS: Record<Capability, string> = { chat: "model", stream: "stream", tools: "tools", embeddings: "model", vision: "messages" };
+const CAPABILITY_NAMES: Record<Capability, string> = { chat: "chat", stream: "streaming", tools: "tools", embeddings: "embeddings", vision: "images" };
+
+/** The 400 for a request no planned target can serve, naming each target and what it lacks. */
+function unsupportedRequest(unsupported: UnsupportedTarget[], routeName: string | undefined): GatewayError {
+  const lacks = (entry: UnsupportedTarget) => entry.missing.map((capability) => CAPABILITY_NAMES[capability]).join(" or ");
+  const first = unsupported[0]!;
+  const message =
+    unsupported.length === 1
+      ? `${routeName === undefined ? "The target" : `Route "${routeName}": its target`} "${targetKey(first.target)}" does not support ${lacks(first)}.`
+      : `No target of route "${routeName}" can serve this request: ${unsupported.map((entry) => `"${targetKey(entry.target)}" does not support ${lacks(entry)}`).join("; ")}.`;
+  const capability = first.missing[0]!;
+  return new GatewayError({ status: 400, type: "invalid_request_error", code: capability === "vision" ? "unsupported_content" : "unsupported_operation", param: CAPABILITY_PARAMS[capability], message });
+}
+
 /**
- * Healthy attempts in order, each target once. When every target's circuit is open, the least recently failed
- * one is tried anyway rather than failing the request outright.
+ * The attempts, each target once: targets that cannot serve the request are left out (a fallback or another
+ * loadbalance target is used instead), and when none can, the request is refused with a 400 naming them. Of the
+ * capable ones, healthy ones are kept in order; when every capable target's circuit is open, the least recently
+ * failed one is tried anyway rather than failing the request outright.
  */
-function applyHealth(candidates: PlannedAttempt[], input: PlanInput): Plan {
+function finishPlan(candidates: PlannedAttempt[], input: PlanInput, routeName: string | undefined): Plan {
   const seen = new Set<string>();
   const unique = candidates.filter((attempt) => {
     const key = targetKey(attempt.target);
@@ -133,20 +165,27 @@ function applyHealth(candidates: PlannedAttempt[], input: PlanInput): Plan {
     seen.add(key);
     return true;
   });
-  const healthy = unique.filter((attempt) => !input.health(attempt.target).open);
-  if (healthy.length > 0 || unique.length === 0) {
-    return { attempts: healthy, skipped: unique.filter((attempt) => input.health(attempt.target).open).map((attempt) => attempt.target) };
+  const unsupported: UnsupportedTarget[] = [];
+  const capable = unique.filter((attempt) => {
+    const missing = missingCapabilities(input.needs, input.supports(attempt.target));
+    if (missing.length > 0) unsupported.push({ target: attempt.target, missing });
+    return missing.length === 0;
+  });
+  if (capable.length === 0 && unsupported.length > 0) throw unsupportedRequest(unsupported, routeName);
+  const healthy = capable.filter((attempt) => !input.health(attempt.target).open);
+  if (healthy.length > 0 || capable.length === 0) {
+    return { attempts: healthy, skipped: capable.filter((attempt) => input.health(attempt.target).open).map((attempt) => attempt.target), unsupported };
   }
-  const leastRecentlyFailed = sortedBy(unique, (attempt) => input.health(attempt.target).lastFailureAt ?? Number.NEGATIVE_INFINITY)[0]!;
-  return { attempts: [leastRecentlyFailed], skipped: unique.filter((attempt) => attempt !== leastRecentlyFailed).map((attempt) => attempt.target) };
+  const leastRecentlyFailed = sortedBy(capable, (attempt) => input.health(attempt.target).lastFailureAt ?? Number.NEGATIVE_INFINITY)[0]!;
+  return { attempts: [leastRecentlyFailed], skipped: capable.filter((attempt) => attempt !== leastRecentlyFailed).map((attempt) => attempt.target), unsupported };
 }
 
-/** Plans a route: its strategy (and nested routes') ordered into attempts, open circuits skipped. */
+/** Plans a route: its strategy (and nested routes') ordered into attempts, unsupported targets and open circuits skipped. */
 export function planRoute(name: string, input: PlanInput): Plan {
-  return applyHealth(expandRoute(name, { retry: undefined, timeout: {} }, input, []), input);
+  return finishPlan(expandRoute(name, { retry: undefined, timeout: {} }, input, []), input, name);
 }
 
 /** Plans a direct `provider/model` request: one target with the default retry and timeout. */
 export function planDirect(target: Target, input: PlanInput): Plan {
-  return applyHealth([{ target, retry: DEFAULT_RETRY, timeout: resolveTimeout({}), route: undefined }], input);
+  return finishPlan([{ target, retry: DEFAULT_RETRY, timeout: resolveTimeout({}), route: undefined }], input, undefined);
 }

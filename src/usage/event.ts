@@ -69,8 +69,9 @@ export type UsageEvent = z.infer<typeof UsageEventSchema>;
 
 /**
  * The cost of a record at the workspace's prices: the answering target's provider type and model, with the
- * workspace's `pricing` overrides first. A request nobody answered used no tokens and costs 0. Budgets settle
- * from this same function.
+ * workspace's `pricing` overrides first. A request nobody answered used no tokens and costs 0. This is the usage
+ * event's cost; budgets settle apart (src/policy/limits.ts), at the same prices but from the provider-reported
+ * usage, without the estimate of accountedUsage.
  */
 export function requestCost(config: GatewayConfig | undefined, record: RequestRecord, usage = accountedUsage(record).usage): number | null {
   const answered = record.answeredBy;

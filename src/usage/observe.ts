@@ -45,7 +45,7 @@ export function observeResult(record: RequestRecord, result: ChatResult): void {
   for (const call of result.toolCalls) appendResponse(record, `\n[tool_call ${call.name}] ${call.arguments}`);
 }
 
-/** Sees every streamed event; usage merging stays with the caller (src/pipeline/serve.ts). */
+/** Sees every streamed event; usage merging stays with the caller (src/pipeline/respond.ts). */
 export function observeStreamEvent(record: RequestRecord, event: StreamEvent): void {
   switch (event.type) {
     case "text":

@@ -32,7 +32,7 @@ const HASH = /^sha256:[0-9a-f]{64}$/;
 describe("the audit log", () => {
   it("records every admin write — who, what, when, the target, before/after hashes — and never a secret", async () => {
     const started = Date.now();
-    const ws = `audit-${Math.random().toString(36).slice(2, 8)}`;
+    const ws = `t-audit-${Math.random().toString(36).slice(2, 8)}`;
     const secret = "sk-sim-audit-credential-never-logged-4242";
     const call = async (path: string, init: RequestInit & { from?: string } = {}) => {
       const res = await admin(path, { ...init, headers: { "cf-connecting-ip": "198.51.100.23", "x-request-id": `audit-test-${path}-${init.method ?? "GET"}` } });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import type { GatewayConfigInput } from "../../src/config/schema";
+import { parseConfig } from "../../src/config/validate";
 import { PRESETS, PRESET_NAMES } from "../../src/providers/openai-compatible/presets";
+import { supportsOf } from "../../src/providers/registry";
 import { TEST_PROVIDER_KEYS } from "../fixtures";
 import { admin, anthropicClient, callGateway, newWorkspace, openAIClient, scriptFaults, simulatorOrigin, upstreamRequests } from "../helpers";
 import { embeddingOf } from "../simulators/openai";
@@ -116,13 +118,40 @@ describe("OpenAI-compatible family: presets and custom servers", () => {
     expect(upstream?.headers["x-team"]).toBe("search");
   });
 
-  it("drops what a preset cannot take (Perplexity: no tools) and refuses what it does not offer", async () => {
-    const ws = await newWorkspace(compatConfig("open", { preset: "perplexity", apiKey: key }));
-    const ok = await callGateway(ws.key, "/v1/chat/completions", { model: "fast", tools: [weatherTool], messages: [{ role: "user", content: "Hi" }] });
-    expect(ok.status).toBe(200);
-    const [upstream] = await upstreamRequests(ws.scenario);
-    expect(upstream?.body).not.toHaveProperty("tools");
+  it("sends a request only where it can be served: a target without tools is passed over in a fallback, or refused naming it", async () => {
+    const ws = await newWorkspace((scenario) => {
+      const baseURL = `${simulatorOrigin()}/s/${scenario}/compat/open/v1`;
+      return {
+        providers: { pplx: { type: "openai-compatible", preset: "perplexity", baseURL, apiKey: key }, together: { type: "openai-compatible", preset: "together", baseURL, apiKey: key } },
+        routes: {
+          fast: { strategy: "single", target: { provider: "pplx", model: "sonar" } },
+          research: { strategy: "fallback", targets: [{ provider: "pplx", model: "sonar" }, { provider: "together", model: "test-model" }] },
+        },
+      };
+    });
+    const withTools = (model: string) => callGateway(ws.key, "/v1/chat/completions", { model, tools: [weatherTool], messages: [{ role: "user", content: "Hi" }] });
+    const refused = await withTools("fast");
+    expect(refused.status).toBe(400);
+    expect(((await refused.json()) as { error: { code: string; param: string; message: string } }).error).toMatchObject({
+      code: "unsupported_operation",
+      param: "tools",
+      message: 'Route "fast": its target "pplx/sonar" does not support tools.',
+    });
+    expect(await upstreamRequests(ws.scenario)).toHaveLength(0);
 
+    const fallback = await withTools("research");
+    expect(fallback.status).toBe(200);
+    expect(fallback.headers.get("x-switchyard-provider")).toBe("together");
+    const sent = await upstreamRequests(ws.scenario);
+    expect(sent.map((r) => r.body.model)).toEqual(["test-model"]);
+    expect(sent[0]?.body).toHaveProperty("tools");
+
+    const plain = await callGateway(ws.key, "/v1/chat/completions", { model: "research", messages: [{ role: "user", content: "Hi" }] });
+    expect(plain.headers.get("x-switchyard-provider")).toBe("pplx");
+  });
+
+  it("refuses what a preset does not offer (embeddings, images) before anything is sent", async () => {
+    const ws = await newWorkspace(compatConfig("open", { preset: "perplexity", apiKey: key }));
     const embeddings = await callGateway(ws.key, "/v1/embeddings", { model: "compat/any", input: "x" });
     expect(embeddings.status).toBe(400);
     expect(((await embeddings.json()) as { error: { code: string } }).error.code).toBe("unsupported_operation");
@@ -133,7 +162,20 @@ describe("OpenAI-compatible family: presets and custom servers", () => {
       messages: [{ role: "user", content: [{ type: "image_url", image_url: { url: "https://example.com/a.png" } }] }],
     });
     expect(image.status).toBe(400);
+    expect(((await image.json()) as { error: { code: string; message: string } }).error).toMatchObject({
+      code: "unsupported_content",
+      message: 'Route "fast": its target "compat/test-model" does not support images.',
+    });
     expect((await upstreamRequests(deepseek.scenario)).length).toBe(0);
+  });
+
+  it("a server's own `supports` overrides its preset's, field by field", async () => {
+    const ws = await newWorkspace(compatConfig("open", { preset: "perplexity", apiKey: key, supports: { tools: true, stream: false } }));
+    const tools = await callGateway(ws.key, "/v1/chat/completions", { model: "fast", tools: [weatherTool], messages: [{ role: "user", content: "Hi" }] });
+    expect(tools.status).toBe(200);
+    const stream = await callGateway(ws.key, "/v1/chat/completions", { model: "fast", stream: true, messages: [{ role: "user", content: "Hi" }] });
+    expect(stream.status).toBe(400);
+    expect(((await stream.json()) as { error: { param: string } }).error.param).toBe("stream");
   });
 
   it("keeps an upstream error's status and message", async () => {
@@ -164,6 +206,30 @@ describe("OpenAI-compatible family: presets and custom servers", () => {
       // docs/providers.md lists every preset, in the provider table and in the quirks table.
       expect(providersDoc).toContain(`preset \`${name}\``);
       expect(providersDoc).toContain(`| \`${name}\` | \`${preset.baseURL}\``);
+    }
+  });
+
+  it("docs/providers.md's capability table says what planning enforces, for every provider type and preset", () => {
+    const env = { env: "K" };
+    const parsed = parseConfig({
+      providers: {
+        openai: { type: "openai", apiKey: env },
+        anthropic: { type: "anthropic", apiKey: env },
+        gemini: { type: "gemini", apiKey: env },
+        vertex: { type: "vertex", project: "p", location: "us-east5", serviceAccount: env },
+        bedrock: { type: "bedrock", region: "us-east-1", accessKeyId: env, secretAccessKey: env },
+        azure: { type: "azure", baseURL: "https://r.openai.azure.com", apiKey: env },
+        ...Object.fromEntries(PRESET_NAMES.map((name) => [name, { type: "openai-compatible", preset: name, apiKey: env }])),
+      },
+    });
+    if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+    const table = providersDoc.slice(providersDoc.indexOf("## What each provider supports"), providersDoc.indexOf("## OpenAI and Anthropic"));
+    for (const [name, provider] of Object.entries(parsed.config.providers)) {
+      const label = provider.type === "openai-compatible" ? `preset \`${name}\`` : `\`${provider.type}\``;
+      const row = table.split("\n").find((line) => line.split("|")[2]?.trim().endsWith(label));
+      if (!row) throw new Error(`no row for ${label}`);
+      const [chat, stream, tools, embeddings, vision] = row.split("|").slice(3, 8).map((cell) => cell.trim().startsWith("✓"));
+      expect({ name, chat, stream, tools, embeddings, vision }).toEqual({ name, ...supportsOf(provider) });
     }
   });
 });

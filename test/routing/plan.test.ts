@@ -1,8 +1,11 @@
 import { describe, expect, it } from "vitest";
 import type { RoutingFacts } from "../../src/routing/conditions";
-import { HEALTHY, planDirect, planRoute, targetKey, type PlanInput, type TargetHealth } from "../../src/routing/plan";
+import { GatewayError } from "../../src/lib/errors";
+import { HEALTHY, missingCapabilities, planDirect, planRoute, targetKey, type PlanInput, type TargetHealth } from "../../src/routing/plan";
 import { seededRandom } from "../../src/routing/random";
 import { RouteSchema, type Route, type Target } from "../../src/routing/schema";
+import { EMBEDDINGS_NEEDS, SUPPORTS_ALL, chatNeeds, type Supports } from "../../src/schema/capabilities";
+import type { ChatRequest } from "../../src/schema/internal";
 import { priceOf } from "../../src/usage/pricing";
 
 const routes = (input: Record<string, unknown>): Record<string, Route> => Object.fromEntries(Object.entries(input).map(([name, route]) => [name, RouteSchema.parse(route)]));
@@ -21,6 +24,8 @@ function input(table: Record<string, Route>, over: Partial<PlanInput> = {}): Pla
     random: seededRandom(42),
     health: () => HEALTHY,
     price: (target: Target) => priceOf(TYPES[target.provider] ?? target.provider, target.model),
+    needs: ["chat"],
+    supports: () => SUPPORTS_ALL,
     ...over,
   };
 }
@@ -176,5 +181,64 @@ describe("planRoute", () => {
   it("a direct target gets the defaults: one attempt, the default total budget", () => {
     const plan = planDirect(A, input({}));
     expect(plan.attempts).toEqual([{ target: A, retry: expect.objectContaining({ attempts: 1 }), timeout: { totalMs: 600_000 }, route: undefined }]);
+  });
+});
+
+describe("planning against what targets support", () => {
+  // The anthropic target serves no embeddings; gpt-4o-mini here is a server without tools or images.
+  const supports = (target: Target): Supports =>
+    target.provider === "anthropic" ? { ...SUPPORTS_ALL, embeddings: false } : target.model === "gpt-4o-mini" ? { ...SUPPORTS_ALL, tools: false, vision: false } : SUPPORTS_ALL;
+  const refusal = (plan: () => unknown): GatewayError => {
+    try {
+      plan();
+    } catch (error) {
+      if (error instanceof GatewayError) return error;
+      throw error;
+    }
+    throw new Error("planning should have refused the request");
+  };
+  const chat = (over: Partial<ChatRequest>): ChatRequest => ({ model: "r", messages: [{ role: "user", content: [{ type: "text", text: "hi" }] }], stream: false, includeUsage: false, ...over });
+
+  it("a request needs chat, plus streaming, tools and images only when it uses them", () => {
+    expect(chatNeeds(chat({}))).toEqual(["chat"]);
+    const image = { type: "image" as const, source: { kind: "url" as const, url: "https://example.com/a.png" } };
+    const tool = { name: "lookup", parameters: { type: "object" } };
+    expect(chatNeeds(chat({ stream: true, tools: [tool], messages: [{ role: "user", content: [image] }] }))).toEqual(["chat", "stream", "tools", "vision"]);
+    expect(chatNeeds(chat({ tools: [] }))).toEqual(["chat"]);
+    expect(missingCapabilities(["chat", "tools", "vision"], { ...SUPPORTS_ALL, vision: false, tools: false })).toEqual(["tools", "vision"]);
+  });
+
+  it("fallback and loadbalance pass over a target that cannot serve the request to the next one", () => {
+    const table = routes({ chain: { strategy: "fallback", targets: [C, B, A] }, lb: { strategy: "loadbalance", targets: [{ ...C, weight: 100 }, { ...A, weight: 1 }] } });
+    const plan = planRoute("chain", input(table, { needs: ["chat", "tools"], supports }));
+    expect(keys(plan)).toEqual(["anthropic/claude-sonnet-4-5", "openai/gpt-4o"]);
+    expect(plan.unsupported).toEqual([{ target: C, missing: ["tools"] }]);
+    expect(keys(planRoute("lb", input(table, { needs: ["chat", "vision"], supports })))).toEqual(["openai/gpt-4o"]);
+    expect(keys(planRoute("chain", input(table, { needs: ["chat"], supports })))).toEqual(["openai/gpt-4o-mini", "anthropic/claude-sonnet-4-5", "openai/gpt-4o"]);
+  });
+
+  it("a single target that cannot serve the request is refused with a 400 naming it", () => {
+    const table = routes({ one: { strategy: "single", target: C } });
+    const error = refusal(() => planRoute("one", input(table, { needs: ["chat", "tools"], supports })));
+    expect([error.status, error.code, error.param, error.message]).toEqual([400, "unsupported_operation", "tools", 'Route "one": its target "openai/gpt-4o-mini" does not support tools.']);
+    const direct = refusal(() => planDirect(B, input({}, { needs: EMBEDDINGS_NEEDS, supports })));
+    expect([direct.status, direct.code, direct.param, direct.message]).toEqual([400, "unsupported_operation", "model", 'The target "anthropic/claude-sonnet-4-5" does not support embeddings.']);
+    const image = refusal(() => planDirect(C, input({}, { needs: ["chat", "vision"], supports })));
+    expect([image.code, image.param]).toEqual(["unsupported_content", "messages"]);
+  });
+
+  it("a route with no target able to serve the request names every target and what it lacks", () => {
+    const table = routes({ both: { strategy: "fallback", targets: [B, { route: "mini" }] }, mini: { strategy: "single", target: C } });
+    const error = refusal(() => planRoute("both", input(table, { needs: ["chat", "embeddings", "tools"], supports })));
+    expect(error.status).toBe(400);
+    expect(error.message).toBe('No target of route "both" can serve this request: "anthropic/claude-sonnet-4-5" does not support embeddings; "openai/gpt-4o-mini" does not support tools.');
+  });
+
+  it("capability comes before health: an open but capable target is still tried rather than an unsupported healthy one", () => {
+    const table = routes({ chain: { strategy: "fallback", targets: [C, A] } });
+    const health = (target: Target): TargetHealth => (targetKey(target) === "openai/gpt-4o" ? { open: true, lastFailureAt: 5, latencyMs: null } : HEALTHY);
+    const plan = planRoute("chain", input(table, { needs: ["chat", "tools"], supports, health }));
+    expect(keys(plan)).toEqual(["openai/gpt-4o"]);
+    expect(plan.unsupported.map((entry) => entry.target)).toEqual([C]);
   });
 });

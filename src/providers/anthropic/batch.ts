@@ -1,10 +1,11 @@
 import * as z from "zod";
 import type { ProviderConfig } from "../../config/schema";
-import { linesOf } from "../../files/jsonl";
+import { linesOf } from "../../lib/jsonl";
 import type { NativeLine, ProviderBatchApi, ProviderLineOutcome } from "../batch";
 import { invalidUpstream } from "../http";
 import type { UpstreamTarget } from "../types";
 import { chatRequestToAnthropic, parseAnthropicChatResponse } from "./chat";
+import { byteStream } from "../../lib/byte-stream";
 
 /**
  * Anthropic's Message Batches API: the lines go inline as `{custom_id, params}` (the JSON body is produced as it
@@ -114,7 +115,7 @@ export const anthropicBatchApi: ProviderBatchApi<AnthropicConfig> = {
     const url = `${target.config.baseURL}/v1/messages/batches/${encodeURIComponent(ref.batchId!)}/results`;
     const response = await call(new Request(url, { headers: await headersOf(target) }));
     if (!response.body) return;
-    for await (const raw of linesOf(response.body)) {
+    for await (const raw of linesOf(byteStream(response.body))) {
       if (raw.text.trim() === "") continue;
       let json: unknown;
       try {

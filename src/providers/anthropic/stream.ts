@@ -2,7 +2,7 @@ import { GatewayError } from "../../lib/errors";
 import { decodeSSE } from "../../lib/sse";
 import { AnthropicStreamEventSchema } from "../../schema/anthropic";
 import type { StreamEvent } from "../../schema/internal";
-import { invalidUpstream } from "../http";
+import { streamEventJson } from "../http";
 import { finishReasonFromAnthropic, usageFromAnthropic } from "./chat";
 
 /** Anthropic stream events (already decoded from SSE, or from another framing) → internal events. */
@@ -63,11 +63,7 @@ export function parseAnthropicChatStream(body: ReadableStream<Uint8Array>, provi
     .pipeThrough(
       new TransformStream<{ data: string }, unknown>({
         transform(message, controller) {
-          try {
-            controller.enqueue(JSON.parse(message.data));
-          } catch {
-            throw invalidUpstream(providerName, "a stream event is not JSON");
-          }
+          controller.enqueue(streamEventJson(message.data, providerName));
         },
       }),
     )

@@ -5,6 +5,7 @@ import { embeddingsRequestToOpenAI, parseOpenAIEmbeddingsResponse } from "../ope
 import { parseOpenAIError } from "../openai/errors";
 import { parseOpenAIChatStream } from "../openai/stream";
 import type { ProviderAdapter, UpstreamTarget } from "../types";
+import { SUPPORTS_ALL } from "../../schema/capabilities";
 
 /**
  * Azure OpenAI: OpenAI's wire format at Azure's URLs with an `api-key` header. With `apiStyle: "deployments"`
@@ -30,7 +31,7 @@ const headersOf = async (target: UpstreamTarget<AzureConfig>) => ({ "api-key": a
 
 export const azureAdapter: ProviderAdapter<AzureConfig> = {
   type: "azure",
-  supports: { chat: true, stream: true, tools: true, embeddings: true, vision: true },
+  supports: () => SUPPORTS_ALL,
   async buildChatRequest(request, target) {
     const body = withoutModelForDeployments(chatRequestToOpenAI(request, target.model), target.config);
     return jsonRequest(urlFor(target, "chat/completions"), await headersOf(target), body);

@@ -6,6 +6,7 @@ import { chatRequestToConverse, parseConverseResponse } from "./chat";
 import { parseTitanEmbeddings } from "./embeddings";
 import { parseBedrockError } from "./errors";
 import { parseConverseStream } from "./stream";
+import { SUPPORTS_ALL } from "../../schema/capabilities";
 
 /**
  * Amazon Bedrock through Converse / ConverseStream, SigV4-signed with aws4fetch; embeddings through Titan Text
@@ -37,7 +38,7 @@ async function signedRequest(target: UpstreamTarget<BedrockConfig>, path: string
 
 export const bedrockAdapter: ProviderAdapter<BedrockConfig> = {
   type: "bedrock",
-  supports: { chat: true, stream: true, tools: true, embeddings: true, vision: true },
+  supports: () => SUPPORTS_ALL,
   buildChatRequest: (request, target) =>
     request.stream
       ? signedRequest(target, modelPath(target.model, "converse-stream"), chatRequestToConverse(request), "application/vnd.amazon.eventstream")

@@ -1,11 +1,12 @@
 import * as z from "zod";
 import type { ProviderConfig } from "../../config/schema";
-import { linesOf } from "../../files/jsonl";
+import { linesOf } from "../../lib/jsonl";
 import { fixedSizeChunks } from "../../lib/chunks";
 import type { NativeLine, ProviderBatchApi, ProviderBatchState, ProviderLineOutcome } from "../batch";
 import { invalidUpstream, jsonRequest } from "../http";
 import type { UpstreamTarget } from "../types";
 import { chatRequestToGemini, modelPath, parseGeminiChatResponse } from "./chat";
+import { byteStream } from "../../lib/byte-stream";
 
 /**
  * The Gemini API's Batch Mode: the translated requests are uploaded as a JSONL file through the Files API's
@@ -108,7 +109,7 @@ export const geminiBatchApi: ProviderBatchApi<GeminiConfig> = {
     if (!responsesFile) return;
     const download = await call(new Request(`${target.config.baseURL}/download/${target.config.apiVersion}/${responsesFile}:download?alt=media`, { headers }));
     if (!download.body) return;
-    for await (const raw of linesOf(download.body)) {
+    for await (const raw of linesOf(byteStream(download.body))) {
       if (raw.text.trim() === "") continue;
       let json: unknown;
       try {

@@ -5,6 +5,7 @@ import { chatRequestToGemini, modelPath, parseGeminiChatResponse } from "./chat"
 import { geminiEmbeddingsBody, parseGeminiEmbeddingsResponse } from "./embeddings";
 import { parseGeminiError } from "./errors";
 import { parseGeminiChatStream } from "./stream";
+import { SUPPORTS_ALL } from "../../schema/capabilities";
 
 type GeminiConfig = Extract<ProviderConfig, { type: "gemini" }>;
 
@@ -13,7 +14,7 @@ const modelsURL = (config: GeminiConfig) => `${config.baseURL}/${config.apiVersi
 /** The Gemini API (generativelanguage.googleapis.com): the Gemini translation with an API key. */
 export const geminiAdapter: ProviderAdapter<GeminiConfig> = {
   type: "gemini",
-  supports: { chat: true, stream: true, tools: true, embeddings: true, vision: true },
+  supports: () => SUPPORTS_ALL,
   async buildChatRequest(request, target) {
     const method = request.stream ? "streamGenerateContent?alt=sse" : "generateContent";
     // The key goes in a header, never the URL, so it cannot end up in logged URLs.

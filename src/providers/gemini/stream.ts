@@ -2,7 +2,7 @@ import { GatewayError } from "../../lib/errors";
 import { decodeSSE } from "../../lib/sse";
 import { GeminiResponseSchema, GoogleErrorBodySchema } from "../../schema/gemini";
 import type { StreamEvent } from "../../schema/internal";
-import { invalidUpstream } from "../http";
+import { invalidUpstream, streamEventJson } from "../http";
 import { callId, callIdPrefix } from "./call-ids";
 import { finishReasonFromGemini, piecesOf, responseIdOf, usageFromGemini } from "./chat";
 
@@ -20,12 +20,7 @@ export function parseGeminiChatStream(body: ReadableStream<Uint8Array>, provider
   return decodeSSE(body).pipeThrough(
     new TransformStream<{ data: string }, StreamEvent>({
       transform(message, controller) {
-        let json: unknown;
-        try {
-          json = JSON.parse(message.data);
-        } catch {
-          throw invalidUpstream(providerName, "a stream event is not JSON");
-        }
+        const json = streamEventJson(message.data, providerName);
         const error = GoogleErrorBodySchema.safeParse(json);
         if (error.success) {
           const { code, message: text, status } = error.data.error;

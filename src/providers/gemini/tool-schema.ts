@@ -10,14 +10,16 @@ export function toGeminiSchema(schema: unknown): unknown {
   if (Array.isArray(schema)) return schema.map(toGeminiSchema);
   if (typeof schema !== "object" || schema === null) return schema;
   const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(schema)) {
+  const entries: [string, unknown][] = Object.entries(schema);
+  for (const [key, value] of entries) {
     if (key === "const") out.enum = [value];
     else if (key === "type" && Array.isArray(value)) {
       const types = value.filter((t) => t !== "null");
       if (types.length < value.length) out.nullable = true;
       if (types[0] !== undefined) out.type = types[0];
     } else if (key === "properties" && typeof value === "object" && value !== null) {
-      out.properties = Object.fromEntries(Object.entries(value).map(([name, definition]) => [name, toGeminiSchema(definition)]));
+      const properties: [string, unknown][] = Object.entries(value);
+      out.properties = Object.fromEntries(properties.map(([name, definition]) => [name, toGeminiSchema(definition)]));
     } else if (SCHEMA_KEYS.has(key)) out[key] = key === "items" || key === "anyOf" ? toGeminiSchema(value) : value;
   }
   return out;

@@ -1,5 +1,5 @@
 import type { ProviderConfig } from "../../config/schema";
-import { GatewayError, badRequest } from "../../lib/errors";
+import { SUPPORTS_ALL, type Supports } from "../../schema/capabilities";
 import type { ChatRequest } from "../../schema/internal";
 import { jsonRequest } from "../http";
 import { chatRequestToOpenAI, parseOpenAIChatResponse } from "../openai/chat";
@@ -7,7 +7,7 @@ import { embeddingsRequestToOpenAI, parseOpenAIEmbeddingsResponse } from "../ope
 import { parseOpenAIError } from "../openai/errors";
 import { parseOpenAIChatStream } from "../openai/stream";
 import type { ProviderAdapter, UpstreamTarget } from "../types";
-import { DEFAULT_QUIRKS, PRESETS, SUPPORTS_ALL, type AuthStyle, type Quirks, type Supports } from "./presets";
+import { DEFAULT_QUIRKS, PRESETS, type AuthStyle, type Quirks } from "./presets";
 
 /**
  * Every OpenAI-compatible provider through one adapter: what differs between them (base URL, auth, quirks,
@@ -62,27 +62,18 @@ export function chatBodyFor(request: ChatRequest, model: string, quirks: Quirks)
   return body;
 }
 
-function unsupported(target: UpstreamTarget, profile: CompatibleProfile, what: string, param: string): GatewayError {
-  return new GatewayError({ status: 400, type: "invalid_request_error", code: "unsupported_operation", param, message: `Provider "${target.providerName}" (${profile.label}) does not support ${what}.` });
-}
-
 export const openAICompatibleAdapter: ProviderAdapter<CompatibleConfig> = {
   type: "openai-compatible",
-  // The family as a whole; each preset narrows it (profileOf(config).supports), and requests are checked against that.
-  supports: SUPPORTS_ALL,
+  // Each preset narrows what the family serves and a workspace's `supports` overrides it field by field; planning reads this.
+  supports: (config) => profileOf(config).supports,
   async buildChatRequest(request, target) {
     const profile = profileOf(target.config);
-    if (request.stream && !profile.supports.stream) throw unsupported(target, profile, "streaming", "stream");
-    if (!profile.supports.vision && request.messages.some((m) => m.role === "user" && m.content.some((p) => p.type === "image"))) {
-      throw badRequest(`Provider "${target.providerName}" (${profile.label}) does not accept images.`, "messages", "unsupported_content");
-    }
     return jsonRequest(`${profile.baseURL}/chat/completions`, await headersOf(target, profile.auth), chatBodyFor(request, target.model, profile.quirks));
   },
   parseChatResponse: (body, target) => parseOpenAIChatResponse(body, target.providerName),
   parseChatStream: (body, target) => parseOpenAIChatStream(body, target.providerName),
   async buildEmbeddingsRequest(request, target) {
     const profile = profileOf(target.config);
-    if (!profile.supports.embeddings) throw unsupported(target, profile, "embeddings", "model");
     const body = embeddingsRequestToOpenAI(request, target.model, { sendUser: false });
     return jsonRequest(`${profile.baseURL}/embeddings`, await headersOf(target, profile.auth), body);
   },

@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { SUPPORTS_ALL, SupportsSchema } from "../../schema/capabilities";
 
 /**
  * The OpenAI-compatible family as data. Each row is one provider that speaks OpenAI's Chat Completions wire
@@ -38,15 +39,6 @@ export const QuirksOverrideSchema = z.strictObject(quirkFields).partial();
 export type Quirks = z.infer<typeof QuirksSchema>;
 export type QuirksOverride = z.infer<typeof QuirksOverrideSchema>;
 
-export const SupportsSchema = z.strictObject({
-  chat: z.boolean(),
-  stream: z.boolean(),
-  tools: z.boolean(),
-  embeddings: z.boolean(),
-  vision: z.boolean(),
-});
-export type Supports = z.infer<typeof SupportsSchema>;
-
 export const PresetSchema = z.strictObject({
   label: z.string(),
   // Adapters append paths to base URLs as they are (the config schema strips a workspace's trailing slash).
@@ -62,7 +54,7 @@ export type Preset = z.infer<typeof PresetSchema>;
 
 const bearer = { kind: "bearer" } as const;
 const none = { kind: "none" } as const;
-const all = { chat: true, stream: true, tools: true, embeddings: true, vision: true };
+const all = SUPPORTS_ALL;
 /** Fields only OpenAI itself understands; most compatible servers reject or ignore them. */
 const OPENAI_ONLY = ["store", "metadata", "service_tier", "prediction", "modalities", "audio"];
 
@@ -129,10 +121,10 @@ const PRESET_ROWS = {
     auth: bearer,
     requiresKey: true,
     supports: { chat: true, stream: true, tools: false, embeddings: false, vision: true },
-    // No function calling; usage comes with the last chunk.
+    // No function calling (requests with tools go to another target, or get a 400); usage comes with the last chunk.
     quirks: {
       streamUsage: "final_chunk",
-      dropFields: [...OPENAI_ONLY, "tools", "tool_choice", "parallel_tool_calls", "seed", "stop", "logit_bias", "user", "reasoning_effort"],
+      dropFields: [...OPENAI_ONLY, "tool_choice", "parallel_tool_calls", "seed", "stop", "logit_bias", "user", "reasoning_effort"],
     },
     docs: "https://docs.perplexity.ai/guides/chat-completions-guide",
   },
@@ -211,4 +203,3 @@ export const PRESETS: Readonly<Record<PresetName, Preset>> = Object.fromEntries(
 ) as Record<PresetName, Preset>;
 
 export const DEFAULT_QUIRKS: Quirks = QuirksSchema.parse({});
-export const SUPPORTS_ALL: Supports = { chat: true, stream: true, tools: true, embeddings: true, vision: true };

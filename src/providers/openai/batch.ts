@@ -1,12 +1,13 @@
 import * as z from "zod";
 import type { ProviderConfig } from "../../config/schema";
-import { linesOf } from "../../files/jsonl";
+import { linesOf } from "../../lib/jsonl";
 import type { BatchKind, NativeLine, ProviderBatchApi, ProviderCall, ProviderLineOutcome } from "../batch";
 import { invalidUpstream, jsonRequest } from "../http";
 import type { UpstreamTarget } from "../types";
 import { chatRequestToOpenAI, parseOpenAIChatResponse } from "./chat";
 import { embeddingsRequestToOpenAI, parseOpenAIEmbeddingsResponse } from "./embeddings";
 import { parseOpenAIError } from "./errors";
+import { byteStream } from "../../lib/byte-stream";
 
 /**
  * OpenAI's Files and Batch APIs (also Azure OpenAI's, at its own URLs): the translated lines are uploaded as a
@@ -104,7 +105,7 @@ export function openAIStyleBatchApi<C extends ProviderConfig>(shape: OpenAIStyle
   async function* resultsOf(target: UpstreamTarget<C>, call: ProviderCall, fileId: string, kind: BatchKind): AsyncGenerator<ProviderLineOutcome> {
     const response = await call(new Request(shape.url(target, `/files/${encodeURIComponent(fileId)}/content`), { headers: await shape.headers(target) }));
     if (!response.body) return;
-    for await (const raw of linesOf(response.body)) {
+    for await (const raw of linesOf(byteStream(response.body))) {
       if (raw.text.trim() === "") continue;
       let json: unknown;
       try {

@@ -5,6 +5,7 @@ import { chatRequestToOpenAI, parseOpenAIChatResponse } from "./chat";
 import { embeddingsRequestToOpenAI, parseOpenAIEmbeddingsResponse } from "./embeddings";
 import { parseOpenAIError } from "./errors";
 import { parseOpenAIChatStream } from "./stream";
+import { SUPPORTS_ALL } from "../../schema/capabilities";
 
 type OpenAIConfig = Extract<ProviderConfig, { type: "openai" }>;
 
@@ -18,7 +19,7 @@ async function openAIHeaders(target: UpstreamTarget<OpenAIConfig>): Promise<Reco
 /** OpenAI itself: its translation at its URL with its bearer key (and optional organization / project). */
 export const openAIAdapter: ProviderAdapter<OpenAIConfig> = {
   type: "openai",
-  supports: { chat: true, stream: true, tools: true, embeddings: true, vision: true },
+  supports: () => SUPPORTS_ALL,
   async buildChatRequest(request, target) {
     return jsonRequest(`${target.config.baseURL}/chat/completions`, await openAIHeaders(target), chatRequestToOpenAI(request, target.model));
   },

@@ -2,7 +2,7 @@ import { GatewayError } from "../../lib/errors";
 import { decodeSSE } from "../../lib/sse";
 import { OpenAIChatChunkSchema, OpenAIErrorBodySchema } from "../../schema/openai";
 import type { FinishReason, StreamEvent } from "../../schema/internal";
-import { invalidUpstream } from "../http";
+import { invalidUpstream, streamEventJson } from "../http";
 import { finishReasonFromOpenAI, usageFromOpenAI } from "./chat";
 
 /** OpenAI chunks → internal events. `finish` is held until `[DONE]`, so a stream cut before it never looks complete. */
@@ -17,12 +17,7 @@ export function parseOpenAIChatStream(body: ReadableStream<Uint8Array>, provider
           controller.enqueue({ type: "finish", finishReason: finishReason ?? "stop" });
           return;
         }
-        let json: unknown;
-        try {
-          json = JSON.parse(message.data);
-        } catch {
-          throw invalidUpstream(providerName, "a stream event is not JSON");
-        }
+        const json = streamEventJson(message.data, providerName);
         const error = OpenAIErrorBodySchema.safeParse(json);
         if (error.success) {
           throw new GatewayError({ status: 502, type: "upstream_error", code: "upstream_stream_error", provider: providerName, message: `${providerName}: ${error.data.error.message ?? "stream error"}` });

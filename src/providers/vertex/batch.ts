@@ -1,5 +1,5 @@
 import * as z from "zod";
-import { linesOf } from "../../files/jsonl";
+import { linesOf } from "../../lib/jsonl";
 import { fixedSizeChunks } from "../../lib/chunks";
 import type { NativeLine, ProviderBatchApi, ProviderBatchState, ProviderCall, ProviderLineOutcome } from "../batch";
 import { chatRequestToGemini, parseGeminiChatResponse } from "../gemini/chat";
@@ -7,6 +7,7 @@ import { invalidUpstream, jsonRequest } from "../http";
 import type { UpstreamTarget } from "../types";
 import { vertexAuthorization } from "./auth";
 import { originOf, type VertexConfig } from "./chat";
+import { byteStream } from "../../lib/byte-stream";
 
 /**
  * Vertex AI batch prediction for Gemini models: the translated requests are written to the provider's
@@ -123,7 +124,7 @@ export const vertexBatchApi: ProviderBatchApi<VertexConfig> = {
         if (!item.name.endsWith(".jsonl")) continue;
         const object = await call(new Request(`${storage}/storage/v1/b/${encodeURIComponent(bucket)}/o/${objectPath(item.name)}?alt=media`, { headers: auth }));
         if (!object.body) continue;
-        for await (const raw of linesOf(object.body)) {
+        for await (const raw of linesOf(byteStream(object.body))) {
           if (raw.text.trim() === "") continue;
           let json: unknown;
           try {

@@ -4,11 +4,12 @@ import { modelURL, parseVertexChatResponse, parseVertexChatStream, vertexChatReq
 import { parsePredictEmbeddings, predictEmbeddingsBody } from "./embeddings";
 import { parseVertexError } from "./errors";
 import { vertexAuthorization as authorization } from "./auth";
+import { SUPPORTS_ALL } from "../../schema/capabilities";
 
 /** Vertex AI: Gemini and Claude models and Google's embeddings, behind a service account's OAuth access token. */
 export const vertexAdapter: ProviderAdapter<VertexConfig> = {
   type: "vertex",
-  supports: { chat: true, stream: true, tools: true, embeddings: true, vision: true },
+  supports: () => SUPPORTS_ALL,
   buildChatRequest: async (request, target) => vertexChatRequest(request, target, await authorization(target)),
   parseChatResponse: parseVertexChatResponse,
   parseChatStream: parseVertexChatStream,

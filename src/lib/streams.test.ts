@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { fixedSizeChunks } from "../lib/chunks";
+import { fixedSizeChunks } from "./chunks";
 import { LineSplitter, LineTooLongError, MAX_LINE_CHARS, NotUtf8Error } from "./jsonl";
 
 /** The streaming pieces files and batches rely on: JSONL lines as bytes arrive, fixed-size upload chunks. */
