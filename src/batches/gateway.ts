@@ -1,4 +1,5 @@
-import { lineSpansOf, linesOf } from "../files/jsonl";
+import { byteStream } from "../lib/byte-stream";
+import { lineSpansOf, linesOf } from "../lib/jsonl";
 import { parseRequestLine } from "../files/batch-lines";
 import { fileObjectKey, openFileContent, requireFile } from "../files/store";
 import { emptyUsage } from "../schema/internal";
@@ -39,7 +40,7 @@ async function dispatch(context: RunnerContext, lines: LineBook): Promise<void> 
   if (!object) throw new Error(`the input file ${batch.inputFileId} of batch ${batch.id} is missing from storage`);
   const taken: LineSpanRef[] = [];
   let { offset, index } = cursor;
-  for await (const span of lineSpansOf(object.body, cursor.offset)) {
+  for await (const span of lineSpansOf(byteStream(object.body), cursor.offset)) {
     offset = span.offset + span.length + 1;
     if (span.blank) continue;
     taken.push({ index: index++, offset: span.offset, length: span.length });
@@ -178,9 +179,9 @@ export const gatewayRunner: BatchRunner = {
     return nextProgress;
   },
 
-  async cancel(context) {
+  cancel(context) {
     context.lines().stop("batch_cancelled");
-    return { next: "poll", afterMs: 0 };
+    return Promise.resolve({ next: "poll", afterMs: 0 });
   },
 };
 

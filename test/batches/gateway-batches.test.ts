@@ -1,5 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { MessageBatchIndividualResponse } from "@anthropic-ai/sdk/resources/messages/batches";
 import OpenAI from "openai";
 import { beforeAll, describe, expect, it } from "vitest";
 import worker from "../../src/index";
@@ -72,10 +73,17 @@ async function driveUntil(client: OpenAI, id: string, statuses: ReadonlySet<stri
 
 const driveToEnd = (client: OpenAI, id: string) => driveUntil(client, id, FINAL);
 
-async function fileLines(client: OpenAI, fileId: string | null | undefined): Promise<Record<string, any>[]> {
+/** A line of a batch's output or error file, as OpenAI's Batch API writes it (the fields these tests read). */
+type BatchFileLine = {
+  custom_id: string;
+  response: { status_code: number; request_id: string; body: { object: string; model: string; choices: { message: { content: string } }[] } };
+  error: { code: string } | null;
+};
+
+async function fileLines(client: OpenAI, fileId: string | null | undefined): Promise<BatchFileLine[]> {
   if (!fileId) return [];
   const text = await (await client.files.content(fileId)).text();
-  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l));
+  return text.split("\n").filter((l) => l.trim() !== "").map((l) => JSON.parse(l) as BatchFileLine);
 }
 
 async function createBatch(client: OpenAI, ...lines: string[]) {
@@ -124,7 +132,7 @@ describe("gateway-run batches through the OpenAI SDK", () => {
     expect(output.map((l) => l.custom_id)).toEqual(["a", "b", "c"]);
     for (const line of output) {
       expect(line).toMatchObject({ response: { status_code: 200, request_id: expect.stringMatching(new RegExp(`^${created.id}:\\d$`)), body: { object: "chat.completion", model: "gpt-4o-mini" } }, error: null });
-      expect(line.response.body.choices[0].message.content).toContain(`hello ${line.custom_id}`);
+      expect(line.response.body.choices[0]!.message.content).toContain(`hello ${line.custom_id}`);
     }
     expect(done.error_file_id).toBeNull();
     expect(await chatsOf(fresh.scenario)).toHaveLength(3);
@@ -209,7 +217,7 @@ describe("gateway-run batches through the OpenAI SDK", () => {
     const answered = await fileLines(freshClient, done.output_file_id);
     const cancelled = await fileLines(freshClient, done.error_file_id);
     expect(answered).toHaveLength(ran);
-    expect(cancelled.map((l) => l.error.code)).toEqual(Array(18 - ran).fill("batch_cancelled"));
+    expect(cancelled.map((l) => l.error?.code)).toEqual(Array(18 - ran).fill("batch_cancelled"));
     expect([...answered, ...cancelled].map((l) => l.custom_id).sort()).toEqual([...ids].sort());
   });
 
@@ -230,7 +238,7 @@ describe("gateway-run batches through the OpenAI SDK", () => {
     const second = await driveToEnd(freshClient, (await createBatch(freshClient, chatLine("c2", "cached", "the cached question"))).id);
     expect(second).toMatchObject({ status: "completed", request_counts: { total: 1, completed: 1, failed: 0 } });
     const [answer] = await fileLines(freshClient, second.output_file_id);
-    expect(answer!.response.body.choices[0].message.content).toContain("the cached question");
+    expect(answer!.response.body.choices[0]!.message.content).toContain("the cached question");
     expect((await chatsOf(fresh.scenario)).filter((r) => promptOf(r).includes("the cached question"))).toHaveLength(1);
     const rows = await workspaceRows(fresh.id, 18);
     expect(rows.find((r) => r.request_id === `${second.id}:0`)).toMatchObject({ cache_status: "HIT", cost_usd: 0 });
@@ -252,7 +260,7 @@ describe("gateway-run batches through the OpenAI SDK", () => {
     expect(ran).toBeGreaterThan(0);
     expect(ran).toBeLessThan(ids.length);
     expect(done.request_counts).toEqual({ total: 18, completed: ran, failed: 18 - ran });
-    expect((await fileLines(freshClient, done.error_file_id)).map((l) => [l.response, l.error.code])).toEqual(Array(18 - ran).fill([null, "batch_expired"]));
+    expect((await fileLines(freshClient, done.error_file_id)).map((l) => [l.response, l.error?.code])).toEqual(Array(18 - ran).fill([null, "batch_expired"]));
   });
 
   it("runs a batch created by a workspace's admin token as that token; once revoked, the token no longer resolves for its batch's lines", async () => {
@@ -279,12 +287,13 @@ describe("Anthropic's messages.batches in gateway mode", () => {
     expect(created).toMatchObject({ type: "message_batch", processing_status: "in_progress" });
     await driveToEnd(openAIClient(fresh.key), created.id);
     expect(await anthropic.messages.batches.retrieve(created.id)).toMatchObject({ processing_status: "ended", request_counts: { processing: 0, succeeded: 1, errored: 1 } });
-    const results: Record<string, any>[] = [];
+    const results: MessageBatchIndividualResponse[] = [];
     for await (const entry of await anthropic.messages.batches.results(created.id)) results.push(entry);
-    const succeeded = results.find((r) => r.result.type === "succeeded")!;
+    const succeeded = results.find((r) => r.result.type === "succeeded");
+    if (succeeded?.result.type !== "succeeded") throw new Error(`no succeeded result: ${JSON.stringify(results)}`);
     expect(succeeded.result.message).toMatchObject({ type: "message", role: "assistant", model: CLAUDE_ON_BEDROCK });
-    expect(succeeded.result.message.content[0].text).toContain(`Hi ${succeeded.custom_id}`);
-    expect(results.find((r) => r.result.type === "errored")!.result.error).toMatchObject({ type: "error", error: { type: "invalid_request_error" } });
+    expect(succeeded.result.message.content[0]).toMatchObject({ type: "text", text: expect.stringContaining(`Hi ${succeeded.custom_id}`) });
+    expect(results.find((r) => r.result.type === "errored")?.result).toMatchObject({ type: "errored", error: { type: "error", error: { type: "invalid_request_error" } } });
   });
 });
 
@@ -311,7 +320,7 @@ describe("background priority: batch lines take only the key's spare rate", () =
     await limitedClient.batches.cancel(created.id);
     const done = await driveToEnd(limitedClient, created.id);
     expect(done).toMatchObject({ status: "cancelled", request_counts: { total: 10, completed: 2, failed: 8 } });
-    expect((await fileLines(limitedClient, done.error_file_id)).map((l) => l.error.code)).toEqual(Array(8).fill("batch_cancelled"));
+    expect((await fileLines(limitedClient, done.error_file_id)).map((l) => l.error?.code)).toEqual(Array(8).fill("batch_cancelled"));
   });
 });
 
