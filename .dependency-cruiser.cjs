@@ -22,9 +22,9 @@ const CONFIG_DOCUMENT = [
   "src/guardrails/detectors/[^/]+\\.ts",
 ];
 /** The values handed to every step: the request's record and the Hono context type (AppEnv). */
-const REQUEST_CONTEXT = ["src/pipeline/record\\.ts", "src/types\\.ts"];
-/** A Durable Object sits in the layer of what it runs: the batch driver runs batches. */
-const BATCH_DRIVER = "^durable-objects/batch-driver\\.ts$";
+const REQUEST_CONTEXT = ["src/settle/record\\.ts", "src/types\\.ts"];
+/** A Durable Object sits in the layer of what it runs: the batch and fine-tuning drivers run batches and jobs. */
+const BATCH_DRIVER = "^durable-objects/(batch|fine-tuning)-driver\\.ts$";
 
 const anyOf = (patterns) => `^(${patterns.join("|")})$`;
 
@@ -38,10 +38,10 @@ const LAYERS = [
   { name: "dialects", paths: ["^src/dialects/"], pure: true },
   {
     name: "features",
-    paths: ["^src/(cache|policy|usage|config|guardrails|files|audit)/", "^durable-objects/", anyOf(REQUEST_CONTEXT)],
+    paths: ["^src/(cache|policy|usage|config|guardrails|files|audit|responses|limits|settle)/", "^durable-objects/", anyOf(REQUEST_CONTEXT)],
     not: [anyOf(CONFIG_DOCUMENT), BATCH_DRIVER],
   },
-  { name: "pipeline", paths: ["^src/(pipeline|batches)/", BATCH_DRIVER], not: [anyOf(REQUEST_CONTEXT)] },
+  { name: "pipeline", paths: ["^src/(pipeline|batches|fine-tuning)/", BATCH_DRIVER], not: [anyOf(REQUEST_CONTEXT)] },
   { name: "surface", paths: ["^src/(api|dashboard)/"] },
   { name: "entry", paths: ["^src/(app|index)\\.ts$"] },
 ];

@@ -1,29 +1,28 @@
-import { DurableObject } from "cloudflare:workers";
 import * as z from "zod";
 import { driverWanted } from "../src/batches/gateway";
 import { LineBook, LineClaimSchema, LineResultSchema, type ClaimVerdict } from "../src/batches/line-book";
 import { RUNNERS } from "../src/batches/runners";
 import { isFinal, type BatchRecord } from "../src/batches/schema";
 import { findBatch, transition } from "../src/batches/store";
-import type { RunnerStep } from "../src/batches/runner";
 import { loadWorkspaceConfig } from "../src/config/store";
+import { AlarmDriver, type DriverStep } from "./alarm-driver";
 
 const BatchRefSchema = z.object({ workspaceId: z.string().min(1), batchId: z.string().min(1), total: z.number().int().nonnegative().optional() });
 export type BatchRef = z.infer<typeof BatchRefSchema>;
 
-/** An alarm that throws is retried by the runtime (with backoff); past this many tries in a row the batch fails. */
-const MAX_FAILED_ALARMS = 8;
-const RETRY_AFTER_FAILURE_MS = 30_000;
+const ACTIVE = ["validating", "in_progress", "finalizing", "cancelling"] as const;
 
 /**
- * Drives one batch (named by its id) from an alarm: the runner's `start`, then `poll` until it answers `done`;
- * a cancel wakes it at once. The batch itself lives in D1 (src/batches/store.ts); this object keeps which batch
- * it drives and which steps it has taken, so a restart loses nothing: the next alarm picks up from the batch's
- * status. Storage: `batch` ({ workspaceId, batchId, total }), `started`, `cancelSent`, `failedAlarms`, and for a
- * gateway-run batch its line book (src/batches/line-book.ts), which the Queue's consumer claims lines from and
- * records results in through `claimLines`, `recordLine` and `releaseLines`.
+ * Drives one batch (named by its id) from an alarm: the runner's `start`, then `poll` until it answers `done`; a
+ * cancel wakes it at once. The batch itself lives in D1 (src/batches/store.ts); the next alarm picks up from its
+ * status. Marks: `started`, `cancelSent`; for a gateway-run batch also its line book (src/batches/line-book.ts),
+ * which the Queue's consumer claims lines from and records results in through `claimLines`, `recordLine` and
+ * `releaseLines`.
  */
-export class BatchDriver extends DurableObject<Env> {
+export class BatchDriver extends AlarmDriver<BatchRef> {
+  protected readonly refSchema = BatchRefSchema;
+  protected override readonly refKey = "batch";
+  protected readonly kind = "batch";
   #book: LineBook | undefined;
 
   #lines(): LineBook {
@@ -65,68 +64,41 @@ export class BatchDriver extends DurableObject<Env> {
     return true;
   }
 
-  /** Records the batch and runs its first step right away. */
-  async begin(ref: BatchRef): Promise<void> {
-    await this.ctx.storage.put("batch", BatchRefSchema.parse(ref));
-    await this.ctx.storage.setAlarm(Date.now());
+  protected async step(ref: BatchRef): Promise<DriverStep> {
+    const batch = await findBatch(this.env.USAGE_DB, ref.workspaceId, ref.batchId);
+    if (!batch || isFinal(batch.status)) return { next: "done" };
+    return this.#step(batch);
   }
 
-  /** The batch was moved to `cancelling`: pass it on to the runner now rather than at the next poll. */
-  async wake(): Promise<void> {
-    if (await this.ctx.storage.get("batch")) await this.ctx.storage.setAlarm(Date.now());
+  protected async giveUp(ref: BatchRef, message: string): Promise<void> {
+    await transition(this.env.USAGE_DB, { id: ref.batchId, workspaceId: ref.workspaceId }, ACTIVE, "failed", { errors: [{ code: "batch_driver_failed", message, param: null, line: null }] });
   }
 
-  override async alarm(): Promise<void> {
-    const ref = BatchRefSchema.safeParse(await this.ctx.storage.get("batch"));
-    if (!ref.success) return;
-    const batch = await findBatch(this.env.USAGE_DB, ref.data.workspaceId, ref.data.batchId);
-    if (!batch || isFinal(batch.status)) return this.#forget();
-    let step: RunnerStep;
-    try {
-      step = await this.#step(batch);
-      await this.ctx.storage.put("failedAlarms", 0);
-    } catch (error) {
-      const failures = ((await this.ctx.storage.get<number>("failedAlarms")) ?? 0) + 1;
-      await this.ctx.storage.put("failedAlarms", failures);
-      console.error(JSON.stringify({ level: "error", message: "batch step failed", batchId: batch.id, failures, error: error instanceof Error ? error.message : String(error) }));
-      if (failures < MAX_FAILED_ALARMS) return this.ctx.storage.setAlarm(Date.now() + RETRY_AFTER_FAILURE_MS * failures);
-      const message = `The batch could not be driven after ${failures} attempts: ${error instanceof Error ? error.message : String(error)}`;
-      await transition(this.env.USAGE_DB, batch, ["validating", "in_progress", "finalizing", "cancelling"], "failed", { errors: [{ code: "batch_driver_failed", message, param: null, line: null }] });
-      return this.#forget();
-    }
-    if (step.next === "done") return this.#forget();
-    // A wake that arrived while this step ran (a cancel, a recorded line) keeps its earlier alarm.
-    const next = Date.now() + step.afterMs;
-    const pending = await this.ctx.storage.getAlarm();
-    if (pending === null || pending > next) await this.ctx.storage.setAlarm(next);
-  }
-
-  async #step(batch: BatchRecord): Promise<RunnerStep> {
+  async #step(batch: BatchRecord): Promise<DriverStep> {
     const config = await loadWorkspaceConfig(this.env, batch.workspaceId);
     const runner = RUNNERS[batch.mode];
     if (!config || !runner) {
       const message = !config ? `Workspace "${batch.workspaceId}" has no configuration any more.` : `Batch mode "${batch.mode}" is not available.`;
-      await transition(this.env.USAGE_DB, batch, ["validating", "in_progress", "finalizing", "cancelling"], "failed", { errors: [{ code: "batch_not_runnable", message, param: null, line: null }] });
+      await transition(this.env.USAGE_DB, batch, ACTIVE, "failed", { errors: [{ code: "batch_not_runnable", message, param: null, line: null }] });
       return { next: "done" };
     }
     const context = { env: this.env, batch, config, lines: () => this.#lines() };
-    if (batch.status === "cancelling" && !(await this.ctx.storage.get("cancelSent"))) {
+    if (batch.status === "cancelling" && !(await this.marked("cancelSent"))) {
       const step = await runner.cancel(context);
-      await this.ctx.storage.put("cancelSent", true);
+      await this.mark("cancelSent");
       return step;
     }
-    if (batch.status === "validating" && !(await this.ctx.storage.get("started"))) {
+    if (batch.status === "validating" && !(await this.marked("started"))) {
       // Marked only once the start went through: a start that threw is tried again by the next alarm.
       const step = await runner.start(context);
-      await this.ctx.storage.put("started", true);
+      await this.mark("started");
       return step;
     }
     return runner.poll(context);
   }
 
-  async #forget(): Promise<void> {
-    await this.ctx.storage.deleteAlarm();
-    await this.ctx.storage.deleteAll();
+  protected override async forget(): Promise<void> {
+    await super.forget();
     this.#book = undefined;
   }
 }

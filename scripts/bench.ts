@@ -8,7 +8,7 @@ import { LoadTarget, Tally, type LoadStats } from "./bench/load.ts";
 import { descendantRss, stopChildren, treeCpuMs } from "./bench/processes.ts";
 import { profileWorker, summarise } from "./bench/profile.ts";
 import { printRatios, printTable, ratios, type CaseResult } from "./bench/report.ts";
-import { ROUTE, startTargets } from "./bench/targets.ts";
+import { ROUTE, limiterExchanges, startTargets } from "./bench/targets.ts";
 
 /**
  * `npm run bench`: one run on this machine of every case against the same fixed-latency upstream, printed as a
@@ -24,6 +24,8 @@ import { ROUTE, startTargets } from "./bench/targets.ts";
  *   --profile          a CPU profile of the Worker on the always-on path (bench-results/*.cpuprofile + summary)
  *   --batch <lines>    a gateway-run batch of that many lines with interactive load on the same key: its time, the
  *                      workerd's memory through the run, interactive req/s before / during / after (--connections)
+ *   --profile          a CPU profile of the Worker on the always-on path (bench-results/*.cpuprofile + summary);
+ *                      `--profile-case c'`: with the key without limits
  */
 const { values } = parseArgs({
   options: {
@@ -40,6 +42,7 @@ const { values } = parseArgs({
     profile: { type: "boolean", default: false },
     "soak-case": { type: "string", default: "c" },
     batch: { type: "string" },
+    "profile-case": { type: "string", default: "c" },
   },
 });
 
@@ -128,6 +131,17 @@ async function runCases(): Promise<void> {
       for (const p of active) if (p.latency) p.tallies.latency.add(await p.latency.run(latencyMs / rounds));
       process.stdout.write(".");
     }
+    // The hot key in the steady state: case (c) alone, its leases warm for a second, then its KeyLimiter's lease
+    // exchanges counted over a whole throughput phase. (The interleaved slices above start cold every time.)
+    const hot = active.find((p) => p.benchCase.id === "c-always-on" && p.throughput);
+    let hotKey: { rps: number; requests: number; calls: number } | undefined;
+    if (hot?.throughput) {
+      await hot.throughput.run(smoke ? 200 : 1_000);
+      const before = await limiterExchanges(targets);
+      const stats = (await hot.throughput.run(throughputMs)).stats();
+      const after = await limiterExchanges(targets);
+      if (before !== undefined && after !== undefined && after >= before) hotKey = { rps: stats.rps, requests: stats.requests + stats.errors, calls: after - before };
+    }
     const results = planned.map((p) => {
       if (p.result.skipped) return p.result;
       const out: CaseResult = { ...p.result };
@@ -135,6 +149,10 @@ async function runCases(): Promise<void> {
         out.throughput = p.tallies.throughput.stats();
         const served = out.throughput.requests + out.throughput.errors;
         if (targets.pids[p.benchCase.server] && served > 0) out.cpuMsPerRequest = p.cpuMs / served;
+        if (p === hot && hotKey && hotKey.requests > 0) {
+          out.limiterCallsPer1000 = (hotKey.calls / hotKey.requests) * 1000;
+          out.hotKeyRps = hotKey.rps;
+        }
       }
       if (p.latency) out.latency = p.tallies.latency.stats();
       return out;
@@ -228,7 +246,7 @@ async function runProfile(): Promise<void> {
       {
         origin: targets.gateway,
         path: "/v1/chat/completions",
-        headers: { "content-type": "application/json", authorization: `Bearer ${targets.key}` },
+        headers: { "content-type": "application/json", authorization: `Bearer ${values["profile-case"] === "c'" ? targets.plainKey : targets.key}` },
         body: JSON.stringify({ model: ROUTE, messages: [{ role: "user", content: "Say hello." }] }),
       },
       connections,
@@ -242,7 +260,7 @@ async function runProfile(): Promise<void> {
     const file = writeResults("profile", profile).replace(/\.json$/, ".cpuprofile");
     writeFileSync(file, JSON.stringify(profile));
     const summary = summarise(profile, readFileSync(".switchyard/build/worker.js", "utf8"));
-    console.log(`profile of the always-on path: ${stats ? Math.round(stats.rps) : "?"} req/s under the profiler, ${summary.total} samples (100 µs), key limits ${targets.keyLimits}`);
+    console.log(`profile of the always-on path (${values["profile-case"] === "c'" ? "key without limits" : `key limits ${targets.keyLimits}`}): ${stats ? Math.round(stats.rps) : "?"} req/s under the profiler, ${summary.total} samples (100 µs), key limits ${targets.keyLimits}`);
     const pct = (n: number) => `${((n / Math.max(1, summary.total)) * 100).toFixed(1)}%`.padStart(6);
     console.log("\nself time by origin:");
     for (const [name, hits] of summary.byOrigin) console.log(`  ${pct(hits)}  ${name}`);

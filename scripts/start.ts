@@ -21,6 +21,7 @@ const { values } = parseArgs({
     "data-dir": { type: "string", default: process.env.SWITCHYARD_DATA_DIR ?? ".switchyard/data" },
     "env-file": { type: "string", multiple: true },
     "inspector-port": { type: "string" },
+    "drain-timeout": { type: "string", default: "30" },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -57,11 +58,20 @@ console.log(`switchyard: config ${path}`);
 console.log(`switchyard: data ${values["data-dir"]}`);
 console.log(`switchyard listening on ${plane.url.origin}`);
 
+// A graceful stop: usage events already handed to the Queue are written to D1 before the runtime goes away.
+// Miniflare's own signal handlers exit at once (their exit hook, which stops workerd, still runs on exit).
 let stopping = false;
 for (const signal of ["SIGINT", "SIGTERM"] as const) {
+  for (const listener of process.listeners(signal)) process.removeListener(signal, listener);
   process.on(signal, () => {
     if (stopping) return;
     stopping = true;
-    Promise.allSettled([plane.dispose(), simulators?.close()]).finally(() => process.exit(0));
+    console.log(`switchyard: ${signal}: writing pending usage events, then stopping`);
+    plane
+      .stop(Number(values["drain-timeout"]) * 1_000)
+      .then(({ pending }) => console.log(pending === 0 ? "switchyard: stopped" : `switchyard: stopped with ${pending} usage events not yet written (--drain-timeout)`))
+      .catch((error: unknown) => console.error(`switchyard: stop failed: ${error instanceof Error ? error.message : String(error)}`))
+      .then(() => simulators?.close())
+      .finally(() => process.exit(0));
   });
 }

@@ -25,6 +25,7 @@ import { devSecretsFiles } from "./runtime/dev-secrets.ts";
  *     the process environment when CLOUDFLARE_INCLUDE_PROCESS_ENV=true (and only then).
  *  5. `npm start` and `npm run deploy` refuse a weak ADMIN_TOKEN (and deploy refuses SWITCHYARD_LOCAL_DEV),
  *     before anything starts or uploads.
+ *  6. A graceful stop loses no usage event: requests answered just before SIGTERM are all in D1 after a restart.
  */
 const work = mkdtempSync(join(tmpdir(), "switchyard-start-"));
 const ADMIN = "start-test-admin-0123456789-abcdefghij";
@@ -38,12 +39,48 @@ async function json(response: Response): Promise<unknown> {
 const STARTED_SIMULATORS = /started the provider simulators on (http:\/\/\S+)/;
 
 async function startGateway(dataDir: string): Promise<string> {
+  return (await startGatewayChild(dataDir)).origin;
+}
+
+async function startGatewayChild(dataDir: string): Promise<{ origin: string; child: ReturnType<typeof startChild> }> {
   const child = startChild("npm start", process.execPath, ["--import", "tsx", resolve("scripts/start.ts"), "--port", "0", "--data-dir", dataDir, "--env-file", join(work, "secrets.env")], {
     SWITCHYARD_CONFIG: join(work, "switchyard.config.json"),
   });
   const origin = (await waitForOutput(child, /switchyard listening on (http:\/\/\S+)/))[1]!;
   assert.doesNotMatch(child.output(), STARTED_SIMULATORS, "a config for real providers starts no simulators");
-  return origin;
+  return { origin, child };
+}
+
+const adminCall = (origin: string, path: string, body?: unknown) =>
+  fetch(`${origin}/admin${path}`, { method: body === undefined ? "GET" : "POST", headers: { authorization: `Bearer ${ADMIN}`, "content-type": "application/json" }, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+
+async function gracefulStopKeepsUsage(): Promise<void> {
+  const upstream = startChild("upstream", process.execPath, ["--import", "tsx", resolve("scripts/bench/upstream.ts"), "--port", "0", "--latency-ms", "1"]);
+  const port = (await waitForOutput(upstream, /listening (\d+)/))[1]!;
+  writeFileSync(
+    join(work, "switchyard.config.json"),
+    JSON.stringify({
+      providers: { sim: { type: "openai", baseURL: `http://127.0.0.1:${port}/v1`, apiKey: { env: "OPENAI_API_KEY" } } },
+      routes: { smart: { strategy: "single", target: { provider: "sim", model: "gpt-4o-mini" } } },
+    }),
+  );
+  writeFileSync(join(work, "secrets.env"), `ADMIN_TOKEN=${ADMIN}\nOPENAI_API_KEY=sk-sim-start\n`);
+  const dataDir = join(work, "drain-data");
+  const first = await startGatewayChild(dataDir);
+  // A key with limits: its settlements and lease reports run after the responses too.
+  const created = (await json(await adminCall(first.origin, "/workspaces/default/keys", { name: "drain", rateLimit: { rpm: 1000 }, budget: { usd: 10, period: "month" } }))) as { key: string };
+  const chat = () =>
+    fetch(`${first.origin}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${created.key}`, "content-type": "application/json" }, body: JSON.stringify({ model: "smart", messages: [{ role: "user", content: "hi" }] }) }).then(json);
+  await Promise.all(Array.from({ length: 5 }, chat));
+  await new Promise((r) => setTimeout(r, 300));
+  const exited = new Promise((resolve) => first.child.process.once("exit", resolve));
+  first.child.process.kill("SIGTERM");
+  await exited;
+  const origin = await startGateway(dataDir);
+  const usage = (await json(await adminCall(origin, "/workspaces/default/usage"))) as { totals: { requests: number } };
+  assert.equal(usage.totals.requests, 5, "all 5 usage events sent 0.3 s before SIGTERM were written");
+  await stopChildren();
+  console.log("ok - a graceful stop (SIGTERM) writes every pending usage event before the process exits");
 }
 
 /** A port nothing listens on right now (the OS picks it), so no test binds a fixed port. */
@@ -243,6 +280,7 @@ try {
   await quickstartAnswers("npm start");
   await quickstartAnswers("npm run dev");
   weakAdminTokensAreRefused();
+  await gracefulStopKeepsUsage();
   await bindingsFromWranglerToml();
 } finally {
   await stopChildren();

@@ -7,28 +7,40 @@ import { chatApi } from "./api/chat";
 import { dashboardApi } from "./api/dashboard";
 import { embeddingsApi } from "./api/embeddings";
 import { filesApi } from "./api/files";
+import { fineTuningApi } from "./api/fine-tuning";
 import { batchesApi } from "./api/batches";
 import { messageBatchesApi } from "./api/message-batches";
 import { messagesApi } from "./api/messages";
 import { modelsApi } from "./api/models";
+import { responsesApi } from "./api/responses";
 import { GatewayError } from "./lib/errors";
 import { requestContext } from "./pipeline/request-context";
 import { adminAuth } from "./policy/admin-auth";
 import { gatewayKeyAuth } from "./policy/auth";
 import { rateLimitHeaders } from "./policy/limits";
 import type { AppEnv } from "./types";
-import { usageRecording } from "./usage/record-usage";
+import { usageRecording } from "./settle/usage-event";
 
 /** Paths the gateway serves and the methods each allows: anything else on them is a 405, elsewhere a 404. */
 const ALLOWED_METHODS: Record<string, string[]> = {
   "/v1/chat/completions": ["POST"],
   "/v1/messages": ["POST"],
+  "/v1/responses": ["POST"],
   "/v1/embeddings": ["POST"],
   "/v1/models": ["GET"],
   "/v1/files": ["GET", "POST"],
   "/v1/batches": ["GET", "POST"],
   "/v1/messages/batches": ["GET", "POST"],
+  "/v1/fine_tuning/jobs": ["GET", "POST"],
 };
+
+/** Paths with an id in them, and their methods. */
+const ALLOWED_METHODS_BY_PATTERN: [RegExp, string[]][] = [
+  [/^\/v1\/responses\/[^/]+$/, ["GET", "DELETE"]],
+  [/^\/v1\/responses\/[^/]+\/input_items$/, ["GET"]],
+];
+
+const allowedMethods = (path: string): string[] | undefined => ALLOWED_METHODS[path] ?? ALLOWED_METHODS_BY_PATTERN.find(([pattern]) => pattern.test(path))?.[1];
 
 function errorResponse(c: Context<AppEnv>, error: GatewayError): Response {
   const dialect = c.get("dialect") ?? "openai";
@@ -40,7 +52,7 @@ export const app = new Hono<AppEnv>();
 app.use("*", requestContext());
 
 app.use("/v1/*", async (c, next) => {
-  const allowed = ALLOWED_METHODS[c.req.path];
+  const allowed = allowedMethods(c.req.path);
   if (allowed && !allowed.includes(c.req.method)) {
     throw new GatewayError({ status: 405, type: "invalid_request_error", code: "method_not_allowed", message: `${c.req.method} is not allowed on ${c.req.path}; use ${allowed.join(", ")}.`, headers: { allow: allowed.join(", ") } });
   }
@@ -49,14 +61,16 @@ app.use("/v1/*", async (c, next) => {
 app.use("/v1/*", gatewayKeyAuth());
 app.use("/v1/*", rateLimitHeaders());
 // Usage events are per model request; files and batches account for their lines themselves (src/batches/usage.ts).
-for (const path of ["/v1/chat/completions", "/v1/messages", "/v1/embeddings"]) app.use(path, usageRecording());
+for (const path of ["/v1/chat/completions", "/v1/messages", "/v1/responses", "/v1/embeddings"]) app.use(path, usageRecording());
 app.route("/v1/chat/completions", chatApi);
 app.route("/v1/messages/batches", messageBatchesApi);
 app.route("/v1/messages", messagesApi);
+app.route("/v1/responses", responsesApi);
 app.route("/v1/embeddings", embeddingsApi);
 app.route("/v1/models", modelsApi);
 app.route("/v1/files", filesApi);
 app.route("/v1/batches", batchesApi);
+app.route("/v1/fine_tuning", fineTuningApi);
 
 app.use("/admin/*", adminAuth());
 app.use("/admin/*", adminAccess());

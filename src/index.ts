@@ -8,7 +8,9 @@ export { KeyLimiter } from "../durable-objects/key-limiter";
 export { RequestCoalescer } from "../durable-objects/request-coalescer";
 export { CircuitBreaker } from "../durable-objects/circuit-breaker";
 export { BatchDriver } from "../durable-objects/batch-driver";
+export { ResponseStore } from "../durable-objects/response-store";
 export { AuthThrottle } from "../durable-objects/auth-throttle";
+export { FineTuningDriver } from "../durable-objects/fine-tuning-driver";
 
 export default {
   fetch: app.fetch,

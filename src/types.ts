@@ -3,9 +3,10 @@ import type { RequestGuard } from "./guardrails";
 import type { AdminIdentity } from "./policy/admin-access";
 import type { BatchLineCaller } from "./policy/batch-line-caller";
 import type { KeyRecord } from "./policy/keys";
-import type { RequestRecord } from "./pipeline/record";
+import type { RequestRecord } from "./settle/record";
 import type { Redactor } from "./lib/redact";
 import type { ClientDialect } from "./schema/internal";
+import type { Presentation } from "./dialects/presentation";
 
 /** Per-request values set by middleware and read by handlers. */
 export type AppVariables = {
@@ -13,6 +14,8 @@ export type AppVariables = {
   /** performance.now() when the request entered the gateway. */
   startedAt: number;
   dialect: ClientDialect;
+  /** The answer's presentation when the API brings its own (the Responses API); else the dialect's. */
+  presentation?: Presentation;
   record: RequestRecord;
   /** The provider secrets this request handed to upstreams: scrubbed from every error and log line it produces. */
   redactor: Redactor;

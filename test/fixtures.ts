@@ -19,6 +19,8 @@ export const TEST_PROVIDER_KEYS = {
   GEMINI_API_KEY: "sk-sim-gemini-secret-value",
   AZURE_API_KEY: "sk-sim-azure-secret-value",
   COMPAT_API_KEY: "sk-sim-compat-secret-value",
+  /** The Microsoft Entra client secret the Azure Resource Manager simulator accepts (tuned-model deployments). */
+  AZURE_CLIENT_SECRET: "sim-entra-client-secret~0123456789abcdef",
   ...TEST_AWS_CREDENTIALS,
 };
 

@@ -61,10 +61,18 @@ export function benchCases(t: Targets, runId: string): BenchCase[] {
       label: "(c) Switchyard always-on path",
       note:
         t.keyLimits === "on"
-          ? "key auth + rate limit + budget on the key, and usage events if this build emits them"
+          ? "key auth + rpm + tpm + budget on the key (leased admission), usage events; the hot key: its KeyLimiter calls per 1,000 requests are counted"
           : "key auth, and usage events if this build emits them; no key limits (this build's admin API refused rateLimit/budget)",
       phases: ["throughput", "latency"],
       load: gatewayChat(chatBody(ROUTE)),
+    },
+    {
+      id: "c-no-limits",
+      server: "gateway",
+      label: "(c') always-on, key without limits",
+      note: "key auth and usage events; no limiter at all",
+      phases: ["throughput", "latency"],
+      load: async () => ({ origin: t.gateway, path: "/v1/chat/completions", headers: { ...JSON_HEADERS, authorization: `Bearer ${t.plainKey}` }, body: chatBody(ROUTE) }),
     },
     {
       id: "d-cache-miss",

@@ -56,7 +56,7 @@ export async function profileWorker(inspectorPort: number, workerName: string, d
 function moduleIndex(bundle: string): (line: number) => string {
   const starts: [number, string][] = [];
   for (const [index, text] of bundle.split("\n").entries()) {
-    const match = /^\/\/ ((?:src|node_modules)\/\S+)$/.exec(text);
+    const match = /^\/\/ ((?:src|durable-objects|node_modules)\/\S+)$/.exec(text);
     if (match) starts.push([index, match[1]!]);
   }
   return (line) => {
@@ -70,7 +70,7 @@ function moduleIndex(bundle: string): (line: number) => string {
 }
 
 const originOf = (path: string) => {
-  if (path.startsWith("src/")) return path;
+  if (path.startsWith("src/") || path.startsWith("durable-objects/")) return path;
   const pkg = /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
   return pkg ? pkg[1]! : path;
 };

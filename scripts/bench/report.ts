@@ -11,6 +11,9 @@ export type CaseResult = {
   cpuMsPerRequest?: number;
   throughput?: LoadStats;
   latency?: LoadStats;
+  /** The hot key in the steady state: KeyLimiter lease exchanges per 1,000 requests, and the rate it ran at. */
+  limiterCallsPer1000?: number;
+  hotKeyRps?: number;
 };
 
 export type Ratio = { name: string; value: string; target: string; met: boolean | null };
@@ -39,11 +42,17 @@ export function ratios(results: CaseResult[]): Ratio[] {
   ratio("Portkey CPU/req vs always-on CPU/req", cpu("g-portkey"), cpu("c-always-on"), ">= 5x (same, noise-robust)", (v) => v >= 5);
   ratio("always-on req/s vs pass-through Worker", rps("c-always-on"), rps("b-passthrough"), ">= 70%", (v) => v >= 0.7, "%");
   ratio("pass-through CPU/req vs always-on CPU/req", cpu("b-passthrough"), cpu("c-always-on"), ">= 70% (same, noise-robust)", (v) => v >= 0.7, "%");
+  ratio("no-limits key req/s vs pass-through Worker", rps("c-no-limits"), rps("b-passthrough"), ">= 80%", (v) => v >= 0.8, "%");
+  ratio("pass-through CPU/req vs no-limits key CPU/req", cpu("b-passthrough"), cpu("c-no-limits"), ">= 80% (same, noise-robust)", (v) => v >= 0.8, "%");
+  const calls = byId(results, "c-always-on")?.limiterCallsPer1000;
+  const hotName = "hot key, steady state: KeyLimiter calls per 1,000 requests";
+  out.push(calls === undefined ? { name: hotName, value: "n/a", target: "<= 20", met: null } : { name: hotName, value: calls.toFixed(2), target: "<= 20", met: calls <= 20 });
   ratio("always-on CPU/req vs JSON round-trip Worker CPU/req", cpu("b-json-round-trip"), cpu("c-always-on"), "(share of the JSON floor)", () => true, "%");
   ratio("pass-through Worker req/s vs direct", rps("b-passthrough"), rps("a-direct"), "(platform floor)", () => true, "%");
-  delta("added latency, 1 connection, p50 (c - a)", p50("c-always-on"), p50("a-direct"), "<= 0.5 ms", (v) => v <= 0.5);
+  delta("added latency over pass-through, 1 connection, p50 (c - b)", p50("c-always-on"), p50("b-passthrough"), "<= 0.5 ms", (v) => v <= 0.5);
+  delta("added latency over direct, 1 connection, p50 (c - a)", p50("c-always-on"), p50("a-direct"), "(includes the platform floor)", () => true);
   delta("pass-through floor, 1 connection, p50 (b - a)", p50("b-passthrough"), p50("a-direct"), "(platform floor)", () => true);
-  delta("stream TTFB added, p50 (f gateway - f direct)", ttfb("f-stream-gateway"), ttfb("f-stream-direct"), "<= 1 ms", (v) => v <= 1);
+  delta("stream TTFB over pass-through, p50 (f gateway - f pass-through)", ttfb("f-stream-gateway"), ttfb("f-stream-passthrough"), "<= 1 ms", (v) => v <= 1);
   delta("stream TTFB, pass-through floor (f pass-through - f direct)", ttfb("f-stream-passthrough"), ttfb("f-stream-direct"), "(platform floor)", () => true);
   delta("cache hit p50 vs direct p50 (e - a)", p50("e-cache-hit"), p50("a-direct"), "< 0 ms", (v) => v < 0);
   ratio("guardrails req/s vs always-on (h / c)", rps("h-guardrails"), rps("c-always-on"), ">= 90%", (v) => v >= 0.9, "%");
@@ -64,7 +73,7 @@ export function printTable(results: CaseResult[], connections: number): void {
     const l = r.latency;
     const errors = (t?.errors ?? 0) + (l?.errors ?? 0);
     const headers = { ...t?.headerCounts, ...l?.headerCounts };
-    const note = [r.note, Object.keys(headers).length ? `cache header: ${JSON.stringify(headers)}` : undefined, t?.firstError ?? l?.firstError, errors ? JSON.stringify({ ...t?.statuses, ...l?.statuses }) : undefined]
+    const note = [r.note, r.limiterCallsPer1000 !== undefined ? `hot key, steady state: ${r.limiterCallsPer1000.toFixed(2)} KeyLimiter calls per 1,000 requests at ${fmt(r.hotKeyRps, 0)} req/s` : undefined, Object.keys(headers).length ? `cache header: ${JSON.stringify(headers)}` : undefined, t?.firstError ?? l?.firstError, errors ? JSON.stringify({ ...t?.statuses, ...l?.statuses }) : undefined]
       .filter(Boolean)
       .join("; ");
     rows.push([

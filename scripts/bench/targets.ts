@@ -19,7 +19,10 @@ export type Targets = {
   pids: { upstream: number; passthrough: number | undefined; gateway: number; portkey: number | undefined };
   /** The gateway key the run created, and whether it carries limits (rate limit and budget). */
   key: string;
+  keyId: string;
   keyLimits: "on" | "unsupported";
+  /** A second key of the same workspace without limits (case c'). */
+  plainKey: string;
   /** The route with `cache` on, when this build's config accepts the field. */
   cachedRoute: string | undefined;
   /** The route with every built-in guardrail detector on input and output, when this build's config accepts it. */
@@ -77,17 +80,30 @@ async function admin(gateway: string, path: string, body: unknown): Promise<Resp
  * A key for the always-on path: with a rate limit and a budget high enough never to refuse, so admission runs on
  * every request; without them (and said so in the report) when this build's admin API does not take limits yet.
  */
-async function createBenchKey(gateway: string): Promise<{ key: string; limits: "on" | "unsupported" }> {
+async function createBenchKey(gateway: string): Promise<{ key: string; keyId: string; limits: "on" | "unsupported"; plainKey: string }> {
+  const plain = await admin(gateway, "/admin/workspaces/default/keys", { name: "bench-no-limits" });
+  if (plain.status !== 201) throw new Error(`could not create a gateway key: HTTP ${plain.status} ${await plain.text()}`);
+  const plainKey = ((await plain.json()) as { key: string }).key;
   const limited = await admin(gateway, "/admin/workspaces/default/keys", {
     name: "bench",
     rateLimit: { rpm: 100_000_000, tpm: 100_000_000_000 },
     budget: { usd: 1_000_000_000, period: "month" },
   });
-  if (limited.status === 201) return { key: ((await limited.json()) as { key: string }).key, limits: "on" };
+  if (limited.status === 201) {
+    const created = (await limited.json()) as { key: string; id: string };
+    return { key: created.key, keyId: created.id, limits: "on", plainKey };
+  }
   await limited.arrayBuffer();
-  const plain = await admin(gateway, "/admin/workspaces/default/keys", { name: "bench" });
-  if (plain.status !== 201) throw new Error(`could not create a gateway key: HTTP ${plain.status} ${await plain.text()}`);
-  return { key: ((await plain.json()) as { key: string }).key, limits: "unsupported" };
+  return { key: plainKey, keyId: "", limits: "unsupported", plainKey };
+}
+
+/** Lease exchanges the limited key's KeyLimiter has served (undefined when this build does not report them). */
+export async function limiterExchanges(targets: Pick<Targets, "gateway" | "keyId">): Promise<number | undefined> {
+  if (!targets.keyId) return undefined;
+  const res = await fetch(`${targets.gateway}/admin/workspaces/default/keys/${targets.keyId}/limits`, { headers: { authorization: `Bearer ${ADMIN_TOKEN}` } });
+  if (!res.ok) return undefined;
+  const snapshot = (await res.json()) as { exchanges?: unknown };
+  return typeof snapshot.exchanges === "number" ? snapshot.exchanges : undefined;
 }
 
 export async function startTargets(options: { latencyMs: number; chunks: number; withPortkey: boolean; inspectorPort?: number }): Promise<Targets> {
@@ -126,7 +142,7 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
     await waitForHttp(`${portkey}/`);
   }
 
-  const { key, limits } = await createBenchKey(gateway);
+  const { key, keyId, limits, plainKey } = await createBenchKey(gateway);
   return {
     upstream,
     passthrough: passthrough.url.origin,
@@ -137,7 +153,9 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
     // The pass-through Worker's workerd is this process's own child; the gateway's is its launcher's.
     pids: { upstream: upstreamChild.process.pid!, passthrough: childrenNamed(process.pid, "workerd")[0], gateway: gatewayChild.process.pid!, portkey: portkeyPid },
     key,
+    keyId,
     keyLimits: limits,
+    plainKey,
     cachedRoute,
     guardedRoute,
     batchRoute,

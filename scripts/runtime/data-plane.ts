@@ -28,7 +28,22 @@ export type DataPlaneOptions = {
   verbose?: boolean;
 };
 
-export type DataPlane = { url: URL; mf: Miniflare; migrations: string[]; dispose: () => Promise<void> };
+export type DataPlane = {
+  url: URL;
+  mf: Miniflare;
+  migrations: string[];
+  /**
+   * A graceful stop: waits until the Worker's own Queue consumers have taken everything pending (their backlog
+   * stayed empty for one batch timeout), up to `timeoutMs`, then disposes. Miniflare's queues live in memory, so
+   * a plain `dispose` loses what the consumer has not written yet. Resolves with what was still pending.
+   */
+  stop: (timeoutMs?: number) => Promise<{ pending: number }>;
+  dispose: () => Promise<void>;
+};
+
+/** After a stop is asked for: time for requests in flight to finish and hand their events to the Queue. */
+const STOP_GRACE_MS = 500;
+const DEFAULT_DRAIN_TIMEOUT_MS = 30_000;
 
 /**
  * Runs the gateway on workerd through Miniflare's programmatic API, the fastest local runtime that carries every
@@ -81,5 +96,36 @@ export async function startDataPlane(options: DataPlaneOptions): Promise<DataPla
   await mf.ready;
   const migrations = await applyD1Migrations(mf, config.d1_databases, projectRoot);
   const url = await mf.unsafeGetDirectURL(worker.name);
-  return { url, mf, migrations, dispose: () => mf.dispose() };
+  // Queues this Worker both produces to and consumes: what a stop must let the consumer finish.
+  const consumed = new Map((config.queues.consumers ?? []).map((c: { queue: string; max_batch_timeout?: number }) => [c.queue, (c.max_batch_timeout ?? 5) * 1_000]));
+  const drained = (config.queues.producers ?? []).flatMap((p: { binding: string; queue: string }) => (consumed.has(p.queue) ? [{ binding: p.binding, batchTimeoutMs: consumed.get(p.queue)! }] : []));
+  const stop = async (timeoutMs = DEFAULT_DRAIN_TIMEOUT_MS) => {
+    const deadline = Date.now() + timeoutMs;
+    await sleep(STOP_GRACE_MS);
+    let pending = 0;
+    for (const { binding, batchTimeoutMs } of drained) pending += await drainQueue(await mf.getQueueProducer(binding, worker.name), batchTimeoutMs, deadline);
+    await mf.dispose();
+    return { pending };
+  };
+  return { url, mf, migrations, stop, dispose: () => mf.dispose() };
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Polls a queue's backlog until it has been empty on two readings a batch timeout apart — so a batch being
+ * handed to the consumer at the first reading has been written by the second — or the deadline passes.
+ * Returns the backlog left (0 when drained).
+ */
+async function drainQueue(queue: Awaited<ReturnType<Miniflare["getQueueProducer"]>>, batchTimeoutMs: number, deadline: number): Promise<number> {
+  let emptySince: number | undefined;
+  for (;;) {
+    const { backlogCount } = await queue.metrics();
+    const now = Date.now();
+    if (backlogCount > 0) emptySince = undefined;
+    else if (emptySince === undefined) emptySince = now;
+    else if (now - emptySince >= batchTimeoutMs + 250) return 0;
+    if (now >= deadline) return backlogCount;
+    await sleep(Math.min(250, Math.max(0, deadline - now)));
+  }
 }

@@ -5,10 +5,11 @@ import { parseRequestLine } from "../files/batch-lines";
 import { linesOf } from "../lib/jsonl";
 import { openFileContent, requireFile } from "../files/store";
 import { GatewayError } from "../lib/errors";
+import { POLL_FIRST_MS, nextPoll } from "../lib/poll-schedule";
 import { batchApiFor } from "../providers/batch-registry";
 import type { BatchKind, NativeLine, ProviderBatchApi, ProviderBatchRef, ProviderCall, ProviderLineOutcome } from "../providers/batch";
 import { Redactor } from "../lib/redact";
-import { failureFromResponse, networkFailure, prepareTarget, upstreamAccessFor, type PreparedTarget } from "../pipeline/upstream";
+import { isRefusal, prepareTarget, providerCallOf, upstreamAccessFor, type PreparedTarget } from "../pipeline/upstream";
 import { emptyUsage } from "../schema/internal";
 import { inputLines } from "./input";
 import { BatchResults, type LineOutcome, type UnprocessedReason } from "./results";
@@ -24,10 +25,6 @@ import { transition, updateBatch } from "./store";
  * runner state; provider errors reach the client redacted.
  */
 
-/** First status check shortly after submitting; then every poll waits longer, up to POLL_MAX_MS. */
-export const POLL_FIRST_MS = 10_000;
-export const POLL_MAX_MS = 5 * 60_000;
-const POLL_GROWTH = 1.5;
 
 type NativeState = { ref: ProviderBatchRef; polls: number };
 
@@ -38,7 +35,6 @@ const stateOf = (batch: BatchRecord): NativeState | undefined => {
   return state && typeof state === "object" && state.ref ? state : undefined;
 };
 
-const nextPoll = (polls: number): RunnerStep => ({ next: "poll", afterMs: Math.min(POLL_MAX_MS, POLL_FIRST_MS * POLL_GROWTH ** polls) });
 
 type Provider = { api: ProviderBatchApi; prepared: PreparedTarget; call: ProviderCall };
 
@@ -48,17 +44,7 @@ function providerOf(env: Env, batch: BatchRecord, config: GatewayConfig): Provid
   const prepared = prepareTarget(upstreamAccessFor(env, batch.workspaceId, config, new Redactor()), config.providers, { provider: batch.provider, model: batch.model });
   const api = batchApiFor(prepared.config);
   if (!api) throw new GatewayError({ status: 400, type: "invalid_request_error", code: "batch_unsupported", message: `Provider "${batch.provider}" has no batch API.` });
-  const call: ProviderCall = async (request, options) => {
-    let response: Response;
-    try {
-      response = await prepared.fetch(request);
-    } catch (error) {
-      throw networkFailure(prepared, error);
-    }
-    if (!response.ok && !options?.accept?.(response.status)) throw await failureFromResponse(prepared, response);
-    return response;
-  };
-  return { api, prepared, call };
+  return { api, prepared, call: providerCallOf(prepared) };
 }
 
 async function* nativeLines(env: Env, batch: BatchRecord): AsyncGenerator<NativeLine> {
@@ -88,8 +74,10 @@ function lineOutcomeOf(batch: BatchRecord, outcome: ProviderLineOutcome, redacto
   }
   if (outcome.kind === "embeddings") {
     const { result } = outcome;
-    const body = { object: "list", data: result.vectors.map((embedding, i) => ({ object: "embedding", index: i, embedding })), model: result.model, usage: { prompt_tokens: result.usage.promptTokens, total_tokens: result.usage.promptTokens } };
-    return { index, ok: true, body, usage: { ...emptyUsage(), promptTokens: result.usage.promptTokens } };
+    // The batch APIs that run embeddings (OpenAI, Azure) report their counts; none is 0, as the provider billed.
+    const promptTokens = result.usage?.promptTokens ?? 0;
+    const body = { object: "list", data: result.vectors.map((embedding, i) => ({ object: "embedding", index: i, embedding })), model: result.model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } };
+    return { index, ok: true, body, usage: { ...emptyUsage(), promptTokens } };
   }
   const body = dialectOf(batch) === "anthropic" ? renderAnthropicMessage(outcome.result) : renderOpenAIChat(outcome.result);
   return { index, ok: true, body, usage: outcome.result.usage };
@@ -131,8 +119,6 @@ async function fail(context: RunnerContext, code: string, message: string): Prom
   return { next: "done" };
 }
 
-/** A provider refusal the batch cannot get past (4xx): the batch fails with the provider's reason. */
-const isRefusal = (error: unknown): error is GatewayError => error instanceof GatewayError && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;
 
 export const nativeRunner: BatchRunner = {
   async start(context) {

@@ -1,4 +1,5 @@
 import type { GatewayConfig } from "../config/schema";
+import type { DriverStep } from "../lib/poll-schedule";
 import type { BatchMode } from "../routing/schema";
 import type { LineBook } from "./line-book";
 import type { BatchRecord } from "./schema";
@@ -21,7 +22,7 @@ import type { BatchRecord } from "./schema";
 export type RunnerContext = { env: Env; batch: BatchRecord; config: GatewayConfig; lines: () => LineBook };
 
 /** What the driver does next: call `poll` again after `afterMs`, or stop (the batch is final). */
-export type RunnerStep = { next: "poll"; afterMs: number } | { next: "done" };
+export type RunnerStep = DriverStep;
 
 export interface BatchRunner {
   start(context: RunnerContext): Promise<RunnerStep>;

@@ -19,6 +19,9 @@ export const ChatResultSchema = z.object({
   created: z.number(),
   text: z.string(),
   toolCalls: z.array(z.object({ id: z.string(), name: z.string(), arguments: z.string() })),
+  reasoning: z
+    .array(z.discriminatedUnion("type", [z.object({ type: z.literal("thinking"), text: z.string(), signature: z.string().optional() }), z.object({ type: z.literal("redacted"), data: z.string() })]))
+    .optional(),
   finishReason: FinishReasonSchema,
   stopSequence: z.string().optional(),
   usage: UsageSchema,

@@ -1,5 +1,5 @@
 import { mergeUsage } from "../dialects/openai-chat";
-import type { ChatResult, FinishReason, StreamEvent, ToolCall } from "../schema/internal";
+import type { ChatResult, FinishReason, ReasoningBlock, StreamEvent, ToolCall } from "../schema/internal";
 import { emptyUsage } from "../schema/internal";
 
 /** Replayed text goes out in pieces of this many characters: a long answer still streams in bounded events. */
@@ -12,6 +12,13 @@ const REPLAY_TEXT_PIECE = 4_096;
 export function eventsOfResult(result: ChatResult): StreamEvent[] {
   const { promptTokens, cachedTokens, cacheWriteTokens } = result.usage;
   const events: StreamEvent[] = [{ type: "start", id: result.id, model: result.model, usage: { promptTokens, cachedTokens, cacheWriteTokens } }];
+  for (const block of result.reasoning ?? []) {
+    if (block.type === "redacted") events.push({ type: "reasoning_redacted", data: block.data });
+    else {
+      if (block.text !== "") events.push({ type: "reasoning", delta: block.text });
+      if (block.signature !== undefined) events.push({ type: "reasoning_signature", signature: block.signature });
+    }
+  }
   for (let i = 0; i < result.text.length; i += REPLAY_TEXT_PIECE) events.push({ type: "text", delta: result.text.slice(i, i + REPLAY_TEXT_PIECE) });
   for (const [index, call] of result.toolCalls.entries()) {
     events.push({ type: "tool_call_start", index, id: call.id, name: call.name });
@@ -43,6 +50,9 @@ export class ResultCapture {
   readonly #created = Math.floor(Date.now() / 1_000);
   #text = "";
   readonly #toolCalls = new Map<number, ToolCall>();
+  readonly #reasoning: ReasoningBlock[] = [];
+  /** The thinking block still receiving text (it ends with its signature, or where other content begins). */
+  #thinking: Extract<ReasoningBlock, { type: "thinking" }> | undefined;
   readonly #usage = emptyUsage();
   #finish: { reason: FinishReason; stopSequence?: string } | undefined;
   #size = 0;
@@ -55,7 +65,26 @@ export class ResultCapture {
 
   add(event: StreamEvent): void {
     if (this.#overflowed) return;
+    if (event.type !== "reasoning" && event.type !== "reasoning_signature") this.#thinking = undefined;
     switch (event.type) {
+      case "reasoning":
+        if (!this.#thinking) {
+          this.#thinking = { type: "thinking", text: "" };
+          this.#reasoning.push(this.#thinking);
+        }
+        this.#thinking.text += event.delta;
+        this.#grow(event.delta.length);
+        break;
+      case "reasoning_signature":
+        if (this.#thinking) this.#thinking.signature = event.signature;
+        else this.#reasoning.push({ type: "thinking", text: "", signature: event.signature });
+        this.#thinking = undefined;
+        this.#grow(event.signature.length);
+        break;
+      case "reasoning_redacted":
+        this.#reasoning.push({ type: "redacted", data: event.data });
+        this.#grow(event.data.length);
+        break;
       case "start":
         this.#id = event.id;
         this.#model = event.model;
@@ -90,6 +119,7 @@ export class ResultCapture {
       this.#overflowed = true;
       this.#text = "";
       this.#toolCalls.clear();
+      this.#reasoning.length = 0;
     }
   }
 
@@ -101,6 +131,7 @@ export class ResultCapture {
       created: this.#created,
       text: this.#text,
       toolCalls: [...this.#toolCalls.entries()].sort(([a], [b]) => a - b).map(([, call]) => call),
+      ...(this.#reasoning.length > 0 ? { reasoning: this.#reasoning.map((block) => ({ ...block })) } : {}),
       finishReason: this.#finish.reason,
       ...(this.#finish.stopSequence !== undefined ? { stopSequence: this.#finish.stopSequence } : {}),
       usage: { ...this.#usage },

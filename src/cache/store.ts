@@ -33,7 +33,7 @@ function cacheApiResponse(text: string, entry: CacheEntry, now: number): Respons
 export type CacheLookup = {
   entry: CacheEntry;
   tier: CacheTier;
-  /** Copies a KV hit into the (per-location) Cache API; for `record.onSettle`, never on the client's path. */
+  /** Copies a KV hit into the (per-location) Cache API; for `record.after`, never on the client's path. */
   writeBack?: () => Promise<void>;
 };
 

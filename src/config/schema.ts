@@ -66,6 +66,11 @@ export const GeminiProviderSchema = z.strictObject({
   models: z.array(z.string()).optional(),
 });
 
+/** A Cloud Storage or S3 bucket name (without gs:// or s3://): both allow lowercase letters, digits, dots and dashes. */
+const bucketName = z.string().regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, "a bucket name (lowercase letters, digits, . _ -; without gs:// or s3://)");
+
+const AWS_ARN = /^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:\d{0,12}:[A-Za-z0-9_./:+=@-]+$/;
+
 export const VertexProviderSchema = z.strictObject({
   type: z.literal("vertex"),
   project: z.string().min(1).describe("The Google Cloud project id."),
@@ -76,12 +81,13 @@ export const VertexProviderSchema = z.strictObject({
   serviceAccount: SecretRefSchema.describe("The service account's JSON key (the whole file's contents)."),
   tokenURL: upstreamURL.optional().describe("Where the signed JWT is exchanged for an access token (default: the key's token_uri)."),
   baseURL: baseURL.optional().describe("Overrides https://{location}-aiplatform.googleapis.com (tests, private endpoints)."),
-  batchBucket: z
-    .string()
-    .regex(/^[a-z0-9][a-z0-9._-]{1,220}[a-z0-9]$/, "a Cloud Storage bucket name (without gs://)")
+  batchBucket: bucketName
     .optional()
     .describe("A Cloud Storage bucket the service account may write: native batches put their input and read their output there."),
   storageURL: baseURL.default("https://storage.googleapis.com").describe("The Cloud Storage JSON API origin (tests, private endpoints)."),
+  tuningBucket: bucketName
+    .optional()
+    .describe("A Cloud Storage bucket the service account may write: fine-tuning jobs put their converted datasets there (default: batchBucket)."),
   models: z.array(z.string()).optional(),
 });
 
@@ -92,6 +98,20 @@ export const BedrockProviderSchema = z.strictObject({
   secretAccessKey: SecretRefSchema,
   sessionToken: SecretRefSchema.optional().describe("For temporary (STS) credentials."),
   baseURL: baseURL.optional().describe("Overrides https://bedrock-runtime.<region>.amazonaws.com (VPC endpoints, tests)."),
+  controlURL: baseURL.optional().describe("Overrides https://bedrock.<region>.amazonaws.com, the control plane fine-tuning jobs run on (VPC endpoints, tests)."),
+  tuningBucket: bucketName.optional().describe("An S3 bucket for fine-tuning: converted datasets are put there and Bedrock writes its output there."),
+  tuningRoleArn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, "an IAM role ARN (arn:aws:iam::<account>:role/<name>)")
+    .optional()
+    .describe("The IAM service role Bedrock assumes for a customization job: it must read and write tuningBucket."),
+  s3URL: baseURL
+    .optional()
+    .describe("Overrides https://<bucket>.s3.<region>.amazonaws.com with path-style addressing (<s3URL>/<bucket>/<key>: S3-compatible endpoints, tests)."),
+  provisionedModels: z
+    .record(z.string().regex(AWS_ARN, "a custom model ARN"), z.string().regex(AWS_ARN, "a provisioned model ARN"))
+    .optional()
+    .describe("Custom models served through Provisioned Throughput: <custom model ARN> → <provisioned model ARN>; calls to bedrock/<custom model ARN> go to the provisioned one."),
   models: z.array(z.string()).optional(),
 });
 
@@ -104,6 +124,21 @@ export const AzureProviderSchema = z.strictObject({
     .enum(["deployments", "v1"])
     .default("deployments")
     .describe("`deployments`: the model names a deployment (/openai/deployments/{model}/…?api-version=); `v1`: the GA /openai/v1 API, model in the body."),
+  tunedDeployments: z
+    .strictObject({
+      subscriptionId: z.string().regex(/^[0-9a-fA-F-]{36}$/, "an Azure subscription id (a GUID)"),
+      resourceGroup: z.string().regex(/^[-\w._()]{1,90}$/, "a resource group name"),
+      resourceName: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9-]{1,62}$/, "the Azure OpenAI resource (account) name"),
+      tenantId: z.string().regex(/^[0-9a-fA-F-]{36}$/, "a Microsoft Entra tenant id (a GUID)"),
+      clientId: z.string().regex(/^[0-9a-fA-F-]{36}$/, "the service principal's application (client) id"),
+      sku: z.enum(["Standard", "GlobalStandard", "Developer"]).default("Standard").describe("The deployment type of tuned models (Developer: no hosting fee, no SLA)."),
+      capacity: z.number().int().min(1).max(1000).default(1).describe("Capacity units of each deployment."),
+    })
+    .optional()
+    .describe("Deploy succeeded fine-tunes through Azure Resource Manager, so they are callable at once (needs clientSecret; without it, deploy them yourself)."),
+  clientSecret: SecretRefSchema.optional().describe("The tunedDeployments service principal's client secret (its role: Cognitive Services Contributor on the resource)."),
+  managementURL: baseURL.default("https://management.azure.com").describe("The Azure Resource Manager origin (sovereign clouds, tests)."),
+  loginURL: baseURL.default("https://login.microsoftonline.com").describe("The Microsoft Entra ID origin tokens for Resource Manager come from (sovereign clouds, tests)."),
   models: z.array(z.string()).optional(),
 });
 
@@ -164,6 +199,18 @@ export const GatewayConfigSchema = z
       .optional()
       .describe("Price overrides (USD per 1M tokens) keyed by provider name and model; they win over the built-in table."),
     files: FilesOptionsSchema.optional(),
+    responses: z
+      .strictObject({
+        retentionDays: z
+          .number()
+          .int()
+          .min(0)
+          .max(400)
+          .default(30)
+          .describe("How long stored responses (`store`, true unless a request says false) are kept, in days; 0 stores none."),
+      })
+      .optional()
+      .describe("The Responses API (/v1/responses): stored responses and their retention (docs/responses.md)."),
     logging: z
       .strictObject({ bodies: z.boolean().default(false).describe("Store prompts and completions (capped) with usage events.") })
       .optional(),

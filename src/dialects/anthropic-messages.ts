@@ -161,6 +161,11 @@ export class AnthropicMessagesStreamRenderer implements StreamRenderer {
       case "usage":
         mergeUsage(this.#usage, event.usage);
         return "";
+      case "reasoning":
+      case "reasoning_signature":
+      case "reasoning_redacted":
+        // Chat Completions has no reasoning in its stream; Anthropic clients see the answer without thinking blocks.
+        return "";
       case "finish": {
         const out = this.#ensureStarted() + this.#closeBlock();
         const delta = { stop_reason: stopReasonToAnthropic(event.finishReason, event.stopSequence), stop_sequence: event.stopSequence ?? null };

@@ -160,6 +160,11 @@ export class OpenAIChatStreamRenderer implements StreamRenderer {
       case "usage":
         mergeUsage(this.#usage, event.usage);
         return "";
+      case "reasoning":
+      case "reasoning_signature":
+      case "reasoning_redacted":
+        // Chat Completions has no reasoning in its stream; Anthropic clients see the answer without thinking blocks.
+        return "";
       case "finish": {
         let out = this.#chunk({}, event.finishReason);
         if (this.#includeUsage) {

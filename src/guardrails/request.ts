@@ -65,13 +65,17 @@ export class RequestGuard {
     }
   }
 
-  /** A complete answer as the client may see it (output rules, then placeholders mapped back). */
+  /**
+   * A complete answer as the client may see it (output rules, then placeholders mapped back). Reasoning is left
+   * out: signed thinking cannot be redacted without breaking its signature, so it never passes unchecked.
+   */
   checkResult(result: ChatResult): ChatResult {
     if (!this.checksOutput) return result;
     const answer = (text: string) => this.#restore(checkText(text, this.policy.output, "output", this.#context));
     const text = answer(result.text);
     const toolCalls = result.toolCalls.map((call) => withArguments(call, answer(call.arguments)));
-    return { ...result, text, toolCalls };
+    const { reasoning: _reasoning, ...checked } = result;
+    return { ...checked, text, toolCalls };
   }
 
   #restore(text: string): string {
@@ -162,10 +166,19 @@ class GuardedStreamRenderer implements StreamRenderer {
       case "start":
       case "usage":
         return this.#inner.event(event);
+      case "reasoning":
+      case "reasoning_signature":
+      case "reasoning_redacted":
+        // Left out, as in checkResult: thinking is not shown where output rules apply.
+        return "";
       default:
         // tool_call_start, finish: whatever is held comes first.
         return this.#flush() + this.#inner.event(event);
     }
+  }
+
+  async end(): Promise<string> {
+    return (await this.#inner.end?.()) ?? "";
   }
 
   error(error: Parameters<StreamRenderer["error"]>[0]): string {

@@ -1,7 +1,7 @@
 import { GatewayError } from "../lib/errors";
 import type { ChatRequest, ChatResult, EmbeddingsRequest, EmbeddingsResult, StreamEvent } from "../schema/internal";
 import type { AttemptControl } from "./deadline";
-import type { RequestRecord } from "./record";
+import type { AttemptLog } from "../settle/record";
 import { UpstreamFailure, failureFromResponse, networkFailure, type PreparedTarget } from "./upstream";
 import { byteStream } from "../lib/byte-stream";
 
@@ -41,7 +41,7 @@ async function readJson(prepared: PreparedTarget, response: Response): Promise<u
  * to it: the whole body, or — for streams — the first event, so a stream that fails before it still counts as
  * a failed attempt that can be retried or fallen back.
  */
-export async function attemptChat(prepared: PreparedTarget, request: ChatRequest, record: RequestRecord, control: AttemptControl): Promise<ChatSuccess> {
+export async function attemptChat(prepared: PreparedTarget, request: ChatRequest, log: AttemptLog, control: AttemptControl): Promise<ChatSuccess> {
   const upstreamRequest = await prepared.adapter.buildChatRequest(request, prepared.upstream);
   const startedAt = performance.now();
   try {
@@ -64,11 +64,11 @@ export async function attemptChat(prepared: PreparedTarget, request: ChatRequest
     control.onFirstByte();
     return { kind: "stream", head: [first.value], rest, prepared };
   } finally {
-    record.upstreamMs += performance.now() - startedAt;
+    log.upstreamMs += performance.now() - startedAt;
   }
 }
 
-export async function attemptEmbeddings(prepared: PreparedTarget, request: EmbeddingsRequest, record: RequestRecord, control: AttemptControl): Promise<EmbeddingsResult> {
+export async function attemptEmbeddings(prepared: PreparedTarget, request: EmbeddingsRequest, log: AttemptLog, control: AttemptControl): Promise<EmbeddingsResult> {
   const { adapter } = prepared;
   if (!adapter.buildEmbeddingsRequest || !adapter.parseEmbeddingsResponse) {
     throw new GatewayError({ status: 400, type: "invalid_request_error", code: "unsupported_operation", param: "model", message: `Provider "${prepared.target.provider}" (${prepared.config.type}) does not offer embeddings.` });
@@ -85,6 +85,6 @@ export async function attemptEmbeddings(prepared: PreparedTarget, request: Embed
     const body = Array.isArray(built) ? await Promise.all(built.map(call)) : await call(built);
     return adapter.parseEmbeddingsResponse(body, prepared.upstream);
   } finally {
-    record.upstreamMs += performance.now() - startedAt;
+    log.upstreamMs += performance.now() - startedAt;
   }
 }

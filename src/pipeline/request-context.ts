@@ -1,5 +1,5 @@
 import { createMiddleware } from "hono/factory";
-import { RequestRecord } from "./record";
+import { RequestRecord } from "../settle/record";
 import type { AppEnv } from "../types";
 import { newRequestId } from "../lib/ids";
 import { Redactor } from "../lib/redact";
@@ -16,7 +16,9 @@ export const requestContext = () =>
     const startedAt = performance.now();
     const sent = c.req.header("x-request-id");
     const requestId = sent !== undefined && CLIENT_REQUEST_ID.test(sent) ? sent : newRequestId();
-    const record = new RequestRecord(requestId, startedAt);
+    // A client-chosen x-request-id is kept for correlation but is not trusted to be unique: the usage event gets its own.
+    const clientRequestId = requestId === sent ? sent : null;
+    const record = new RequestRecord({ requestId, eventId: clientRequestId === null ? requestId : newRequestId(), clientRequestId }, startedAt);
     c.set("requestId", requestId);
     c.set("startedAt", startedAt);
     c.set("record", record);
@@ -31,9 +33,9 @@ export const requestContext = () =>
       if (!(c.res.body instanceof ReadableStream && c.res.headers.get("content-type")?.startsWith("text/event-stream"))) {
         record.finish(c.res.status < 400 ? "success" : "error");
       }
-      record.status = c.res.status;
-      record.overheadMs = Math.max(0, performance.now() - startedAt - record.upstreamMs);
+      const overheadMs = Math.max(0, performance.now() - startedAt - record.upstreamMs);
+      record.responded(c.res.status, overheadMs);
       c.res.headers.set("x-request-id", requestId);
-      c.res.headers.set("x-switchyard-overhead-ms", record.overheadMs.toFixed(3));
+      c.res.headers.set("x-switchyard-overhead-ms", overheadMs.toFixed(3));
     }
   });

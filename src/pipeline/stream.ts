@@ -113,6 +113,7 @@ export function renderEventStream(
       for (;;) {
         if (finished) {
           if (clientGoneAt === undefined) {
+            if (renderer.end) send(await renderer.end());
             end({ outcome: "complete" });
             controller.close();
           } else end({ outcome: "aborted", drained: true });

@@ -5,6 +5,7 @@ import { outboundURLProblem, privateUpstreamsAllowed } from "../config/upstream-
 import { GatewayError } from "../lib/errors";
 import type { Redactor } from "../lib/redact";
 import { adapterFor } from "../providers/registry";
+import type { ProviderCall } from "../providers/batch";
 import type { ProviderAdapter, UpstreamTarget } from "../providers/types";
 import type { AttemptOutcome } from "../routing/retry";
 
@@ -139,3 +140,24 @@ export function timeoutFailure(prepared: PreparedTarget, phase: string, ms: numb
   const provider = prepared.target.provider;
   return new UpstreamFailure({ status: 504, type: "upstream_error", code: "upstream_timeout", provider, message: `${provider} did not answer in time (${phase} timeout of ${ms} ms).`, outcome: "timeout", upstreamStatus: null });
 }
+
+/**
+ * Side work with a provider outside the request pipeline (batches, fine-tuning): one upstream call, its non-2xx
+ * answer thrown as the provider's error (credentials redacted) unless `accept` takes its status.
+ */
+export function providerCallOf(prepared: PreparedTarget): ProviderCall {
+  return async (request, options) => {
+    let response: Response;
+    try {
+      response = await prepared.fetch(request);
+    } catch (error) {
+      if (error instanceof GatewayError) throw error;
+      throw networkFailure(prepared, error);
+    }
+    if (!response.ok && !options?.accept?.(response.status)) throw await failureFromResponse(prepared, response);
+    return response;
+  };
+}
+
+/** A provider's refusal that trying again will not change (a 4xx other than 408 and 429). */
+export const isRefusal = (error: unknown): error is GatewayError => error instanceof GatewayError && error.status >= 400 && error.status < 500 && error.status !== 408 && error.status !== 429;

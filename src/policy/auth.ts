@@ -90,9 +90,6 @@ async function actAs(c: Context<AppEnv>, key: KeyRecord): Promise<void> {
   c.set("key", key);
   c.set("workspaceId", key.workspaceId);
   c.set("config", config);
-  const record = c.get("record");
-  record.workspaceId = key.workspaceId;
-  record.keyId = key.id;
 }
 
 /**

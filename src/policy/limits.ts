@@ -1,15 +1,18 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { BACKGROUND_RESERVE_SHARE, type AdmitResult, type ScopeLimits, type ScopeState, type WindowState } from "../../durable-objects/key-limiter";
 import type { GatewayConfig, Target } from "../config/schema";
 import { GatewayError } from "../lib/errors";
-import { emptyUsage, type ChatRequest, type EmbeddingsRequest, type Usage } from "../schema/internal";
-import { estimateChatPromptTokens, estimateEmbeddingsTokens } from "../usage/estimate";
+import { LeaseBook, type Background } from "../limits/lease-book";
+import { BACKGROUND_RESERVE_SHARE } from "../limits/ledger";
+import type { Refusal, ScopeLimits, ScopeState, WindowState } from "../limits/protocol";
+import { DurableObjectLeaseTransport } from "../limits/transport";
+import { emptyUsage, type Usage } from "../schema/internal";
+import type { AfterResponse } from "../settle/record";
+import type { RequestEstimate } from "../usage/estimate";
 import { costOf, priceOfTarget, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
 import { BACKGROUND_DEFERRAL_HEADER } from "./batch-line-caller";
 import type { KeyRecord } from "./keys";
-import { queueSettlement } from "./settlement";
 import type { Budget, RateLimit } from "./limit-schemas";
 
 /**
@@ -18,13 +21,6 @@ import type { Budget, RateLimit } from "./limit-schemas";
  * spent budget) says so with max_tokens.
  */
 export const DEFAULT_MAX_OUTPUT_TOKENS = 4_096;
-
-/** What a request may consume, known before it is sent. */
-export type Demand = { model: string; promptTokens: number; maxOutputTokens: number | undefined };
-
-export const chatDemand = (request: ChatRequest): Demand => ({ model: request.model, promptTokens: estimateChatPromptTokens(request), maxOutputTokens: request.maxTokens });
-
-export const embeddingsDemand = (request: EmbeddingsRequest): Demand => ({ model: request.model, promptTokens: estimateEmbeddingsTokens(request), maxOutputTokens: 0 });
 
 export const WORKSPACE_SCOPE = "workspace";
 export const keyScope = (keyId: string) => `key:${keyId}`;
@@ -45,6 +41,18 @@ const scopeOf = (scope: string, limits: { rateLimit?: RateLimit | undefined; bud
   ...(limits.budget ? { budget: limits.budget } : {}),
 });
 
+type AdmissionPlan = { limiter: string; scopes: ScopeLimits[] };
+/** Plans per key record: records and configs come from isolate caches, so the same objects serve many requests. */
+const plans = new WeakMap<KeyRecord, { workspaceId: string; config: GatewayConfig; plan: AdmissionPlan | null }>();
+
+function admissionPlanOf(workspaceId: string, config: GatewayConfig, key: KeyRecord): AdmissionPlan | null {
+  const known = plans.get(key);
+  if (known && known.config === config && known.workspaceId === workspaceId) return known.plan;
+  const plan = admissionPlan(workspaceId, config, key);
+  plans.set(key, { workspaceId, config, plan });
+  return plan;
+}
+
 /** The limiter and scopes a request is admitted against; null when neither the key nor the workspace has limits. */
 export function admissionPlan(workspaceId: string, config: GatewayConfig, key: KeyRecord): { limiter: string; scopes: ScopeLimits[] } | null {
   const scopes: ScopeLimits[] = [];
@@ -58,7 +66,7 @@ function priceFor(config: GatewayConfig, target: Target): Price | null {
 }
 
 /** The most the request can cost on any target of its plan (a fallback may answer); throws when one is unpriced. */
-function maxCostUsd(config: GatewayConfig, plan: readonly Target[], demand: Demand): number {
+function maxCostUsd(config: GatewayConfig, plan: readonly Target[], demand: RequestEstimate): number {
   const usage: Usage = { ...emptyUsage(), promptTokens: demand.promptTokens, completionTokens: demand.maxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS };
   let max = 0;
   for (const target of plan) {
@@ -107,7 +115,7 @@ export function limitHeaders(scopes: ScopeState[]): Record<string, string> {
 
 const BUDGET_PERIOD_ADJECTIVE: Record<Budget["period"], string> = { day: "daily", month: "monthly", total: "total" };
 
-function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<string, string>): GatewayError {
+function refusal(result: Refusal, headers: Record<string, string>): GatewayError {
   if (result.retryAfterMs !== null) {
     headers["retry-after"] = String(Math.max(1, Math.ceil(result.retryAfterMs / 1_000)));
     headers["retry-after-ms"] = String(Math.ceil(result.retryAfterMs));
@@ -138,7 +146,7 @@ function refusal(result: Extract<AdmitResult, { ok: false }>, headers: Record<st
  * A batch line that found no spare capacity: the refusal the key's limit gave, marked for the batch's consumer
  * (BACKGROUND_DEFERRAL_HEADER), which runs the line later — or, when it can never fit, records this as its answer.
  */
-function deferral(result: Extract<AdmitResult, { ok: false }>, headers: Record<string, string>): GatewayError {
+function deferral(result: Refusal, headers: Record<string, string>): GatewayError {
   const refused = refusal(result, headers);
   return new GatewayError({
     status: 429,
@@ -153,41 +161,63 @@ function deferral(result: Extract<AdmitResult, { ok: false }>, headers: Record<s
 }
 
 /**
- * Admission for one request (its route allow-list was checked before planning, `requireModelAllowed`): only when
- * the key or its workspace has limits, one round trip to the limiter, which checks rpm, tpm and budget of every scope together and reserves the
- * request's maximum cost. Settlement (real tokens, real cost) runs after the response through `record.onSettle`.
- * A line of a gateway-run batch is admitted at background priority: only into the limits' spare capacity.
+ * This isolate's lease book: the holder of every lease its requests admit from. Created on first use (an
+ * isolate may not make random ids at load), with the Durable Object transport.
  */
-export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], demand: Demand): Promise<void> {
-  const key = c.get("key");
-  const config = c.get("config");
-  const plan = admissionPlan(c.get("workspaceId"), config, key);
-  if (!plan) return;
-  const record = c.get("record");
-  const limiter = c.env.KEY_LIMITER.getByName(plan.limiter);
-  // Not the request id: clients may choose that one, and a repeated id must not overwrite a counted request.
-  const admissionId = crypto.randomUUID();
-  const background = c.get("batchLine") !== undefined;
-  const result = await limiter.admit({
-    requestId: admissionId,
-    scopes: plan.scopes,
-    estimatedTokens: demand.promptTokens + (demand.maxOutputTokens ?? 0),
-    maxCostUsd: plan.scopes.some((s) => s.budget) ? maxCostUsd(config, targets, demand) : 0,
-    ...(background ? { priority: "background" as const } : {}),
-  });
-  const headers = limitHeaders(result.scopes);
-  c.set("limitHeaders", headers);
-  if (!result.ok) throw background ? deferral(result, { ...headers }) : refusal(result, { ...headers });
-  record.onSettle(async (settled) => {
-    // Answers from the response cache or shared with an identical in-flight request cost the provider nothing.
-    const servedUpstream = settled.answeredBy !== undefined && settled.cacheStatus !== "HIT" && !settled.coalesced;
-    const usage = settled.usage;
-    const tokens = servedUpstream ? usage.promptTokens + usage.completionTokens : 0;
-    const cost = servedUpstream ? (costOf(usage, priceFor(config, settled.answeredBy!)) ?? 0) : 0;
-    await queueSettlement(c.env, plan.limiter, { requestId: admissionId, tokens, costUsd: cost });
-  });
+let isolateBook: LeaseBook | undefined;
+function leaseBook(env: Env): LeaseBook {
+  isolateBook ??= new LeaseBook(new DurableObjectLeaseTransport(env.KEY_LIMITER), { holder: `isolate:${crypto.randomUUID()}` });
+  return isolateBook;
 }
 
+function limiterUnavailable(error: unknown): GatewayError {
+  console.error(JSON.stringify({ level: "error", message: "limiter exchange failed", error: error instanceof Error ? error.message : String(error) }));
+  return new GatewayError({ status: 503, type: "api_error", code: "limiter_unavailable", message: "The rate limiter could not be reached; retry the request." });
+}
+
+/**
+ * Admission for one request (its route allow-list was checked before planning, `requireModelAllowed`): only when
+ * the key or its workspace has limits, its limiter's rpm, tpm and budget, from a lease this isolate holds — no await — or, when none covers the
+ * request, through one exchange with the limiter (src/limits/lease-book.ts). Returns the after-response task that
+ * hands the request's settled tokens and cost — the same numbers its usage event carries — back to the limiter;
+ * undefined when nothing limits the request.
+ */
+export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[], demand: RequestEstimate): Promise<AfterResponse | undefined> {
+  const key = c.get("key");
+  const config = c.get("config");
+  const plan = admissionPlanOf(c.get("workspaceId"), config, key);
+  if (!plan) return undefined;
+  const book = leaseBook(c.env);
+  const ctx = c.executionCtx;
+  const background: Background = (promise) => ctx.waitUntil(promise);
+  const needs = {
+    tokens: demand.promptTokens + (demand.maxOutputTokens ?? 0),
+    usd: plan.scopes.some((s) => s.budget) ? maxCostUsd(config, targets, demand) : 0,
+  };
+  if (c.get("batchLine") !== undefined) {
+    // A line of a gateway-run batch: background priority, only into the limits' spare capacity (never from a lease).
+    const exchanged = await book.admitBackground(plan.limiter, plan.scopes, needs, background).catch((error: unknown) => {
+      throw limiterUnavailable(error);
+    });
+    const headers = limitHeaders(exchanged.scopes);
+    if (!exchanged.ok) throw deferral(exchanged, headers);
+    c.set("limitHeaders", headers);
+    const { ticket } = exchanged;
+    return (settled) => book.settle(ticket, { tokens: settled.billedTokens, usd: settled.costUsd ?? 0 }, background);
+  }
+  let result = book.admitHeld(plan.limiter, plan.scopes, needs, background);
+  if (!result) {
+    const exchanged = await book.admitByExchange(plan.limiter, plan.scopes, needs, background).catch((error: unknown) => {
+      throw limiterUnavailable(error);
+    });
+    const headers = limitHeaders(exchanged.scopes);
+    if (!exchanged.ok) throw refusal(exchanged, headers);
+    result = exchanged;
+  }
+  c.set("limitHeaders", limitHeaders(result.scopes));
+  const { ticket } = result;
+  return (settled) => book.settle(ticket, { tokens: settled.billedTokens, usd: settled.costUsd ?? 0 }, background);
+}
 /** Puts the admitted request's x-ratelimit-* headers on its response (refusals carry them already). */
 export const rateLimitHeaders = () =>
   createMiddleware<AppEnv>(async (c, next) => {

@@ -1,3 +1,4 @@
+import type * as z from "zod";
 import { GatewayError } from "../lib/errors";
 
 /**
@@ -29,3 +30,10 @@ export function streamEventJson(data: string, provider: string): unknown {
  * learns the status only.
  */
 export const unreadableErrorMessage = (status: number): string => `an error without a message in the provider's format (HTTP ${status}; its body is not shown)`;
+
+/** A 2xx answer's JSON body, checked against `schema`; anything else is the provider breaking its format. */
+export async function readJson<S extends z.ZodType>(response: Response, schema: S, provider: string, what: string): Promise<z.infer<S>> {
+  const parsed = schema.safeParse(await response.json().catch(() => undefined));
+  if (!parsed.success) throw invalidUpstream(provider, `unexpected ${what}`);
+  return parsed.data;
+}

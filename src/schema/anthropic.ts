@@ -81,12 +81,12 @@ export const AnthropicStreamEventSchema = z.discriminatedUnion("type", [
   z.object({
     type: z.literal("content_block_start"),
     index: z.number().int(),
-    content_block: z.object({ type: z.string(), id: z.string().optional(), name: z.string().optional(), text: z.string().optional() }).loose(),
+    content_block: z.object({ type: z.string(), id: z.string().optional(), name: z.string().optional(), text: z.string().optional(), data: z.string().optional() }).loose(),
   }),
   z.object({
     type: z.literal("content_block_delta"),
     index: z.number().int(),
-    delta: z.object({ type: z.string(), text: z.string().optional(), partial_json: z.string().optional(), thinking: z.string().optional() }).loose(),
+    delta: z.object({ type: z.string(), text: z.string().optional(), partial_json: z.string().optional(), thinking: z.string().optional(), signature: z.string().optional() }).loose(),
   }),
   z.object({ type: z.literal("content_block_stop"), index: z.number().int() }),
   z.object({

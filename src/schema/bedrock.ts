@@ -14,11 +14,17 @@ export const BedrockUsageSchema = z.object({
 
 const ToolUseSchema = z.object({ toolUseId: z.string(), name: z.string(), input: z.unknown() });
 
+/** Claude's thinking on Bedrock: signed text, or redacted (encrypted) content. */
+const ReasoningContentSchema = z.object({
+  reasoningText: z.object({ text: z.string(), signature: z.string().nullish() }).nullish(),
+  redactedContent: z.string().nullish(),
+});
+
 export const BedrockConverseResponseSchema = z.object({
   output: z.object({
     message: z.object({
       role: z.string(),
-      content: z.array(z.object({ text: z.string().optional(), toolUse: ToolUseSchema.optional() })),
+      content: z.array(z.object({ text: z.string().optional(), toolUse: ToolUseSchema.optional(), reasoningContent: ReasoningContentSchema.optional() })),
     }),
   }),
   stopReason: z.string(),
@@ -35,7 +41,11 @@ export const BedrockStreamEventSchemas = {
   }),
   contentBlockDelta: z.object({
     contentBlockIndex: z.number().int(),
-    delta: z.object({ text: z.string().optional(), toolUse: z.object({ input: z.string() }).optional() }),
+    delta: z.object({
+      text: z.string().optional(),
+      toolUse: z.object({ input: z.string() }).optional(),
+      reasoningContent: z.object({ text: z.string().nullish(), signature: z.string().nullish(), redactedContent: z.string().nullish() }).optional(),
+    }),
   }),
   contentBlockStop: z.object({ contentBlockIndex: z.number().int() }),
   messageStop: z.object({ stopReason: z.string(), additionalModelResponseFields: z.object({ stop_sequence: z.string().nullish() }).nullish() }),

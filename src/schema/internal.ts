@@ -13,10 +13,16 @@ export type ContentPart = TextPart | ImagePart;
 
 export type ToolCall = { id: string; name: string; arguments: string };
 
+/**
+ * Reasoning a model returned with its answer. Kept so it can go back with the turn it belongs to: Anthropic (and
+ * Claude on Bedrock or Vertex AI) require a tool-use turn's thinking blocks, signed, while thinking is on.
+ */
+export type ReasoningBlock = { type: "thinking"; text: string; signature?: string } | { type: "redacted"; data: string };
+
 export type ChatMessage =
   | { role: "system"; content: TextPart[] }
   | { role: "user"; content: ContentPart[]; name?: string }
-  | { role: "assistant"; content: TextPart[]; toolCalls: ToolCall[]; name?: string }
+  | { role: "assistant"; content: TextPart[]; toolCalls: ToolCall[]; name?: string; reasoning?: ReasoningBlock[] }
   | { role: "tool"; toolCallId: string; content: ContentPart[]; isError?: boolean };
 
 export type ToolDefinition = { name: string; description?: string; parameters: Record<string, unknown>; strict?: boolean };
@@ -25,6 +31,9 @@ export type ResponseFormat =
   | { type: "text" }
   | { type: "json_object" }
   | { type: "json_schema"; name: string; schema: Record<string, unknown>; strict?: boolean; description?: string };
+
+/** How hard a reasoning model should think; each adapter maps it to its provider's thinking budget or level. */
+export type ReasoningEffort = "none" | "minimal" | "low" | "medium" | "high" | "xhigh" | "max";
 
 export type ChatRequest = {
   /** The model string exactly as the client sent it (`provider/model` or a route name). */
@@ -42,7 +51,7 @@ export type ChatRequest = {
   seed?: number;
   presencePenalty?: number;
   frequencyPenalty?: number;
-  reasoningEffort?: "minimal" | "low" | "medium" | "high";
+  reasoningEffort?: ReasoningEffort;
   user?: string;
   metadata?: Record<string, string>;
   stream: boolean;
@@ -72,6 +81,8 @@ export type ChatResult = {
   created: number;
   text: string;
   toolCalls: ToolCall[];
+  /** Thinking blocks, in order, when the provider returned any. */
+  reasoning?: ReasoningBlock[];
   finishReason: FinishReason;
   /** The provider's own stop reason, kept for dialects that can say more (Anthropic's `stop_sequence`). */
   stopSequence?: string;
@@ -82,6 +93,11 @@ export type ChatResult = {
 export type StreamEvent =
   | { type: "start"; id: string; model: string; usage?: Partial<Usage> }
   | { type: "text"; delta: string }
+  /** Thinking text; a block ends with its signature, or where text or a tool call begins. */
+  | { type: "reasoning"; delta: string }
+  | { type: "reasoning_signature"; signature: string }
+  /** A whole redacted thinking block (Anthropic encrypts some reasoning). */
+  | { type: "reasoning_redacted"; data: string }
   | { type: "tool_call_start"; index: number; id: string; name: string }
   | { type: "tool_call_delta"; index: number; argumentsDelta: string }
   | { type: "finish"; finishReason: FinishReason; stopSequence?: string }
@@ -98,7 +114,8 @@ export type EmbeddingsRequest = {
 export type EmbeddingsResult = {
   model: string;
   vectors: number[][];
-  usage: { promptTokens: number };
+  /** Null when the provider reports no token count (Gemini's batchEmbedContents): the gateway then estimates it. */
+  usage: { promptTokens: number } | null;
 };
 
 export type ClientDialect = "openai" | "anthropic";

@@ -1,4 +1,4 @@
-import { UsageEventSchema, type UsageEvent } from "./event";
+import { UsageMessageSchema, eventsOf, type UsageEvent } from "./event";
 import { writeUsageEvents } from "./store";
 
 /** Delay before a failed message is redelivered: grows with each attempt, capped (seconds). */
@@ -6,19 +6,24 @@ export const retryDelaySeconds = (attempts: number): number => Math.min(60, 2 **
 
 const logError = (message: string, fields: Record<string, unknown>) => console.error(JSON.stringify({ level: "error", message, ...fields }));
 
+type Delivery = { message: Message<unknown>; events: UsageEvent[] };
+
+const rowsOf = (deliveries: readonly Delivery[]) => deliveries.flatMap(({ message, events }) => events.map((event) => ({ event, deliveryAttempts: message.attempts })));
+
 /**
- * The `switchyard-usage` Queue consumer: writes each batch of usage events to D1. The whole batch goes in one
- * transaction; if that fails, each event is written on its own so one bad event cannot hold the others back,
- * and every event that still fails is retried by the Queue (with backoff) — after `max_retries` it lands in the
- * dead-letter queue `switchyard-usage-dlq`. Writes ignore known request ids, so redeliveries add nothing.
- * A message that is not a usage event is retried too (and so ends in the dead-letter queue, kept for
- * inspection, never silently dropped).
+ * The `switchyard-usage` Queue consumer: writes each batch of usage events to D1. A message carries the events one
+ * isolate flushed together (or, from earlier versions, one event). The whole batch goes in one transaction; if
+ * that fails, each message is written on its own, and within a failing message each event, so one bad event
+ * cannot hold the others back. A message with an event that still fails is retried by the Queue (with backoff;
+ * its events that did land are ignored on redelivery, writes skip known request ids) — after `max_retries` it
+ * lands in the dead-letter queue `switchyard-usage-dlq`. A message that is not usage events is retried too (and so
+ * ends in the dead-letter queue, kept for inspection, never silently dropped).
  */
 export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const valid: { message: Message<unknown>; event: UsageEvent }[] = [];
+  const valid: Delivery[] = [];
   for (const message of batch.messages) {
-    const parsed = UsageEventSchema.safeParse(message.body);
-    if (parsed.success) valid.push({ message, event: parsed.data });
+    const parsed = UsageMessageSchema.safeParse(message.body);
+    if (parsed.success) valid.push({ message, events: eventsOf(parsed.data) });
     else {
       logError("usage message is not a usage event", { messageId: message.id, issue: parsed.error.issues[0]?.message });
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
@@ -26,21 +31,26 @@ export async function consumeUsageBatch(batch: MessageBatch<unknown>, env: Env):
   }
   if (valid.length === 0) return;
   try {
-    await writeUsageEvents(env.USAGE_DB, valid.map(({ message, event }) => ({ event, deliveryAttempts: message.attempts })));
+    await writeUsageEvents(env.USAGE_DB, rowsOf(valid));
     for (const { message } of valid) message.ack();
     return;
   } catch (error) {
-    logError("usage batch write failed; writing events one by one", { size: valid.length, error: error instanceof Error ? error.message : String(error) });
+    logError("usage batch write failed; writing message by message", { messages: valid.length, error: error instanceof Error ? error.message : String(error) });
   }
-  await Promise.all(
-    valid.map(async ({ message, event }) => {
-      try {
-        await writeUsageEvents(env.USAGE_DB, [{ event, deliveryAttempts: message.attempts }]);
-        message.ack();
-      } catch (error) {
-        logError("usage event write failed; retrying through the queue", { requestId: event.requestId, attempts: message.attempts, error: error instanceof Error ? error.message : String(error) });
-        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-      }
-    }),
-  );
+  await Promise.all(valid.map(async (delivery) => ((await writeDelivery(env.USAGE_DB, delivery)) ? delivery.message.ack() : delivery.message.retry({ delaySeconds: retryDelaySeconds(delivery.message.attempts) }))));
+}
+
+/** One message's events: together, else one by one; true when every one landed. */
+async function writeDelivery(db: D1Database, delivery: Delivery): Promise<boolean> {
+  try {
+    await writeUsageEvents(db, rowsOf([delivery]));
+    return true;
+  } catch (error) {
+    if (delivery.events.length === 1) {
+      logError("usage event write failed; retrying through the queue", { requestId: delivery.events[0]!.requestId, attempts: delivery.message.attempts, error: error instanceof Error ? error.message : String(error) });
+      return false;
+    }
+  }
+  const written = await Promise.all(delivery.events.map((event) => writeDelivery(db, { message: delivery.message, events: [event] })));
+  return written.every(Boolean);
 }

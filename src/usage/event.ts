@@ -1,9 +1,7 @@
 import * as z from "zod";
 import type { GatewayConfig } from "../config/schema";
 import { GuardrailCountsSchema } from "../guardrails/tally";
-import type { RequestRecord } from "../pipeline/record";
-import { accountedUsage } from "./observe";
-import { batchPriceOfTarget, costOf, priceOfTarget } from "./pricing";
+import { batchPriceOfTarget, costOf, trainingPriceOf } from "./pricing";
 import type { Usage } from "../schema/internal";
 
 /**
@@ -38,16 +36,17 @@ export const UsageEventSchema = z.object({
   workspaceId: z.string().min(1),
   keyId: z.string().nullable(),
   route: z.string().nullable(),
-  operation: z.enum(["chat", "embeddings"]),
+  /** `fine_tuning`: the training of a fine-tuning job (its requestId is `<job id>:training`). */
+  operation: z.enum(["chat", "responses", "embeddings", "fine_tuning"]),
   attempts: z.array(AttemptSchema),
   answeredBy: z.object({ provider: z.string(), model: z.string() }).nullable(),
   usage: UsageTokensSchema,
-  /** A stream ended without the provider's final usage: the tokens are an upper estimate (src/usage/observe.ts). */
+  /** The provider reported no final usage (a broken or abandoned stream, Gemini embeddings): the tokens are an upper estimate. */
   usageEstimated: z.boolean(),
-  /** USD; null when the model is unpriced (never 0 for "unknown"). On a cache HIT: 0. */
+  /** USD the provider billed for this request; null when the model is unpriced (never 0 for "unknown"). Cache hits and coalesced followers: 0. */
   costUsd: z.number().nonnegative().nullable(),
   cacheStatus: z.enum(["HIT", "MISS", "REFRESH", "BYPASS"]).nullable(),
-  /** On a cache HIT: the tokens not asked of the provider and what they would have cost (null if unpriced). */
+  /** Cache hits and coalesced followers: the tokens not asked of the provider and what they would have cost (null if unpriced). */
   savedTokens: z.number().int().nonnegative(),
   savedUsd: z.number().nonnegative().nullable(),
   coalesced: z.boolean(),
@@ -68,55 +67,16 @@ export const UsageEventSchema = z.object({
 export type UsageEvent = z.infer<typeof UsageEventSchema>;
 
 /**
- * The cost of a record at the workspace's prices: the answering target's provider type and model, with the
- * workspace's `pricing` overrides first. A request nobody answered used no tokens and costs 0. This is the usage
- * event's cost; budgets settle apart (src/policy/limits.ts), at the same prices but from the provider-reported
- * usage, without the estimate of accountedUsage.
+ * A `switchyard-usage` Queue message: the events one isolate flushed together (one message instead of one per
+ * event: the Queue's per-message cost, not the events, was the pipeline's), or a single event — the format of
+ * earlier versions, still accepted.
  */
-export function requestCost(config: GatewayConfig | undefined, record: RequestRecord, usage = accountedUsage(record).usage): number | null {
-  const answered = record.answeredBy;
-  if (!answered) return 0;
-  return costOf(usage, priceOfTarget(config, answered.provider, answered.model));
-}
+export const UsageBatchSchema = z.object({ v: z.literal(1), events: z.array(UsageEventSchema).min(1).max(1_000) });
+export type UsageBatch = z.infer<typeof UsageBatchSchema>;
+export const UsageMessageSchema = z.union([UsageBatchSchema, UsageEventSchema]);
 
-/** The event's keys: its request id, the client's, and for a line of a gateway-run batch its batch. */
-export type EventIdentity = { requestId: string; clientRequestId: string | null; batchId?: string };
-
-export function usageEventOf(record: RequestRecord, identity: EventIdentity, workspaceId: string, config: GatewayConfig | undefined): UsageEvent {
-  const { usage, estimated } = accountedUsage(record);
-  const hit = record.cacheStatus === "HIT";
-  const fullCost = requestCost(config, record, usage);
-  return {
-    v: 1,
-    requestId: identity.requestId,
-    clientRequestId: identity.clientRequestId,
-    time: new Date(record.startedAtMs).toISOString(),
-    workspaceId,
-    keyId: record.keyId ?? null,
-    route: record.route ?? null,
-    operation: record.operation,
-    attempts: record.attempts.map((a) => ({ ...a, latencyMs: Math.max(0, a.latencyMs) })),
-    answeredBy: record.answeredBy ?? null,
-    usage,
-    usageEstimated: estimated,
-    costUsd: hit ? 0 : fullCost,
-    cacheStatus: record.cacheStatus ?? null,
-    savedTokens: hit ? usage.promptTokens + usage.completionTokens : 0,
-    savedUsd: hit ? fullCost : null,
-    coalesced: record.coalesced,
-    stream: record.stream,
-    ttfbMs: record.firstByteMs ?? (record.outcome === "success" ? record.totalMs : null),
-    totalMs: Math.max(0, record.totalMs),
-    overheadMs: Math.max(0, record.overheadMs),
-    status: record.status,
-    outcome: record.outcome ?? "error",
-    errorType: record.errorType ?? null,
-    rescued: record.rescued,
-    ...(record.bodies ? { bodies: record.bodies } : {}),
-    ...(record.guardrails && !record.guardrails.empty ? { guardrails: record.guardrails.toJSON() } : {}),
-    batchId: identity.batchId ?? null,
-  };
-}
+/** The events a message carries. */
+export const eventsOf = (message: z.infer<typeof UsageMessageSchema>): UsageEvent[] => ("events" in message ? message.events : [message]);
 
 /** One line of a provider batch, as its result came back. */
 export type BatchLineUsage = {
@@ -168,5 +128,44 @@ export function batchLineUsageEvent(config: GatewayConfig | undefined, line: Bat
     errorType: line.errorType,
     rescued: false,
     batchId: line.batchId,
+  };
+}
+
+/** A fine-tuning job's training, as the provider reported it. */
+export type TrainingUsage = { jobId: string; workspaceId: string; keyId: string | null; provider: string; baseModel: string; trainedTokens: number; time: number };
+
+/**
+ * The usage event of a fine-tuning job's training: its trained tokens (as prompt tokens) at the base model's
+ * training price; cost null when that is unpriced. Keyed `<job id>:training`, so a repeated step counts it once.
+ */
+export function trainingUsageEvent(config: GatewayConfig | undefined, training: TrainingUsage): UsageEvent {
+  const price = trainingPriceOf(config, training.provider, training.baseModel);
+  return {
+    v: 1,
+    requestId: `${training.jobId}:training`,
+    clientRequestId: null,
+    time: new Date(training.time).toISOString(),
+    workspaceId: training.workspaceId,
+    keyId: training.keyId,
+    route: null,
+    operation: "fine_tuning",
+    attempts: [{ provider: training.provider, model: training.baseModel, status: 200, outcome: "success", latencyMs: 0 }],
+    answeredBy: { provider: training.provider, model: training.baseModel },
+    usage: { promptTokens: training.trainedTokens, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
+    usageEstimated: false,
+    costUsd: price === null ? null : (training.trainedTokens * price) / 1_000_000,
+    cacheStatus: null,
+    savedTokens: 0,
+    savedUsd: null,
+    coalesced: false,
+    stream: false,
+    ttfbMs: null,
+    totalMs: 0,
+    overheadMs: 0,
+    status: 200,
+    outcome: "success",
+    errorType: null,
+    rescued: false,
+    batchId: null,
   };
 }

@@ -12,6 +12,7 @@ export const PriceSchema = z.object({
   cachedInput: z.number().nonnegative().optional().describe("USD per 1M prompt tokens read from the provider's cache (default: input)"),
   cacheWrite: z.number().nonnegative().optional().describe("USD per 1M prompt tokens written to the provider's cache (default: input)"),
   reasoning: z.number().nonnegative().optional().describe("USD per 1M reasoning tokens (default: output)"),
+  training: z.number().nonnegative().optional().describe("USD per 1M trained tokens of fine-tuning jobs on this (base) model"),
 });
 export type Price = z.infer<typeof PriceSchema>;
 
@@ -110,13 +111,53 @@ export const PRICE_TABLE: readonly PriceRow[] = [
 const byKey = new Map(PRICE_TABLE.map((row) => [`${row.provider}/${row.model}`, row]));
 
 /**
+ * Fine-tuned models, by provider type and base model: `input`/`output` price calls to a tuned model, `training`
+ * the trained tokens of the job that made it. OpenAI bills tuned models above their base; Vertex AI bills a tuned
+ * Gemini at its base model's price. Azure OpenAI (per deployment type and region, plus an hourly hosting fee) and
+ * Bedrock (Provisioned Throughput, or on-demand deployments) are not in the table: their tuned models are
+ * unpriced unless the workspace sets `pricing` for them.
+ */
+const VERTEX_TUNING = "https://cloud.google.com/vertex-ai/generative-ai/pricing#tuning";
+export const FINE_TUNED_PRICE_TABLE: readonly PriceRow[] = [
+  { provider: "openai", model: "gpt-4.1-2025-04-14", training: 25, input: 3, cachedInput: 0.75, output: 12, source: OPENAI, date: "2026-12-01" },
+  { provider: "openai", model: "gpt-4.1-mini-2025-04-14", training: 5, input: 0.8, cachedInput: 0.2, output: 3.2, source: OPENAI, date: "2026-12-01" },
+  { provider: "openai", model: "gpt-4.1-nano-2025-04-14", training: 1.5, input: 0.2, cachedInput: 0.05, output: 0.8, source: OPENAI, date: "2026-12-01" },
+  { provider: "openai", model: "gpt-4o-2024-08-06", training: 25, input: 3.75, cachedInput: 1.875, output: 15, source: OPENAI, date: "2026-12-01" },
+  { provider: "openai", model: "gpt-4o-mini-2024-07-18", training: 3, input: 0.3, cachedInput: 0.15, output: 1.2, source: OPENAI, date: "2026-12-01" },
+  { provider: "openai", model: "gpt-3.5-turbo-0125", training: 8, input: 3, output: 6, source: OPENAI, date: "2026-12-01" },
+  { provider: "openai", model: "davinci-002", training: 6, input: 12, output: 12, source: OPENAI, date: "2026-12-01" },
+  { provider: "openai", model: "babbage-002", training: 0.4, input: 1.6, output: 1.6, source: OPENAI, date: "2026-12-01" },
+  { provider: "vertex", model: "gemini-2.5-pro", training: 25, input: 1.25, cachedInput: 0.125, output: 10, source: VERTEX_TUNING, date: "2026-12-01" },
+  { provider: "vertex", model: "gemini-2.5-flash", training: 5, input: 0.3, cachedInput: 0.03, output: 2.5, source: VERTEX_TUNING, date: "2026-12-01" },
+  { provider: "vertex", model: "gemini-2.5-flash-lite", training: 1.5, input: 0.1, cachedInput: 0.01, output: 0.4, source: VERTEX_TUNING, date: "2026-12-01" },
+  { provider: "vertex", model: "gemini-2.0-flash-001", training: 3, input: 0.15, cachedInput: 0.0375, output: 0.6, source: VERTEX_TUNING, date: "2026-12-01" },
+  { provider: "vertex", model: "gemini-2.0-flash-lite-001", training: 1, input: 0.075, output: 0.3, source: VERTEX_TUNING, date: "2026-12-01" },
+];
+
+const fineTunedByKey = new Map(FINE_TUNED_PRICE_TABLE.map((row) => [`${row.provider}/${row.model}`, row]));
+
+/** The fine-tuned price row of a base model (dated snapshots fall back to their base row, as in priceOf). */
+export function fineTunedPriceOf(providerType: string, baseModel: string): Price | null {
+  return fineTunedByKey.get(`${providerType}/${baseModel}`) ?? fineTunedByKey.get(`${providerType}/${baseModel.replace(/-(?:\d{4}-\d{2}-\d{2}|\d{8})$/, "")}`) ?? null;
+}
+
+/** The base model a tuned model's id names, where the id says it: OpenAI's `ft:<base>:…`, Azure's `<base>.ft-…`. */
+export function tunedBaseOf(providerType: string, model: string): string | undefined {
+  if (providerType === "openai") return /^ft:([^:]+):/.exec(model)?.[1];
+  if (providerType === "azure") return /^(.+?)\.ft-/.exec(model)?.[1];
+  return undefined;
+}
+
+/**
  * The price of a model: a workspace override (keyed `providerName/model`) first, then the table by provider
- * type; dated model snapshots (`gpt-4o-mini-2024-07-18`, `claude-sonnet-4-5-20250929`, Vertex AI's
+ * type (a tuned model's id that names its base: the fine-tuned table); dated model snapshots (`gpt-4o-mini-2024-07-18`, `claude-sonnet-4-5-20250929`, Vertex AI's
  * `claude-sonnet-4-5@20250929`) fall back to their base row.
  */
 export function priceOf(providerType: string, model: string, overrides?: Record<string, Price>, providerName?: string): Price | null {
   const override = overrides?.[`${providerName ?? providerType}/${model}`];
   if (override) return override;
+  const tunedBase = tunedBaseOf(providerType, model);
+  if (tunedBase !== undefined) return fineTunedPriceOf(providerType, tunedBase);
   const exact = byKey.get(`${providerType}/${model}`);
   if (exact) return exact;
   const base = model.replace(/[-@](?:\d{4}-\d{2}-\d{2}|\d{8})$/, "");
@@ -193,4 +234,15 @@ export function batchPriceOfTarget(config: PricedWorkspace | undefined, provider
   const provider = config?.providers[providerName];
   const share = provider ? BATCH_PRICE_SHARE[provider.type] : undefined;
   return price && share !== undefined ? scaled(price, share) : price;
+}
+
+/**
+ * USD per 1M trained tokens of a fine-tuning job on `baseModel`: the workspace's `pricing` override for
+ * `<provider>/<base model>` (its `training`), else the fine-tuned table; null (unpriced) when neither has one.
+ */
+export function trainingPriceOf(config: PricedWorkspace | undefined, providerName: string, baseModel: string): number | null {
+  const override = config?.pricing?.[`${providerName}/${baseModel}`]?.training;
+  if (override !== undefined) return override;
+  const provider = config?.providers[providerName];
+  return fineTunedPriceOf(provider ? priceKeyOf(provider) : providerName, baseModel)?.training ?? null;
 }

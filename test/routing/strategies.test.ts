@@ -1,5 +1,4 @@
 import { describe, expect, it } from "vitest";
-import { RequestRecord } from "../../src/pipeline/record";
 import { BACKUP, PRIMARY, chat, countRequests, routingWorkspace } from "./setup";
 
 describe("loadbalance", () => {
@@ -60,18 +59,5 @@ describe("cost", () => {
     const res = await chat(ws);
     expect(res.headers.get("x-switchyard-provider")).toBe("primary");
     expect(res.headers.get("x-switchyard-model")).toBe("gpt-4o-mini");
-  });
-});
-
-describe("RequestRecord.rescued", () => {
-  it("is true when a first attempt failed and the request still succeeded", () => {
-    const record = new RequestRecord("r1", 0);
-    record.attempts.push({ provider: "a", model: "m", status: 503, outcome: "http_error", latencyMs: 1 }, { provider: "b", model: "m", status: 200, outcome: "success", latencyMs: 1 });
-    record.finish("success");
-    expect(record.rescued).toBe(true);
-    const plain = new RequestRecord("r2", 0);
-    plain.attempts.push({ provider: "a", model: "m", status: 200, outcome: "success", latencyMs: 1 });
-    plain.finish("success");
-    expect(plain.rescued).toBe(false);
   });
 });

@@ -1,5 +1,7 @@
 import { Hono } from "hono";
 import { createMiddleware } from "hono/factory";
+import { OpenAIBatchBook } from "./batches";
+import { FineTuningBook, mountFineTuningRoutes } from "./fine-tuning";
 import { chat, embeddings, mountBatchRoutes, type ChatBody, type SimulatorContext } from "./openai";
 
 /**
@@ -8,8 +10,20 @@ import { chat, embeddings, mountBatchRoutes, type ChatBody, type SimulatorContex
  * prompt_filter_results chunk Azure opens every stream with.
  */
 
-/** What the simulated resource has deployed: deployment name → the model behind it. */
-const DEPLOYMENTS: Record<string, string> = { "gpt4o-prod": "gpt-4o-2024-08-06", "mini-dev": "gpt-4o-mini-2024-07-18", "embed-small": "text-embedding-3-small" };
+/**
+ * What the simulated resource has deployed: deployment name → the model behind it. Deployments of tuned models
+ * join it through Azure Resource Manager (./azure-arm.ts).
+ */
+export const DEPLOYMENTS: Record<string, string> = { "gpt4o-prod": "gpt-4o-2024-08-06", "mini-dev": "gpt-4o-mini-2024-07-18", "embed-small": "text-embedding-3-small" };
+
+/** The resource's files (shared by its deployments and v1 APIs) and the models its fine-tuning jobs made. */
+const files = new OpenAIBatchBook(true);
+export const azureTuning = new FineTuningBook(files, {
+  models: ["gpt-4.1-2025-04-14", "gpt-4.1-mini-2025-04-14", "gpt-4.1-nano-2025-04-14", "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "gpt-35-turbo-0125", "gpt-35-turbo-1106"],
+  tunedName: (base, suffix, id) => `${base}.ft-${id.padEnd(32, "0").replace(/[^0-9a-f]/g, "a")}${suffix ? `-${suffix}` : ""}`,
+  importsFiles: true,
+  error: (status, message, code) => azureError(status, code ?? String(status), message),
+});
 const API_VERSION = /^\d{4}-\d{2}-\d{2}(-preview)?$/;
 
 export const azureError = (status: number, code: string, message: string, headers: Record<string, string> = {}) =>
@@ -38,6 +52,7 @@ export function azureSimulator() {
   app.use("/openai/files/*", requireVersion);
   app.use("/openai/batches", requireVersion);
   app.use("/openai/batches/*", requireVersion);
+  app.use("/openai/fine_tuning/*", requireVersion);
   const noFault: SimulatorContext = { fault: undefined, validKey: () => true, originalUrl: "" };
   const run = async (url: string, body: Record<string, unknown>) => {
     const model = DEPLOYMENTS[String(body.model)];
@@ -45,8 +60,12 @@ export function azureSimulator() {
     const response = url.endsWith("/embeddings") ? embeddings({ ...body, model }) : chat({ ...(body as ChatBody), model }, noFault);
     return { status: response.status, body: await response.json() };
   };
-  mountBatchRoutes(app, "/openai", run, (headers) => headers.get("api-key") ?? "");
-  mountBatchRoutes(app, "/openai/v1", run, (headers) => headers.get("api-key") ?? "");
+  const keyOf = (headers: Headers) => headers.get("api-key") ?? "";
+  mountBatchRoutes(app, "/openai", run, keyOf, files);
+  mountBatchRoutes(app, "/openai/v1", run, keyOf, files);
+  const tuningError = (status: number, message: string, code?: string) => azureError(status, code ?? String(status), message);
+  mountFineTuningRoutes(app, "/openai", azureTuning, keyOf, tuningError);
+  mountFineTuningRoutes(app, "/openai/v1", azureTuning, keyOf, tuningError);
 
   app.use("/openai/deployments/:deployment/*", async (c, next) => {
     const version = c.req.query("api-version");

@@ -35,15 +35,21 @@ type OpenAIBatch = {
 export class OpenAIBatchBook {
   readonly files = new Map<string, StoredFile>();
   readonly batches = new Map<string, OpenAIBatch>();
+  /** Files still being imported (Azure imports an upload before it can be used; its status reads `pending` once). */
+  readonly pending = new Set<string>();
+
+  constructor(private readonly importsFiles = false) {}
 
   addFile(filename: string, purpose: string, content: string): StoredFile {
     const file = { id: `file-sim${randomSuffix()}`, filename, purpose, content, createdAt: now() };
     this.files.set(file.id, file);
+    if (this.importsFiles) this.pending.add(file.id);
     return file;
   }
 
   fileObject(file: StoredFile) {
-    return { id: file.id, object: "file", bytes: new TextEncoder().encode(file.content).byteLength, created_at: file.createdAt, filename: file.filename, purpose: file.purpose, status: "processed", status_details: null };
+    const status = this.pending.has(file.id) ? "pending" : "processed";
+    return { id: file.id, object: "file", bytes: new TextEncoder().encode(file.content).byteLength, created_at: file.createdAt, filename: file.filename, purpose: file.purpose, status, status_details: null };
   }
 
   create(body: { input_file_id?: string; endpoint?: string; completion_window?: string; metadata?: unknown }, fault: Fault | undefined, key: string): OpenAIBatch | string {

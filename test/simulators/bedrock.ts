@@ -3,9 +3,10 @@ import { fromUtf8, toUtf8 } from "@smithy/util-utf8";
 import { AwsV4Signer } from "aws4fetch";
 import { Hono } from "hono";
 import { TEST_AWS_CREDENTIALS } from "../fixtures";
+import { mountBedrockCustomization, type RuntimeModel } from "./bedrock-customization";
 import type { SimulatorContext } from "./openai";
 import { embeddingOf } from "./openai";
-import { argumentsFor, countTokens, pieces, sleep, type Fault } from "./scenarios";
+import { argumentsFor, countTokens, pieces, sleep, type Fault, truncateToTokens } from "./scenarios";
 
 /**
  * An Amazon Bedrock Runtime simulator: Converse (JSON), ConverseStream (binary event stream), Titan text
@@ -33,6 +34,8 @@ const ERROR_TYPES: Record<number, string> = {
   503: "ServiceUnavailableException",
 };
 
+const bedrockErrorOf: AwsErrorRenderer = (status, message, type) => bedrockError(status, message, type);
+
 export const bedrockError = (status: number, message: string, type = ERROR_TYPES[status] ?? "InternalServerException", headers: Record<string, string> = {}) =>
   new Response(JSON.stringify({ message }), {
     status,
@@ -41,11 +44,18 @@ export const bedrockError = (status: number, message: string, type = ERROR_TYPES
 
 const AUTH = /^AWS4-HMAC-SHA256 Credential=([^/]+)\/(\d{8})\/([^/]+)\/([^/]+)\/aws4_request, SignedHeaders=([a-z0-9;-]+), Signature=([0-9a-f]{64})$/;
 
-/** Recomputes the request's SigV4 signature; undefined when valid, else Bedrock's error response. */
-async function verifySignature(request: Request, originalUrl: string, bodyText: string): Promise<Response | undefined> {
+/** How a service renders a refusal (Bedrock: JSON and x-amzn-errortype; S3: XML). */
+export type AwsErrorRenderer = (status: number, message: string, type: string) => Response;
+
+/**
+ * Recomputes the request's SigV4 signature for `expectedService`; undefined when valid, else the service's error
+ * response.
+ */
+export async function verifySignature(request: Request, originalUrl: string, bodyText: string, expectedService = "bedrock", bedrockError: AwsErrorRenderer = bedrockErrorOf): Promise<Response | undefined> {
   const match = AUTH.exec(request.headers.get("authorization") ?? "");
   if (!match) return bedrockError(403, "Authorization header requires 'Credential', 'Signature' and 'SignedHeaders' parameters.", "IncompleteSignatureException");
   const [, accessKeyId, date, region, service, signedHeaders, signature] = match as unknown as [string, string, string, string, string, string, string];
+  if (service !== expectedService) return bedrockError(403, `Credential should be scoped to correct service: '${expectedService}'.`, "SignatureDoesNotMatch");
   const secretAccessKey = SIMULATOR_AWS_CREDENTIALS[accessKeyId];
   if (!secretAccessKey) return bedrockError(403, "The security token included in the request is invalid.", "UnrecognizedClientException");
   const amzDate = request.headers.get("x-amz-date") ?? "";
@@ -67,15 +77,37 @@ async function verifySignature(request: Request, originalUrl: string, bodyText: 
   return undefined;
 }
 
-type Block = { text?: string; image?: unknown; toolUse?: unknown; toolResult?: { content?: Block[] } };
+type Block = { text?: string; image?: unknown; toolUse?: unknown; toolResult?: { content?: Block[] }; reasoningContent?: { reasoningText?: { text: string; signature?: string }; redactedContent?: string } };
 type ConverseBody = {
   messages?: { role: string; content: Block[] }[];
   system?: { text: string }[];
-  inferenceConfig?: { maxTokens?: number; stopSequences?: string[] };
+  inferenceConfig?: { maxTokens?: number; stopSequences?: string[]; temperature?: number };
+  additionalModelRequestFields?: { thinking?: { type?: string; budget_tokens?: number } };
   toolConfig?: { tools: { toolSpec: { name: string; inputSchema: { json: unknown } } }[]; toolChoice?: { auto?: object; any?: object; tool?: { name: string } } };
 };
 
 const textOf = (blocks: Block[]): string => blocks.map((b) => b.text ?? (b.toolResult ? textOf(b.toolResult.content ?? []) : "")).join(" ");
+
+const issuedSignatures = new Set<string>();
+const thinkingOn = (body: ConverseBody) => body.additionalModelRequestFields?.thinking?.type === "enabled";
+
+/** Claude's extended thinking on Bedrock, checked as the model does (see the Anthropic simulator). */
+function thinkingViolation(body: ConverseBody): string | undefined {
+  const budget = body.additionalModelRequestFields?.thinking?.budget_tokens;
+  const max = body.inferenceConfig?.maxTokens;
+  if (typeof budget !== "number" || budget < 1024) return "The model returned the following errors: thinking.enabled.budget_tokens: Input should be greater than or equal to 1024";
+  if (max === undefined || budget >= max) return "The model returned the following errors: `max_tokens` must be greater than `thinking.budget_tokens`.";
+  if (body.inferenceConfig?.temperature !== undefined) return "The model returned the following errors: `temperature` may only be set to 1 when thinking is enabled.";
+  if (body.toolConfig?.toolChoice?.any || body.toolConfig?.toolChoice?.tool) return "The model returned the following errors: Thinking may not be enabled when tool_choice forces tool use.";
+  const messages = body.messages ?? [];
+  if (messages.at(-1)?.content.some((b) => b.toolResult)) {
+    const first = messages.at(-2)?.content[0];
+    const signature = first?.reasoningContent?.reasoningText?.signature;
+    if (!first?.reasoningContent) return "The model returned the following errors: Expected `thinking` or `redacted_thinking`, but found `tool_use`. When `thinking` is enabled, a final `assistant` message must start with a thinking block.";
+    if (first.reasoningContent.reasoningText && !issuedSignatures.has(signature ?? "")) return "The model returned the following errors: Invalid `signature` in `thinking` block";
+  }
+  return undefined;
+}
 
 /** Checks the conversation as Bedrock's validation does; a message string on failure. */
 function validate(body: ConverseBody): string | undefined {
@@ -88,10 +120,16 @@ function validate(body: ConverseBody): string | undefined {
     const hasTool = message.content.some((b) => b.toolUse || b.toolResult);
     if (hasTool && !body.toolConfig) return "The toolConfig field must be defined when using toolUse and toolResult content blocks.";
   }
-  return undefined;
+  return thinkingOn(body) ? thinkingViolation(body) : undefined;
 }
 
-type Answer = { text: string; toolUse: { toolUseId: string; name: string; input: Record<string, unknown> } | undefined; stopReason: string; usage: Record<string, number> };
+type Answer = {
+  text: string;
+  toolUse: { toolUseId: string; name: string; input: Record<string, unknown> } | undefined;
+  thinking: { text: string; signature: string } | undefined;
+  stopReason: string;
+  usage: Record<string, number>;
+};
 
 function answer(body: ConverseBody, fault: Fault | undefined): Answer {
   const messages = body.messages!;
@@ -104,7 +142,7 @@ function answer(body: ConverseBody, fault: Fault | undefined): Answer {
   let stopReason = spec ? "tool_use" : "end_turn";
   const max = body.inferenceConfig?.maxTokens;
   if (max !== undefined && countTokens(text) > max) {
-    text = text.slice(0, max * 4);
+    text = truncateToTokens(text, max);
     stopReason = "max_tokens";
   }
   const toolUse = spec ? { toolUseId: `tooluse_sim${Math.random().toString(36).slice(2, 10)}`, name: spec.name, input: argumentsFor(spec.inputSchema.json) } : undefined;
@@ -112,10 +150,14 @@ function answer(body: ConverseBody, fault: Fault | undefined): Answer {
   const systemText = (body.system ?? []).map((s) => s.text).join(" ");
   const cacheReadInputTokens = systemText ? countTokens(systemText) : 0;
   const inputTokens = messages.reduce((sum, m) => sum + countTokens(textOf(m.content) || m.role), 0);
-  const outputTokens = toolUse ? countTokens(JSON.stringify(toolUse.input)) : countTokens(text);
+  const thought = thinkingOn(body) ? `Let me think about: ${textOf(last.content)}` : undefined;
+  const thinking = thought !== undefined ? { text: thought, signature: btoa(`sim-bedrock-signature:${crypto.randomUUID()}`) } : undefined;
+  if (thinking) issuedSignatures.add(thinking.signature);
+  const outputTokens = (toolUse ? countTokens(JSON.stringify(toolUse.input)) : countTokens(text)) + (thought !== undefined ? countTokens(thought) : 0);
   return {
     text,
     toolUse,
+    thinking,
     stopReason,
     usage: { inputTokens, outputTokens, totalTokens: inputTokens + outputTokens + cacheReadInputTokens, cacheReadInputTokens, cacheWriteInputTokens: 0 },
   };
@@ -123,7 +165,10 @@ function answer(body: ConverseBody, fault: Fault | undefined): Answer {
 
 function converse(body: ConverseBody, fault: Fault | undefined): Response {
   const result = answer(body, fault);
-  const content = result.toolUse ? [{ toolUse: result.toolUse }] : [{ text: result.text }];
+  const content = [
+    ...(result.thinking ? [{ reasoningContent: { reasoningText: result.thinking } }] : []),
+    ...(result.toolUse ? [{ toolUse: result.toolUse }] : [{ text: result.text }]),
+  ];
   return Response.json({ output: { message: { role: "assistant", content } }, stopReason: result.stopReason, usage: result.usage, metrics: { latencyMs: 42 } });
 }
 
@@ -171,14 +216,20 @@ function binaryStream(frames: Uint8Array[], fault: Fault | undefined): ReadableS
 function converseStream(body: ConverseBody, fault: Fault | undefined): Response {
   const result = answer(body, fault);
   const frames = [event("messageStart", { role: "assistant" })];
-  if (result.toolUse) {
-    frames.push(event("contentBlockStart", { contentBlockIndex: 0, start: { toolUse: { toolUseId: result.toolUse.toolUseId, name: result.toolUse.name } } }));
-    const json = JSON.stringify(result.toolUse.input);
-    for (let i = 0; i < json.length; i += 8) frames.push(event("contentBlockDelta", { contentBlockIndex: 0, delta: { toolUse: { input: json.slice(i, i + 8) } } }));
-  } else {
-    for (const piece of pieces(result.text)) frames.push(event("contentBlockDelta", { contentBlockIndex: 0, delta: { text: piece } }));
+  const index = result.thinking ? 1 : 0;
+  if (result.thinking) {
+    for (const piece of pieces(result.thinking.text)) frames.push(event("contentBlockDelta", { contentBlockIndex: 0, delta: { reasoningContent: { text: piece } } }));
+    frames.push(event("contentBlockDelta", { contentBlockIndex: 0, delta: { reasoningContent: { signature: result.thinking.signature } } }));
+    frames.push(event("contentBlockStop", { contentBlockIndex: 0 }));
   }
-  frames.push(event("contentBlockStop", { contentBlockIndex: 0 }));
+  if (result.toolUse) {
+    frames.push(event("contentBlockStart", { contentBlockIndex: index, start: { toolUse: { toolUseId: result.toolUse.toolUseId, name: result.toolUse.name } } }));
+    const json = JSON.stringify(result.toolUse.input);
+    for (let i = 0; i < json.length; i += 8) frames.push(event("contentBlockDelta", { contentBlockIndex: index, delta: { toolUse: { input: json.slice(i, i + 8) } } }));
+  } else {
+    for (const piece of pieces(result.text)) frames.push(event("contentBlockDelta", { contentBlockIndex: index, delta: { text: piece } }));
+  }
+  frames.push(event("contentBlockStop", { contentBlockIndex: index }));
   frames.push(event("messageStop", { stopReason: result.stopReason }));
   frames.push(event("metadata", { usage: result.usage, metrics: { latencyMs: 42 } }));
   return new Response(binaryStream(frames, fault), { headers: { "content-type": "application/vnd.amazon.eventstream", "x-amzn-requestid": crypto.randomUUID() } });
@@ -209,7 +260,16 @@ export function bedrockSimulator() {
     if (fault?.status) return bedrockError(fault.status, fault.message ?? `Simulated error ${fault.status}`, undefined, fault.headers);
     await next();
   });
-  const converseRoute = (streamed: boolean) => async (c: { req: { json: <T>() => Promise<T> }; env: SimulatorContext }) => {
+  // Custom models: callable through a deployment or Provisioned Throughput, never by their own ARN.
+  const runtime = new Map<string, RuntimeModel>();
+  mountBedrockCustomization(app, runtime);
+  const converseRoute = (streamed: boolean) => async (c: { req: { json: <T>() => Promise<T>; param: (name: string) => string }; env: SimulatorContext }) => {
+    const modelId = c.req.param("modelId");
+    if (modelId.startsWith("arn:")) {
+      const model = runtime.get(modelId);
+      if (!model) return bedrockError(404, `The model ${modelId} does not exist.`, "ResourceNotFoundException");
+      if ("refusal" in model) return bedrockError(400, `Invocation of model ID ${modelId} with on-demand throughput isn't supported. Retry your request with the ID or ARN of a custom model deployment or of a provisioned model.`);
+    }
     const body = await c.req.json<ConverseBody>();
     const invalid = validate(body);
     if (invalid) return bedrockError(400, invalid);

@@ -1,7 +1,7 @@
 import { Hono } from "hono";
 import type { SimulatorContext } from "./openai";
 import { embeddingOf } from "./openai";
-import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, type Fault } from "./scenarios";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, type Fault, truncateToTokens } from "./scenarios";
 
 /**
  * A Gemini API simulator speaking the real wire format: generateContent, streamGenerateContent?alt=sse (CRLF
@@ -129,7 +129,7 @@ export function generateContent(model: string, body: GenerateContentBody, stream
   if (finishReason === "SAFETY") text = "";
   const limit = body.generationConfig?.maxOutputTokens;
   if (limit !== undefined && countTokens(text) > limit) {
-    text = text.slice(0, limit * 4);
+    text = truncateToTokens(text, limit);
     finishReason = "MAX_TOKENS";
   }
   const call = fn ? { functionCall: { name: fn.name, args: argumentsFor(fn.parameters) }, ...(signs(model) ? { thoughtSignature: newSignature() } : {}) } : undefined;

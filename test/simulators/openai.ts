@@ -1,6 +1,7 @@
 import { Hono } from "hono";
 import { OpenAIBatchBook, type LineRunner } from "./batches";
-import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody, type Fault } from "./scenarios";
+import { FineTuningBook, mountFineTuningRoutes } from "./fine-tuning";
+import { SSE_RESPONSE_HEADERS, argumentsFor, countTokens, eventStream, pieces, rawErrorBody, type Fault, truncateToTokens } from "./scenarios";
 
 /**
  * An OpenAI API simulator speaking the real wire format: Chat Completions (JSON and SSE with
@@ -72,7 +73,7 @@ export function chat(body: ChatBody, ctx: SimulatorContext, dialect: ChatDialect
   let text = tool ? "" : replyFor(messages, ctx.fault);
   let finish = tool ? "tool_calls" : "stop";
   if (limit !== undefined && countTokens(text) > limit) {
-    text = text.slice(0, limit * 4);
+    text = truncateToTokens(text, limit);
     finish = "length";
   }
   const toolCall = tool ? { id: `call_sim${id.slice(-6)}`, type: "function", function: { name: tool.name, arguments: JSON.stringify(argumentsFor(tool.parameters)) } } : undefined;
@@ -149,14 +150,20 @@ export function embeddings(body: { model?: string; input?: unknown; encoding_for
  * OpenAI's Files and Batch APIs under `prefix` (OpenAI: /v1; Azure: /openai or /openai/v1): multipart upload,
  * file content, batch create / retrieve (each read advances the batch) / cancel.
  */
-export function mountBatchRoutes(app: Hono<{ Bindings: SimulatorContext }>, prefix: string, run: LineRunner, keyOf: (headers: Headers) => string): void {
-  const book = new OpenAIBatchBook();
+export function mountBatchRoutes(app: Hono<{ Bindings: SimulatorContext }>, prefix: string, run: LineRunner, keyOf: (headers: Headers) => string, book = new OpenAIBatchBook()): OpenAIBatchBook {
   app.post(`${prefix}/files`, async (c) => {
     const form = await c.req.parseBody();
     const file = form.file;
     if (typeof form.purpose !== "string") return openAIError(400, "Missing required parameter: 'purpose'.");
     if (!(file instanceof File)) return openAIError(400, "Missing required parameter: 'file'.");
     return c.json(book.fileObject(book.addFile(file.name, form.purpose, await file.text())));
+  });
+  app.get(`${prefix}/files/:id`, (c) => {
+    const file = book.files.get(c.req.param("id"));
+    if (!file) return openAIError(404, `No such File object: ${c.req.param("id")}`, "invalid_request_error", "file_not_found");
+    const object = book.fileObject(file);
+    book.pending.delete(file.id);
+    return c.json(object);
   });
   app.get(`${prefix}/files/:id/content`, (c) => {
     const file = book.files.get(c.req.param("id"));
@@ -178,12 +185,14 @@ export function mountBatchRoutes(app: Hono<{ Bindings: SimulatorContext }>, pref
     book.cancel(batch);
     return c.json(book.batchObject(batch));
   });
+  return book;
 }
 
 const answerOf = async (response: Response) => ({ status: response.status, body: await response.json() });
 
 export function openAISimulator() {
   const app = new Hono<{ Bindings: SimulatorContext }>();
+  const files = new OpenAIBatchBook();
   app.use("*", async (c, next) => {
     const auth = c.req.header("authorization") ?? "";
     const key = auth.startsWith("Bearer ") ? auth.slice(7) : "";
@@ -199,10 +208,22 @@ export function openAISimulator() {
     }
     await next();
   });
-  app.post("/v1/chat/completions", async (c) => chat(await c.req.json<ChatBody>(), c.env));
+  const tuning = new FineTuningBook(files, {
+    models: ["gpt-4.1-2025-04-14", "gpt-4.1-mini-2025-04-14", "gpt-4.1-nano-2025-04-14", "gpt-4o-2024-08-06", "gpt-4o-mini-2024-07-18", "gpt-4o-mini", "gpt-3.5-turbo-0125", "babbage-002", "davinci-002"],
+    tunedName: (base, suffix, id) => `ft:${base}:switchyard-sim:${suffix ?? ""}:${id}`,
+    error: (status, message, code) => openAIError(status, message, "invalid_request_error", code ?? null),
+  });
+  app.post("/v1/chat/completions", async (c) => {
+    const body = await c.req.json<ChatBody>();
+    // Tuned models exist once a job made them (checkpoints too).
+    if (body.model?.startsWith("ft:") && !tuning.tunedModels.has(body.model)) return openAIError(404, `The model \`${body.model}\` does not exist or you do not have access to it.`, "invalid_request_error", "model_not_found");
+    return chat(body, c.env);
+  });
   app.post("/v1/embeddings", async (c) => embeddings(await c.req.json()));
   app.get("/v1/models", (c) => c.json({ object: "list", data: [{ id: "gpt-4o-mini", object: "model", created: 0, owned_by: "openai" }] }));
   const noFault: SimulatorContext = { fault: undefined, validKey: () => true, originalUrl: "" };
-  mountBatchRoutes(app, "/v1", async (url, body) => answerOf(url.endsWith("/embeddings") ? embeddings(body) : chat(body as ChatBody, noFault)), (headers) => headers.get("authorization")?.slice(7) ?? "");
+  const keyOf = (headers: Headers) => headers.get("authorization")?.slice(7) ?? "";
+  mountBatchRoutes(app, "/v1", async (url, body) => answerOf(url.endsWith("/embeddings") ? embeddings(body) : chat(body as ChatBody, noFault)), keyOf, files);
+  mountFineTuningRoutes(app, "/v1", tuning, keyOf, (status, message, code) => openAIError(status, message, "invalid_request_error", code ?? null));
   return app;
 }

@@ -90,7 +90,26 @@ export class ScenarioBook {
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** A deterministic token estimate the simulators report as usage: about four characters per token. */
-export const countTokens = (text: string): number => Math.max(1, Math.ceil(text.length / 4));
+/**
+ * The simulators' tokenizer: about four ASCII characters a token, and 1.5 tokens for every other character (dense
+ * scripts such as CJK bill far more tokens per character than English).
+ */
+export function countTokens(text: string): number {
+  let ascii = 0;
+  let other = 0;
+  for (const char of text) {
+    if (char.codePointAt(0)! < 0x80) ascii++;
+    else other++;
+  }
+  return Math.max(1, Math.ceil(ascii / 4 + other * 1.5));
+}
+
+/** The longest prefix of `text` within `limit` tokens (what a provider returns when max_tokens cuts an answer). */
+export function truncateToTokens(text: string, limit: number): string {
+  let out = text.slice(0, limit * 4);
+  while (out.length > 0 && countTokens(out) > limit) out = out.slice(0, -1);
+  return out;
+}
 
 /** Deterministic arguments for a tool: every schema property gets a value of its type. */
 export function argumentsFor(schema: unknown): Record<string, unknown> {

@@ -2,9 +2,11 @@ import { Hono } from "hono";
 import { anthropicSimulator } from "./anthropic";
 import { geminiSimulator } from "./gemini";
 import { azureSimulator } from "./azure";
+import { azureManagementSimulator } from "./azure-arm";
 import { bedrockSimulator } from "./bedrock";
 import { compatibleSimulator } from "./compatible";
 import { openAISimulator, type SimulatorContext } from "./openai";
+import { s3Simulator } from "./s3";
 import { ScenarioBook, ScenarioSchema, sleep } from "./scenarios";
 import { vertexSimulator } from "./vertex";
 
@@ -23,7 +25,9 @@ const PROVIDERS: Record<string, Hono<{ Bindings: SimulatorContext }>> = {
   vertex: vertexSimulator(),
   bedrock: bedrockSimulator(),
   azure: azureSimulator(),
+  "azure-arm": azureManagementSimulator(),
   compat: compatibleSimulator(),
+  s3: s3Simulator(),
 };
 
 export function createSimulatorApp(options: { extraKey?: string } = {}) {

@@ -5,6 +5,7 @@ import { generateContent, googleError, splitModelMethod, type GenerateContentBod
 import { TEST_SERVICE_ACCOUNT_EMAIL, TEST_SERVICE_ACCOUNT_PUBLIC_KEY } from "./google-test-keys";
 import { embeddingOf, type SimulatorContext } from "./openai";
 import { countTokens, type Fault } from "./scenarios";
+import { mountVertexTuning } from "./vertex-tuning";
 
 /**
  * A Vertex AI simulator: Google's OAuth token endpoint (`POST /token`, the JWT bearer grant) that verifies the
@@ -239,6 +240,8 @@ export function vertexSimulator() {
     if (["JOB_STATE_PENDING", "JOB_STATE_RUNNING"].includes(job.state)) job.state = "JOB_STATE_CANCELLED";
     return c.json({});
   });
+
+  mountVertexTuning(app, book.objects);
 
   app.post("/v1/projects/:project/locations/:location/publishers/:publisher/models/:call", async (c) => {
     const { model, method } = splitModelMethod(c.req.param("call"));

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { emptyUsage } from "../../src/schema/internal";
+import { estimateChatRequest } from "../../src/usage/estimate";
 import { costOf, priceOf } from "../../src/usage/pricing";
 import { anthropicClient, callGateway, newWorkspace, readSSE, simulatorProviders, upstreamRequests } from "../helpers";
 import { addKey, hello, limiterWhen, settledLimiter, type ErrorBody } from "./tenancy-helpers";
@@ -86,6 +87,25 @@ describe("budgets per key", () => {
     const usage = JSON.parse(frames.at(-2)!.data).usage as Completion["usage"] & { total_tokens: number };
     const snapshot = await limiterWhen(ws.id, key.id, (s) => s.reservations === 0 && s.tokensInWindow === usage.total_tokens);
     expect(snapshot.spend[0]!.usd).toBeCloseTo(costOfCompletion({ usage }), 12);
+  });
+
+  it("dense scripts cannot carry spend past the budget: 3,000-character CJK prompts are reserved at what the provider bills", async () => {
+    const ws = await newWorkspace();
+    const budgetUsd = 0.001;
+    const key = await addKey(ws.id, { budget: { usd: budgetUsd, period: "month" } });
+    // The simulators bill 1.5 tokens per CJK character, as dense-script tokenizers do: 4,500 prompt tokens each.
+    const body = hello("请总结这份季度报告的要点。".repeat(250), { max_tokens: 10 });
+    const maxCost = costOf({ ...emptyUsage(), promptTokens: estimateChatRequest({ messages: [{ role: "user", content: [{ type: "text", text: body.messages[0]!.content }] }], maxTokens: 10 }).promptTokens, completionTokens: 10 }, price)!;
+    let admitted = 0;
+    for (let wave = 0; wave < 3; wave++) {
+      const statuses = await Promise.all(Array.from({ length: 6 }, () => callGateway(key.key, "/v1/chat/completions", body).then(async (res) => (await res.arrayBuffer(), res.status))));
+      admitted += statuses.filter((s) => s === 200).length;
+      await settledLimiter(ws.id, key.id);
+    }
+    const spent = (await settledLimiter(ws.id, key.id)).spend[0]!.usd;
+    expect(admitted).toBeGreaterThanOrEqual(1);
+    expect(spent).toBeLessThanOrEqual(budgetUsd + maxCost);
+    expect((await upstreamRequests(ws.scenario)).length).toBe(admitted);
   });
 
   it("a budgeted key cannot call an unpriced model (its cost could not be bounded)", async () => {

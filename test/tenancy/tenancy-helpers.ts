@@ -16,7 +16,7 @@ export const chatOnHost = (host: string, key: string, body: unknown = hello(), h
     new Request(`http://${host}/v1/chat/completions`, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers }, body: JSON.stringify(body) }),
   );
 
-export type LimiterSnapshot = { requestsInWindow: number; tokensInWindow: number; reservations: number; reservedUsd: number; spend: { periodKey: string; usd: number }[] };
+export type LimiterSnapshot = { requestsInWindow: number; tokensInWindow: number; reservations: number; reservedUsd: number; openLeases: number; holders: number; exchanges: number; spend: { periodKey: string; usd: number }[] };
 
 /** The key's limiter state once `ready` holds (settlement runs in waitUntil, after the response). */
 export async function limiterWhen(workspaceId: string, keyId: string, ready: (snapshot: LimiterSnapshot) => boolean): Promise<LimiterSnapshot> {

@@ -93,6 +93,21 @@ describe("usage queue consumer", () => {
     expect(await countOf(poisoned.requestId)).toBe(1);
   });
 
+  it("a message carrying many events (one isolate's flush) writes them all; a bad one among them only retries that message", async () => {
+    const events = [usageEvent("ws-many"), usageEvent("ws-many"), usageEvent("ws-many-poisoned"), usageEvent("ws-many")];
+    const batchMessage = (attempts: number) => ({ id: "msg-many", timestamp: new Date(), attempts, body: { v: 1, events } as unknown as UsageEvent });
+    const alone = usageEvent("ws-many");
+    await failInsertsWhen("NEW.workspace_id = 'ws-many-poisoned'");
+    const first = await deliver([batchMessage(1), message(alone)]);
+    expect(first.explicitAcks).toEqual([`msg-${alone.requestId}`]);
+    expect(first.retryMessages.map((m: { msgId: string }) => m.msgId)).toEqual(["msg-many"]);
+    expect(await Promise.all(events.map((e) => countOf(e.requestId)))).toEqual([1, 1, 0, 1]);
+    await stopFailing();
+    const second = await deliver([batchMessage(2)]);
+    expect(second.explicitAcks).toEqual(["msg-many"]);
+    expect(await Promise.all([...events, alone].map((e) => countOf(e.requestId)))).toEqual([1, 1, 1, 1, 1]);
+  });
+
   it("retries a message that is not a usage event (so it ends in the dead-letter queue), writing the rest", async () => {
     const good = usageEvent("ws-d");
     const result = await deliver([message(good), { id: "msg-bad", timestamp: new Date(), attempts: 3, body: { hello: "world" } as unknown as UsageEvent }]);

@@ -47,8 +47,11 @@ export const RotationReportSchema = z.object({
 export const LimiterSnapshotSchema = z.object({
   requestsInWindow: z.number().int(),
   tokensInWindow: z.number().int(),
-  reservations: z.number().int().describe("Requests admitted under the budget and not yet settled."),
+  reservations: z.number().int().describe("Leases still holding part of the budget (requests admitted under them not yet settled)."),
   reservedUsd: z.number(),
+  openLeases: z.number().int().describe("Unexpired leases covering this scope."),
+  holders: z.number().int().describe("Isolates (or nodes) holding those leases."),
+  exchanges: z.number().int().describe("Lease exchanges this limiter instance has served since it started."),
   spend: z.array(z.object({ periodKey: z.string().describe("d:YYYY-MM-DD, m:YYYY-MM or total (UTC)"), usd: z.number() })),
 });
 

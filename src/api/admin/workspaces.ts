@@ -12,6 +12,7 @@ import { inScope } from "../../policy/admin-access";
 import { listKeys, revokeKey } from "../../policy/keys";
 import { WORKSPACE_SCOPE, workspaceLimiterName } from "../../policy/limits";
 import { deleteWorkspace, getWorkspace, listWorkspaces, putWorkspace, type Workspace } from "../../policy/workspaces";
+import { StoredResponses } from "../../responses/store";
 import type { AppEnv } from "../../types";
 import { readJsonBody } from "../body";
 import { CreateWorkspaceSchema } from "./schemas";
@@ -49,6 +50,7 @@ export const workspacesAdminApi = new Hono<AppEnv>()
     await deleteWorkspaceCredentials(c.env, id);
     await deleteWorkspace(c.env, id);
     c.executionCtx.waitUntil(c.env.KEY_LIMITER.getByName(workspaceLimiterName(id)).forget());
+    c.executionCtx.waitUntil(new StoredResponses(c.env, id).forgetAll());
     await recordAdminChange(c, { action: "workspace.delete", target: { type: "workspace", id, workspaceId: id }, before: workspace });
     return c.json({ id, deleted: true as const });
   })

@@ -1,8 +1,9 @@
 import type * as z from "zod";
 import { parseToolArguments } from "../../lib/tool-arguments";
 import { AnthropicMessageResponseSchema, type AnthropicUsageSchema } from "../../schema/anthropic";
-import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, ToolCall, Usage } from "../../schema/internal";
+import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, ReasoningBlock, ToolCall, Usage } from "../../schema/internal";
 import { invalidUpstream } from "../http";
+import { claudeThinking } from "../reasoning";
 import { alternatingTurns } from "../turns";
 
 /**
@@ -24,12 +25,21 @@ const partToAnthropic = (part: ContentPart): AnthropicBlock =>
         source: part.source.kind === "url" ? { type: "url", url: part.source.url } : { type: "base64", media_type: part.source.mediaType, data: part.source.data },
       };
 
-function blocksOf(message: Exclude<ChatMessage, { role: "system" }>): AnthropicBlock[] {
+/** Signed thinking goes back with its turn; unsigned reasoning (another provider's) cannot. */
+export function reasoningBlocksOf(reasoning: readonly ReasoningBlock[] | undefined): AnthropicBlock[] {
+  return (reasoning ?? []).flatMap((block): AnthropicBlock[] =>
+    block.type === "redacted" ? [{ type: "redacted_thinking", data: block.data }] : block.signature !== undefined ? [{ type: "thinking", thinking: block.text, signature: block.signature }] : [],
+  );
+}
+
+function blocksOf(message: Exclude<ChatMessage, { role: "system" }>, thinking: boolean): AnthropicBlock[] {
   switch (message.role) {
     case "user":
       return message.content.map(partToAnthropic);
     case "assistant":
       return [
+        // Thinking blocks come first in their turn, and only while thinking is on.
+        ...(thinking ? reasoningBlocksOf(message.reasoning) : []),
         ...message.content.filter((p) => p.text !== "").map(partToAnthropic),
         ...message.toolCalls.map((call) => ({ type: "tool_use", id: call.id, name: call.name, input: parseToolArguments(call.arguments) })),
       ];
@@ -59,9 +69,10 @@ export function chatRequestToAnthropic(request: ChatRequest, model: string | und
   const instruction = jsonInstruction(request);
   if (instruction) systemText.push(instruction);
 
-  const messages = alternatingTurns(request.messages, blocksOf);
+  const thinking = claudeThinking(request, DEFAULT_ANTHROPIC_MAX_TOKENS);
+  const messages = alternatingTurns(request.messages, (message) => blocksOf(message, thinking !== undefined));
 
-  const body: Record<string, unknown> = { messages, max_tokens: request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS };
+  const body: Record<string, unknown> = { messages, max_tokens: thinking?.maxTokens ?? request.maxTokens ?? DEFAULT_ANTHROPIC_MAX_TOKENS };
   if (model !== undefined) body.model = model;
   if (systemText.length > 0) body.system = systemText.join("\n\n");
   if (request.tools?.length) {
@@ -78,9 +89,15 @@ export function chatRequestToAnthropic(request: ChatRequest, model: string | und
   } else if (request.parallelToolCalls === false && request.tools?.length) {
     body.tool_choice = { type: "auto", disable_parallel_tool_use: true };
   }
-  if (request.temperature !== undefined) body.temperature = Math.min(request.temperature, 1);
-  if (request.topP !== undefined) body.top_p = request.topP;
-  if (request.topK !== undefined) body.top_k = request.topK;
+  if (thinking) {
+    // Claude takes no temperature or top_k with thinking on, and top_p only from 0.95.
+    body.thinking = { type: "enabled", budget_tokens: thinking.budgetTokens };
+    if (request.topP !== undefined && request.topP >= 0.95) body.top_p = request.topP;
+  } else {
+    if (request.temperature !== undefined) body.temperature = Math.min(request.temperature, 1);
+    if (request.topP !== undefined) body.top_p = request.topP;
+    if (request.topK !== undefined) body.top_k = request.topK;
+  }
   if (request.stop?.length) body.stop_sequences = request.stop;
   if (request.user !== undefined) body.metadata = { user_id: request.user };
   if (request.stream) body.stream = true;
@@ -121,8 +138,11 @@ export function parseAnthropicChatResponse(body: unknown, providerName: string):
   const response = parsed.data;
   let text = "";
   const toolCalls: ToolCall[] = [];
+  const reasoning: ReasoningBlock[] = [];
   for (const block of response.content) {
     if (block.type === "text" && typeof block.text === "string") text += block.text;
+    if (block.type === "thinking" && typeof block.thinking === "string") reasoning.push({ type: "thinking", text: block.thinking, ...(typeof block.signature === "string" ? { signature: block.signature } : {}) });
+    if (block.type === "redacted_thinking" && typeof block.data === "string") reasoning.push({ type: "redacted", data: block.data });
     if (block.type === "tool_use" && typeof block.id === "string" && typeof block.name === "string") {
       toolCalls.push({ id: block.id, name: block.name, arguments: JSON.stringify(block.input ?? {}) });
     }
@@ -133,6 +153,7 @@ export function parseAnthropicChatResponse(body: unknown, providerName: string):
     created: Math.floor(Date.now() / 1000),
     text,
     toolCalls,
+    ...(reasoning.length > 0 ? { reasoning } : {}),
     finishReason: finishReasonFromAnthropic(response.stop_reason),
     ...(response.stop_sequence ? { stopSequence: response.stop_sequence } : {}),
     usage: { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0, ...usageFromAnthropic(response.usage) },

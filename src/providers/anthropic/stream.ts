@@ -26,10 +26,14 @@ export function anthropicEventsToInternal(providerName: string): TransformStream
             controller.enqueue({ type: "tool_call_start", index, id: event.content_block.id ?? `toolu_${index}`, name: event.content_block.name ?? "" });
           } else if (event.content_block.type === "text" && event.content_block.text) {
             controller.enqueue({ type: "text", delta: event.content_block.text });
+          } else if (event.content_block.type === "redacted_thinking" && typeof event.content_block.data === "string") {
+            controller.enqueue({ type: "reasoning_redacted", data: event.content_block.data });
           }
           break;
         case "content_block_delta":
           if (event.delta.type === "text_delta" && event.delta.text) controller.enqueue({ type: "text", delta: event.delta.text });
+          if (event.delta.type === "thinking_delta" && event.delta.thinking) controller.enqueue({ type: "reasoning", delta: event.delta.thinking });
+          if (event.delta.type === "signature_delta" && event.delta.signature) controller.enqueue({ type: "reasoning_signature", signature: event.delta.signature });
           if (event.delta.type === "input_json_delta" && event.delta.partial_json) {
             const index = toolIndexByBlock.get(event.index);
             if (index !== undefined) controller.enqueue({ type: "tool_call_delta", index, argumentsDelta: event.delta.partial_json });

@@ -27,7 +27,7 @@ describe("Bedrock translation", () => {
         { role: "user", content: [{ type: "text", text: "a" }] },
         { role: "user", content: [{ type: "text", text: "" }, { type: "text", text: "b" }] },
       ],
-    });
+    }, "amazon.nova-lite-v1:0");
     expect(body).toEqual({ messages: [{ role: "user", content: [{ text: "a" }, { text: "b" }] }] });
   });
 
@@ -41,7 +41,7 @@ describe("Bedrock translation", () => {
         { role: "assistant", content: [], toolCalls: [{ id: "t1", name: "lookup", arguments: "{}" }] },
         { role: "tool", toolCallId: "t1", content: [{ type: "text", text: "r" }], isError: true },
       ],
-    });
+    }, "amazon.nova-lite-v1:0");
     expect(body.toolConfig).toEqual({ tools: [{ toolSpec: { name: "lookup", inputSchema: { json: tool.parameters } } }] });
     expect((body.messages as { content: unknown[] }[])[2]?.content).toEqual([{ toolResult: { toolUseId: "t1", content: [{ text: "r" }], status: "error" } }]);
   });

@@ -3,9 +3,10 @@ import { badRequest } from "../../lib/errors";
 import { randomId } from "../../lib/ids";
 import { parseToolArguments } from "../../lib/tool-arguments";
 import { BedrockConverseResponseSchema, type BedrockUsageSchema } from "../../schema/bedrock";
-import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, ToolCall, Usage } from "../../schema/internal";
+import type { ChatMessage, ChatRequest, ChatResult, ContentPart, FinishReason, ReasoningBlock, ToolCall, Usage } from "../../schema/internal";
 import { jsonInstruction } from "../anthropic/chat";
 import { invalidUpstream } from "../http";
+import { claudeThinking } from "../reasoning";
 import { alternatingTurns } from "../turns";
 import type { UpstreamTarget } from "../types";
 
@@ -30,12 +31,23 @@ function partToBedrock(part: ContentPart): Block | undefined {
 
 const blocksOfParts = (parts: readonly ContentPart[]): Block[] => parts.map(partToBedrock).filter((b): b is Block => b !== undefined);
 
-function blocksOf(message: Exclude<ChatMessage, { role: "system" }>): Block[] {
+/** Claude's signed thinking as Converse reasoning blocks (other providers' reasoning cannot go back). */
+const reasoningBlocksOf = (reasoning: readonly ReasoningBlock[] | undefined): Block[] =>
+  (reasoning ?? []).flatMap((block): Block[] =>
+    block.type === "redacted"
+      ? [{ reasoningContent: { redactedContent: block.data } }]
+      : block.signature !== undefined
+        ? [{ reasoningContent: { reasoningText: { text: block.text, signature: block.signature } } }]
+        : [],
+  );
+
+function blocksOf(message: Exclude<ChatMessage, { role: "system" }>, thinking: boolean): Block[] {
   switch (message.role) {
     case "user":
       return blocksOfParts(message.content);
     case "assistant":
       return [
+        ...(thinking ? reasoningBlocksOf(message.reasoning) : []),
         ...blocksOfParts(message.content),
         ...message.toolCalls.map((call) => ({ toolUse: { toolUseId: call.id, name: call.name, input: parseToolArguments(call.arguments) } })),
       ];
@@ -56,21 +68,32 @@ function toolConfigOf(request: ChatRequest, hasToolBlocks: boolean): Block | und
   return { tools, ...(toolChoice ? { toolChoice } : {}) };
 }
 
-export function chatRequestToConverse(request: ChatRequest): Record<string, unknown> {
+/** Bedrock's Claude models (`anthropic.claude-…`, or an inference profile such as `us.anthropic.claude-…`). */
+const isClaude = (model: string) => /(^|\.)anthropic\.claude/.test(model);
+
+/** Converse requires maxTokens with Claude's thinking; without a client limit the budget is added to this. */
+const DEFAULT_CLAUDE_MAX_TOKENS = 4096;
+
+export function chatRequestToConverse(request: ChatRequest, model: string): Record<string, unknown> {
   const system = request.messages.filter((m) => m.role === "system").flatMap((m) => m.content.filter((p) => p.text !== "").map((p) => ({ text: p.text })));
   const instruction = jsonInstruction(request);
   if (instruction) system.push({ text: instruction });
 
-  const messages = alternatingTurns(request.messages, blocksOf);
+  // Reasoning effort reaches Claude as extended thinking (model-specific, so through additionalModelRequestFields);
+  // other Bedrock models take no effort through Converse.
+  const thinking = isClaude(model) ? claudeThinking(request, DEFAULT_CLAUDE_MAX_TOKENS) : undefined;
+  const messages = alternatingTurns(request.messages, (message) => blocksOf(message, thinking !== undefined));
   const hasToolBlocks = messages.some((m) => m.content.some((b) => "toolUse" in b || "toolResult" in b));
 
   const inferenceConfig: Record<string, unknown> = {};
-  if (request.maxTokens !== undefined) inferenceConfig.maxTokens = request.maxTokens;
-  if (request.temperature !== undefined) inferenceConfig.temperature = Math.min(request.temperature, 1);
-  if (request.topP !== undefined) inferenceConfig.topP = request.topP;
+  const maxTokens = thinking?.maxTokens ?? request.maxTokens;
+  if (maxTokens !== undefined) inferenceConfig.maxTokens = maxTokens;
+  if (request.temperature !== undefined && !thinking) inferenceConfig.temperature = Math.min(request.temperature, 1);
+  if (request.topP !== undefined && (!thinking || request.topP >= 0.95)) inferenceConfig.topP = request.topP;
   if (request.stop?.length) inferenceConfig.stopSequences = request.stop;
 
   const body: Record<string, unknown> = { messages };
+  if (thinking) body.additionalModelRequestFields = { thinking: { type: "enabled", budget_tokens: thinking.budgetTokens } };
   if (system.length > 0) body.system = system;
   if (Object.keys(inferenceConfig).length > 0) body.inferenceConfig = inferenceConfig;
   const toolConfig = toolConfigOf(request, hasToolBlocks);
@@ -112,8 +135,12 @@ export function parseConverseResponse(body: unknown, target: UpstreamTarget): Ch
   const response = parsed.data;
   let text = "";
   const toolCalls: ToolCall[] = [];
+  const reasoning: ReasoningBlock[] = [];
   for (const block of response.output.message.content) {
     if (block.text !== undefined) text += block.text;
+    const thought = block.reasoningContent;
+    if (thought?.reasoningText) reasoning.push({ type: "thinking", text: thought.reasoningText.text, ...(thought.reasoningText.signature ? { signature: thought.reasoningText.signature } : {}) });
+    if (thought?.redactedContent) reasoning.push({ type: "redacted", data: thought.redactedContent });
     if (block.toolUse) toolCalls.push({ id: block.toolUse.toolUseId, name: block.toolUse.name, arguments: JSON.stringify(block.toolUse.input ?? {}) });
   }
   const stopSequence = response.additionalModelResponseFields?.stop_sequence;
@@ -123,6 +150,7 @@ export function parseConverseResponse(body: unknown, target: UpstreamTarget): Ch
     created: Math.floor(Date.now() / 1000),
     text,
     toolCalls,
+    ...(reasoning.length > 0 ? { reasoning } : {}),
     finishReason: finishReasonFromBedrock(response.stopReason),
     ...(stopSequence ? { stopSequence } : {}),
     usage: usageFromBedrock(response.usage),

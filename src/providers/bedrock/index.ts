@@ -1,10 +1,9 @@
-import { AwsClient } from "aws4fetch";
-import type { ProviderConfig } from "../../config/schema";
 import { badRequest } from "../../lib/errors";
 import type { ProviderAdapter, UpstreamTarget } from "../types";
 import { chatRequestToConverse, parseConverseResponse } from "./chat";
 import { parseTitanEmbeddings } from "./embeddings";
 import { parseBedrockError } from "./errors";
+import { signedBedrockRequest, type BedrockConfig } from "./signing";
 import { parseConverseStream } from "./stream";
 import { SUPPORTS_ALL } from "../../schema/capabilities";
 
@@ -13,36 +12,28 @@ import { SUPPORTS_ALL } from "../../schema/capabilities";
  * Embeddings (InvokeModel, one input per call).
  */
 
-type BedrockConfig = Extract<ProviderConfig, { type: "bedrock" }>;
-
-/** SigV4 signs for the service name in the credential scope, which is `bedrock` for the runtime endpoint too. */
-const SIGNING_SERVICE = "bedrock";
-
 const endpointOf = (config: BedrockConfig) => config.baseURL ?? `https://bedrock-runtime.${config.region}.amazonaws.com`;
 
-/** Model ids hold `:` (and inference-profile ARNs `/`), so the id is one encoded path segment. */
-const modelPath = (model: string, action: string) => `/model/${encodeURIComponent(model)}/${action}`;
-
-async function signedRequest(target: UpstreamTarget<BedrockConfig>, path: string, body: unknown, accept: string): Promise<Request> {
-  const { config } = target;
-  const client = new AwsClient({
-    accessKeyId: await target.secret(config.accessKeyId),
-    secretAccessKey: await target.secret(config.secretAccessKey),
-    ...(config.sessionToken ? { sessionToken: await target.secret(config.sessionToken) } : {}),
-    service: SIGNING_SERVICE,
-    region: config.region,
-    retries: 0,
-  });
-  return client.sign(`${endpointOf(config)}${path}`, { method: "POST", headers: { "content-type": "application/json", accept }, body: JSON.stringify(body) });
+/**
+ * Model ids hold `:` (and ARNs `/`), so the id is one encoded path segment. A custom model served through
+ * Provisioned Throughput is called by its provisioned model's ARN (the provider's `provisionedModels`).
+ */
+function modelPath(target: UpstreamTarget<BedrockConfig>, action: string): string {
+  const provisioned = target.config.provisionedModels;
+  const model = provisioned && Object.hasOwn(provisioned, target.model) ? provisioned[target.model]! : target.model;
+  return `/model/${encodeURIComponent(model)}/${action}`;
 }
+
+/** SigV4 signs for the service name in the credential scope, which is `bedrock` for the runtime endpoint too. */
+const signedRequest = (target: UpstreamTarget<BedrockConfig>, path: string, body: unknown, accept: string) => signedBedrockRequest(target, `${endpointOf(target.config)}${path}`, body, accept);
 
 export const bedrockAdapter: ProviderAdapter<BedrockConfig> = {
   type: "bedrock",
   supports: () => SUPPORTS_ALL,
   buildChatRequest: (request, target) =>
     request.stream
-      ? signedRequest(target, modelPath(target.model, "converse-stream"), chatRequestToConverse(request), "application/vnd.amazon.eventstream")
-      : signedRequest(target, modelPath(target.model, "converse"), chatRequestToConverse(request), "application/json"),
+      ? signedRequest(target, modelPath(target, "converse-stream"), chatRequestToConverse(request, target.model), "application/vnd.amazon.eventstream")
+      : signedRequest(target, modelPath(target, "converse"), chatRequestToConverse(request, target.model), "application/json"),
   parseChatResponse: parseConverseResponse,
   parseChatStream: parseConverseStream,
   async buildEmbeddingsRequest(request, target) {
@@ -52,7 +43,7 @@ export const bedrockAdapter: ProviderAdapter<BedrockConfig> = {
     // Titan embeds one text per InvokeModel call.
     return Promise.all(
       request.input.map((inputText) =>
-        signedRequest(target, modelPath(target.model, "invoke"), { inputText, normalize: true, ...(request.dimensions ? { dimensions: request.dimensions } : {}) }, "application/json"),
+        signedRequest(target, modelPath(target, "invoke"), { inputText, normalize: true, ...(request.dimensions ? { dimensions: request.dimensions } : {}) }, "application/json"),
       ),
     );
   },

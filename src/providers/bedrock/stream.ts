@@ -56,6 +56,10 @@ function converseEventsToInternal(target: UpstreamTarget): TransformStream<Event
         case "contentBlockDelta": {
           const event = parse("contentBlockDelta", frame);
           if (event.delta.text) controller.enqueue({ type: "text", delta: event.delta.text });
+          const thought = event.delta.reasoningContent;
+          if (thought?.text) controller.enqueue({ type: "reasoning", delta: thought.text });
+          if (thought?.signature) controller.enqueue({ type: "reasoning_signature", signature: thought.signature });
+          if (thought?.redactedContent) controller.enqueue({ type: "reasoning_redacted", data: thought.redactedContent });
           const index = toolIndexByBlock.get(event.contentBlockIndex);
           if (event.delta.toolUse?.input && index !== undefined) controller.enqueue({ type: "tool_call_delta", index, argumentsDelta: event.delta.toolUse.input });
           break;

@@ -50,13 +50,17 @@ function functionResponseOf(message: Extract<ChatMessage, { role: "tool" }>): Re
 /** A model name as a path segment (Vertex's `claude-…@20250929` keeps its `@`). */
 export const modelPath = (model: string) => encodeURIComponent(model).replace(/%40/g, "@");
 
-const THINKING_BUDGET = { minimal: 512, low: 1024, medium: 8192, high: 24576 } as const;
+const THINKING_BUDGET = { none: 0, minimal: 512, low: 1024, medium: 8192, high: 24576, xhigh: 32768, max: 32768 } as const;
 
-/** Gemini 3 takes a thinking level, 2.5 a token budget; earlier models refuse any thinking config. */
+/**
+ * Gemini 3 takes a thinking level, 2.5 a token budget (Flash up to 24576 and may turn thinking off; Pro up to 32768,
+ * never below 128); earlier models refuse any thinking config.
+ */
 function thinkingConfig(effort: NonNullable<ChatRequest["reasoningEffort"]>, model: string): Record<string, unknown> | undefined {
-  if (isGemini3OrLater(model)) return { thinkingLevel: effort === "medium" || effort === "high" ? "high" : "low" };
-  if (model.startsWith("gemini-2.5")) return { thinkingBudget: THINKING_BUDGET[effort] };
-  return undefined;
+  if (isGemini3OrLater(model)) return { thinkingLevel: effort === "none" || effort === "minimal" || effort === "low" ? "low" : "high" };
+  if (!model.startsWith("gemini-2.5")) return undefined;
+  const pro = model.startsWith("gemini-2.5-pro");
+  return { thinkingBudget: pro ? Math.max(128, THINKING_BUDGET[effort]) : Math.min(24576, THINKING_BUDGET[effort]) };
 }
 export function chatRequestToGemini(request: ChatRequest, model: string): Record<string, unknown> {
   const toolNames = new Map<string, string>();

@@ -16,6 +16,6 @@ export function geminiEmbeddingsBody(request: EmbeddingsRequest, model: string):
 export function parseGeminiEmbeddingsResponse(body: unknown, providerName: string, model: string): EmbeddingsResult {
   const parsed = GeminiBatchEmbedResponseSchema.safeParse(body);
   if (!parsed.success) throw invalidUpstream(providerName, "unexpected embeddings shape");
-  // batchEmbedContents reports no token counts.
-  return { model, vectors: parsed.data.embeddings.map((e) => e.values), usage: { promptTokens: 0 } };
+  // batchEmbedContents reports no token counts: the gateway settles on its own estimate.
+  return { model, vectors: parsed.data.embeddings.map((e) => e.values), usage: null };
 }

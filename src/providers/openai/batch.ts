@@ -2,7 +2,8 @@ import * as z from "zod";
 import type { ProviderConfig } from "../../config/schema";
 import { linesOf } from "../../lib/jsonl";
 import type { BatchKind, NativeLine, ProviderBatchApi, ProviderCall, ProviderLineOutcome } from "../batch";
-import { invalidUpstream, jsonRequest } from "../http";
+import { invalidUpstream, jsonRequest, readJson } from "../http";
+import { uploadFile } from "./files";
 import type { UpstreamTarget } from "../types";
 import { chatRequestToOpenAI, parseOpenAIChatResponse } from "./chat";
 import { embeddingsRequestToOpenAI, parseOpenAIEmbeddingsResponse } from "./embeddings";
@@ -31,51 +32,11 @@ const BatchObjectSchema = z.object({
   request_counts: z.object({ completed: z.number(), failed: z.number() }).partial().nullish(),
   errors: z.object({ data: z.array(z.object({ message: z.string().nullish(), line: z.number().nullish() })).nullish() }).nullish(),
 });
-const FileObjectSchema = z.object({ id: z.string() });
 const ResultLineSchema = z.object({
   custom_id: z.string(),
   response: z.object({ status_code: z.number(), body: z.unknown() }).nullish(),
   error: z.object({ code: z.string().nullish(), message: z.string().nullish() }).nullish(),
 });
-
-const encoder = new TextEncoder();
-
-/** A multipart/form-data body (`purpose=batch`, `file`) whose file part is produced as it is sent. */
-function multipartUpload(lines: AsyncIterable<string>, filename: string): { body: ReadableStream<Uint8Array>; contentType: string } {
-  const boundary = `switchyard-${crypto.randomUUID()}`;
-  const head = `--${boundary}\r\nContent-Disposition: form-data; name="purpose"\r\n\r\nbatch\r\n--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: application/jsonl\r\n\r\n`;
-  const iterator = lines[Symbol.asyncIterator]();
-  let state: "head" | "lines" | "done" = "head";
-  const body = new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      if (state === "head") {
-        state = "lines";
-        controller.enqueue(encoder.encode(head));
-        return;
-      }
-      const next = await iterator.next();
-      if (!next.done) {
-        controller.enqueue(encoder.encode(next.value));
-        return;
-      }
-      if (state === "lines") {
-        state = "done";
-        controller.enqueue(encoder.encode(`\r\n--${boundary}--\r\n`));
-      }
-      controller.close();
-    },
-    async cancel(reason) {
-      await iterator.return?.(reason);
-    },
-  });
-  return { body, contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
-async function readJson<S extends z.ZodType>(response: Response, schema: S, provider: string, what: string): Promise<z.infer<S>> {
-  const parsed = schema.safeParse(await response.json().catch(() => undefined));
-  if (!parsed.success) throw invalidUpstream(provider, `unexpected ${what}`);
-  return parsed.data;
-}
 
 const STATES: Record<string, "running" | "completed" | "failed" | "expired" | "cancelled"> = {
   validating: "running",
@@ -131,9 +92,7 @@ export function openAIStyleBatchApi<C extends ProviderConfig>(shape: OpenAIStyle
   return {
     kinds: ["chat", "embeddings"],
     async submit(target, call, kind, lines, label) {
-      const upload = multipartUpload(requestLines(target, kind, lines), `${label}.jsonl`);
-      const uploaded = await call(new Request(shape.url(target, "/files"), { method: "POST", headers: { ...(await shape.headers(target)), "content-type": upload.contentType }, body: upload.body }));
-      const file = await readJson(uploaded, FileObjectSchema, target.providerName, "file object");
+      const file = await uploadFile(call, target.providerName, shape.url(target, "/files"), await shape.headers(target), requestLines(target, kind, lines), `${label}.jsonl`, "batch");
       const created = await call(
         jsonRequest(shape.url(target, "/batches"), await shape.headers(target), { input_file_id: file.id, endpoint: shape.lineURL(target, kind), completion_window: "24h", metadata: { switchyard_batch: label } }),
       );

@@ -1,12 +1,12 @@
 import * as z from "zod";
 import { linesOf } from "../../lib/jsonl";
-import { fixedSizeChunks } from "../../lib/chunks";
 import type { NativeLine, ProviderBatchApi, ProviderBatchState, ProviderCall, ProviderLineOutcome } from "../batch";
 import { chatRequestToGemini, parseGeminiChatResponse } from "../gemini/chat";
 import { invalidUpstream, jsonRequest } from "../http";
 import type { UpstreamTarget } from "../types";
 import { vertexAuthorization } from "./auth";
 import { originOf, type VertexConfig } from "./chat";
+import { uploadLines } from "./storage";
 import { byteStream } from "../../lib/byte-stream";
 
 /**
@@ -16,8 +16,6 @@ import { byteStream } from "../../lib/byte-stream";
  * `request` (not a key), so the line's key rides in the request's `labels`.
  */
 
-/** Cloud Storage's resumable uploads take chunks in multiples of 256 KiB. */
-const UPLOAD_CHUNK_BYTES = 32 * 256 * 1024;
 const KEY_LABEL = "switchyard_key";
 
 const JobSchema = z
@@ -48,23 +46,6 @@ async function* vertexLines(target: UpstreamTarget<VertexConfig>, lines: AsyncIt
   for await (const { key, line } of lines) {
     if (line.kind !== "chat") throw new Error("Vertex AI batches run chat requests only");
     yield `${JSON.stringify({ request: { ...chatRequestToGemini({ ...line.request, stream: false }, target.model), labels: { [KEY_LABEL]: key } } })}\n`;
-  }
-}
-
-/** Writes the lines to gs://bucket/name with Cloud Storage's resumable protocol. */
-async function uploadLines(target: UpstreamTarget<VertexConfig>, call: ProviderCall, bucket: string, name: string, lines: AsyncIterable<string>): Promise<void> {
-  const auth = await vertexAuthorization(target);
-  const storage = target.config.storageURL;
-  const started = await call(
-    jsonRequest(`${storage}/upload/storage/v1/b/${encodeURIComponent(bucket)}/o?uploadType=resumable&name=${encodeURIComponent(name)}`, { ...auth, "x-upload-content-type": "application/jsonl" }, {}),
-  );
-  const session = started.headers.get("location");
-  if (!session) throw invalidUpstream(target.providerName, "no resumable upload session for the batch file");
-  for await (const chunk of fixedSizeChunks(lines, UPLOAD_CHUNK_BYTES)) {
-    const end = chunk.offset + chunk.bytes.byteLength;
-    const range = chunk.bytes.byteLength === 0 ? `bytes */${end}` : `bytes ${chunk.offset}-${end - 1}/${chunk.last ? end : "*"}`;
-    // 308 ("resume incomplete") acknowledges every chunk but the last.
-    await call(new Request(session, { method: "PUT", headers: { ...auth, "content-range": range }, body: chunk.bytes, redirect: "manual" }), { accept: (status) => status === 308 });
   }
 }
 

@@ -19,13 +19,18 @@ export const VERTEX_ANTHROPIC_VERSION = "vertex-2023-10-16";
 
 const isClaude = (model: string) => model.startsWith("claude-");
 
+/** A tuned Gemini model's endpoint (`projects/…/locations/…/endpoints/…`, what a tuning job makes), called as it is. */
+export const TUNED_ENDPOINT = /^projects\/[A-Za-z0-9_-]+\/locations\/[a-z0-9-]+\/endpoints\/[A-Za-z0-9_-]+$/;
+
 export function originOf(config: VertexConfig): string {
   if (config.baseURL) return config.baseURL;
   return config.location === "global" ? "https://aiplatform.googleapis.com" : `https://${config.location}-aiplatform.googleapis.com`;
 }
 
 export const modelURL = (target: UpstreamTarget<VertexConfig>, publisher: "google" | "anthropic", method: string) =>
-  `${originOf(target.config)}/v1/projects/${encodeURIComponent(target.config.project)}/locations/${encodeURIComponent(target.config.location)}/publishers/${publisher}/models/${modelPath(target.model)}:${method}`;
+  TUNED_ENDPOINT.test(target.model)
+    ? `${originOf(target.config)}/v1/${target.model}:${method}`
+    : `${originOf(target.config)}/v1/projects/${encodeURIComponent(target.config.project)}/locations/${encodeURIComponent(target.config.location)}/publishers/${publisher}/models/${modelPath(target.model)}:${method}`;
 
 export function vertexChatRequest(request: ChatRequest, target: UpstreamTarget<VertexConfig>, headers: Record<string, string>): Request {
   if (isClaude(target.model)) {

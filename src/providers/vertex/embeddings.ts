@@ -17,9 +17,11 @@ export function parsePredictEmbeddings(body: unknown, providerName: string, mode
   const parsed = PredictEmbeddingsSchema.safeParse(body);
   if (!parsed.success) throw invalidUpstream(providerName, "unexpected embeddings shape");
   const predictions = parsed.data.predictions;
+  // Counted only when every prediction carries its statistics; otherwise the gateway settles on its estimate.
+  const counted = predictions.every((p) => p.embeddings.statistics?.token_count !== undefined);
   return {
     model,
     vectors: predictions.map((p) => p.embeddings.values),
-    usage: { promptTokens: predictions.reduce((sum, p) => sum + (p.embeddings.statistics?.token_count ?? 0), 0) },
+    usage: counted ? { promptTokens: predictions.reduce((sum, p) => sum + (p.embeddings.statistics?.token_count ?? 0), 0) } : null,
   };
 }

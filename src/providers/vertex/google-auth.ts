@@ -1,5 +1,6 @@
 import * as z from "zod";
 import { base64Decode, base64UrlEncode } from "../../lib/crypto";
+import { AccessTokenCache, refreshAt, type CachedToken } from "../../lib/access-token-cache";
 import { GatewayError } from "../../lib/errors";
 
 /**
@@ -26,40 +27,6 @@ export const CLOUD_PLATFORM_SCOPE = "https://www.googleapis.com/auth/cloud-platf
 export const DEFAULT_TOKEN_URI = "https://oauth2.googleapis.com/token";
 /** Google's assertions may live at most an hour. */
 const ASSERTION_LIFETIME_S = 3600;
-/** A token is replaced this long before it expires, so none expires while a request is in flight. */
-const REFRESH_MARGIN_MS = 5 * 60_000;
-/** Tokens kept per isolate: one per service account and token endpoint, so a handful in practice. */
-const MAX_CACHED_TOKENS = 64;
-
-export type CachedToken = { token: string; refreshAt: number };
-
-/** Access tokens by service account, bounded; an exchange in progress is shared by every caller that needs it. */
-export class AccessTokenCache {
-  readonly #tokens = new Map<string, CachedToken>();
-  readonly #pending = new Map<string, Promise<CachedToken>>();
-
-  async get(key: string, exchange: () => Promise<CachedToken>, now: number): Promise<string> {
-    const cached = this.#tokens.get(key);
-    if (cached && cached.refreshAt > now) return cached.token;
-    let pending = this.#pending.get(key);
-    if (!pending) {
-      pending = exchange()
-        .then((fresh) => {
-          this.#tokens.delete(key);
-          if (this.#tokens.size >= MAX_CACHED_TOKENS) {
-            const oldest = this.#tokens.keys().next();
-            if (!oldest.done) this.#tokens.delete(oldest.value);
-          }
-          this.#tokens.set(key, fresh);
-          return fresh;
-        })
-        .finally(() => this.#pending.delete(key));
-      this.#pending.set(key, pending);
-    }
-    return (await pending).token;
-  }
-}
-
 const tokenCache = new AccessTokenCache();
 
 const configurationError = (providerName: string, message: string) =>
@@ -131,12 +98,6 @@ async function exchange(key: ServiceAccountKey, tokenURL: string, options: Acces
   const token = TokenResponseSchema.safeParse(json);
   if (!token.success) throw failure("the token endpoint's answer has no access_token");
   return { token: token.data.access_token, refreshAt: refreshAt(now, token.data.expires_in ?? ASSERTION_LIFETIME_S) };
-}
-
-/** When a token obtained at `obtainedAt` is replaced: shortly before expiry; short-lived ones at half their life. */
-export function refreshAt(obtainedAt: number, expiresInSeconds: number): number {
-  const lifetimeMs = expiresInSeconds * 1000;
-  return obtainedAt + Math.max(lifetimeMs - REFRESH_MARGIN_MS, lifetimeMs / 2);
 }
 
 export type AccessTokenOptions = {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { AccessTokenCache, refreshAt, type CachedToken } from "./google-auth";
+import { AccessTokenCache, refreshAt, type CachedToken } from "./access-token-cache";
 
 /** A token exchange stand-in that counts its calls and can be held open, to observe sharing. */
 function exchanges() {
