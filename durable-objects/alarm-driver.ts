@@ -55,7 +55,10 @@ export abstract class AlarmDriver<Ref> extends DurableObject<Env> {
       return this.forget();
     }
     if (step.next === "done") return this.forget();
-    await this.ctx.storage.setAlarm(Date.now() + step.afterMs);
+    // A wake that arrived while this step ran (a cancel, a recorded line) keeps its earlier alarm.
+    const next = Date.now() + step.afterMs;
+    const pending = await this.ctx.storage.getAlarm();
+    if (pending === null || pending > next) await this.ctx.storage.setAlarm(next);
   }
 
   /** Whether a step set this mark (a start that went through, a cancel that was sent). */

@@ -2,6 +2,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, loadavg, totalmem } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { runBatchBench } from "./bench/batch.ts";
 import { benchCases, type BenchCase } from "./bench/cases.ts";
 import { LoadTarget, Tally, type LoadStats } from "./bench/load.ts";
 import { descendantRss, stopChildren, treeCpuMs } from "./bench/processes.ts";
@@ -20,6 +21,9 @@ import { ROUTE, limiterExchanges, startTargets } from "./bench/targets.ts";
  *   --connections <n>  throughput concurrency (default 50); --latency-ms <ms> upstream latency (default 5)
  *   --rounds <n>       interleaved rounds the case durations are split into (default 5)
  *   --only a,c,g       only these cases (by letter); --no-portkey; --out <file>
+ *   --profile          a CPU profile of the Worker on the always-on path (bench-results/*.cpuprofile + summary)
+ *   --batch <lines>    a gateway-run batch of that many lines with interactive load on the same key: its time, the
+ *                      workerd's memory through the run, interactive req/s before / during / after (--connections)
  *   --profile          a CPU profile of the Worker on the always-on path (bench-results/*.cpuprofile + summary);
  *                      `--profile-case c'`: with the key without limits
  */
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     profile: { type: "boolean", default: false },
     "soak-case": { type: "string", default: "c" },
+    batch: { type: "string" },
     "profile-case": { type: "string", default: "c" },
   },
 });
@@ -267,8 +272,31 @@ async function runProfile(): Promise<void> {
   }
 }
 
+/** A gateway-run batch with interactive traffic alongside (scripts/bench/batch.ts). */
+async function runBatch(lines: number): Promise<void> {
+  const inspectorPort = 20_000 + Math.floor(Math.random() * 20_000);
+  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false, inspectorPort });
+  try {
+    console.log(`switchyard batch bench: upstream latency ${values["latency-ms"]} ms; key limits ${targets.keyLimits}`);
+    const result = await runBatchBench(targets, { lines, connections, windowMs: smoke ? 1_000 : 5_000, inspectorPort });
+    const rss = result.memory.map((s) => s.workerdRssMiB);
+    const heap = result.memory.flatMap((s) => (s.heapUsedMiB === null ? [] : [s.heapUsedMiB]));
+    const { before, during, after } = result.interactive;
+    console.log(`\nbatch ${result.status} ${JSON.stringify(result.requestCounts)}: ${lines} lines in ${result.seconds.toFixed(1)} s (${result.linesPerSecond.toFixed(0)} lines/s)`);
+    console.log(`V8 heap used (after GC) during the batch: first ${heap[0] ?? "-"} MiB, max ${heap.length ? Math.max(...heap) : "-"} MiB, last ${heap.at(-1) ?? "-"} MiB`);
+    console.log(`workerd RSS during the batch: first ${rss[0] ?? "-"} MiB, max ${rss.length ? Math.max(...rss) : "-"} MiB, last ${rss.at(-1) ?? "-"} MiB (grows under any load on this runtime: docs/performance.md "Soak")`);
+    console.log(`interactive req/s before / during / after: ${Math.round(before.rps)} / ${Math.round(during.rps)} / ${Math.round(after.rps)} (during/before ${(during.rps / Math.max(1, before.rps)).toFixed(2)}x); errors during ${during.errors} ${JSON.stringify(during.statuses)}`);
+    const file = writeResults("batch", { kind: "batch", at: new Date().toISOString(), command: `npm run bench -- ${process.argv.slice(2).join(" ")}`, machine: machine(), connections, ...result });
+    console.log(`results: ${file}`);
+    if (result.status !== "completed") process.exitCode = 1;
+  } finally {
+    await targets.dispose();
+  }
+}
+
 try {
-  if (values.profile) await runProfile();
+  if (values.batch !== undefined) await runBatch(Number(values.batch));
+  else if (values.profile) await runProfile();
   else if (soakSeconds !== undefined) await runSoak(smoke ? 6 : soakSeconds);
   else await runCases();
 } finally {

@@ -1,6 +1,7 @@
 import type { GatewayConfig } from "./config/schema";
 import type { RequestGuard } from "./guardrails";
 import type { AdminIdentity } from "./policy/admin-access";
+import type { BatchLineCaller } from "./policy/batch-line-caller";
 import type { KeyRecord } from "./policy/keys";
 import type { RequestRecord } from "./settle/record";
 import type { Redactor } from "./lib/redact";
@@ -27,6 +28,8 @@ export type AppVariables = {
   limitHeaders?: Record<string, string>;
   /** The request's guardrails, when its workspace's policy has any (src/guardrails/): the answer passes through them. */
   guard?: RequestGuard;
+  /** Set when the request is a line of a gateway-run batch (src/policy/batch-line-caller.ts): background priority, usage keyed by batch and line. */
+  batchLine?: BatchLineCaller;
 };
 
 export type AppEnv = { Bindings: Env; Variables: AppVariables };

@@ -72,7 +72,7 @@ export async function upstreamRequests(scenario: string): Promise<UpstreamReques
 export const callGateway = (key: string, path: string, body: unknown, headers: Record<string, string> = {}) =>
   gateway(path, { method: "POST", headers: { authorization: `Bearer ${key}`, "content-type": "application/json", ...headers }, body: JSON.stringify(body) });
 
-const workerFetch = (input: string | URL | Request, init?: RequestInit) => exports.default.fetch(new Request(input, init));
+export const workerFetch = (input: string | URL | Request, init?: RequestInit) => exports.default.fetch(new Request(input, init));
 
 /** The official OpenAI SDK, unchanged but for its base URL (and a fetch that reaches the Worker in-process). */
 export const openAIClient = (key: string, options: { maxRetries?: number } = {}) =>

@@ -16,7 +16,8 @@ async function debuggerUrl(inspectorPort: number, workerName: string): Promise<s
   return target.webSocketDebuggerUrl ?? `ws://127.0.0.1:${inspectorPort}/${target.id}`;
 }
 
-export async function profileWorker(inspectorPort: number, workerName: string, during: () => Promise<void>): Promise<CpuProfile> {
+/** A Chrome DevTools Protocol session with the Worker's isolate: `send` a method, get its result. */
+export async function inspectorSession(inspectorPort: number, workerName: string): Promise<{ send: (method: string, params?: Record<string, unknown>) => Promise<unknown>; close: () => void }> {
   const socket = new WebSocket(await debuggerUrl(inspectorPort, workerName));
   await new Promise<void>((resolve, reject) => {
     socket.addEventListener("open", () => resolve());
@@ -34,12 +35,17 @@ export async function profileWorker(inspectorPort: number, workerName: string, d
       pending.set(id, resolve);
       socket.send(JSON.stringify({ id, method, params }));
     });
+  return { send, close: () => socket.close() };
+}
+
+export async function profileWorker(inspectorPort: number, workerName: string, during: () => Promise<void>): Promise<CpuProfile> {
+  const { send, close } = await inspectorSession(inspectorPort, workerName);
   await send("Profiler.enable");
   await send("Profiler.setSamplingInterval", { interval: 100 });
   await send("Profiler.start");
   await during();
   const { profile } = (await send("Profiler.stop")) as { profile: CpuProfile };
-  socket.close();
+  close();
   return profile;
 }
 

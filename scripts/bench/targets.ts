@@ -29,6 +29,8 @@ export type Targets = {
   cachedRoute: string | undefined;
   /** The route with every built-in guardrail detector on input and output, when this build's config accepts it. */
   guardedRoute: string | undefined;
+  /** The bench route run as a gateway batch (`batch: {mode: "gateway"}`), when this build's config accepts it. */
+  batchRoute: string | undefined;
   dispose: () => Promise<void>;
 };
 
@@ -40,11 +42,12 @@ const TSX = ["--import", "tsx"];
 export const ROUTE = "bench";
 export const CACHED_ROUTE = "bench-cached";
 export const GUARDED_ROUTE = "bench-guarded";
+export const BATCH_ROUTE = "bench-batch";
 
 const ALL_DETECTORS = ["email", "phone", "card", "iban", "ssn", "ip", "secret"];
 
 /** The gateway config of a run; the cache and guardrails routes are added only when the config schema accepts them. */
-function benchConfig(upstream: string): { document: unknown; cachedRoute: string | undefined; guardedRoute: string | undefined } {
+function benchConfig(upstream: string): { document: unknown; cachedRoute: string | undefined; guardedRoute: string | undefined; batchRoute: string | undefined } {
   const target = { provider: "sim", model: "gpt-4o-mini" };
   let document: Record<string, unknown> = {
     providers: { sim: { type: "openai", baseURL: `${upstream}/v1`, apiKey: { env: "OPENAI_API_KEY" } } },
@@ -65,7 +68,10 @@ function benchConfig(upstream: string): { document: unknown; cachedRoute: string
   );
   const guardedRoute = parseConfig(withGuardrails).ok ? GUARDED_ROUTE : undefined;
   if (guardedRoute) document = withGuardrails;
-  return { document, cachedRoute, guardedRoute };
+  const withBatch = extended({}, { [BATCH_ROUTE]: { strategy: "single", target, batch: { mode: "gateway" } } });
+  const batchRoute = parseConfig(withBatch).ok ? BATCH_ROUTE : undefined;
+  if (batchRoute) document = withBatch;
+  return { document, cachedRoute, guardedRoute, batchRoute };
 }
 
 async function admin(gateway: string, path: string, body: unknown): Promise<Response> {
@@ -130,7 +136,7 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
   const upstreamPort = (await waitForOutput(upstreamChild, /listening (\d+)/))[1];
   const upstream = `http://127.0.0.1:${upstreamPort}`;
 
-  const { document, cachedRoute, guardedRoute } = benchConfig(upstream);
+  const { document, cachedRoute, guardedRoute, batchRoute } = benchConfig(upstream);
   const configFile = join(work, "switchyard.config.json");
   writeFileSync(configFile, JSON.stringify(document));
   const envFile = join(work, "bench.env");
@@ -176,6 +182,7 @@ export async function startTargets(options: { latencyMs: number; chunks: number;
     plainKey,
     cachedRoute,
     guardedRoute,
+    batchRoute,
     dispose: async () => {
       for (const dispose of disposers) await dispose();
     },

@@ -3,9 +3,7 @@ import type { BatchEndpoint } from "../files/batch-lines";
 import { openFileContent, requireFile } from "../files/store";
 import { GatewayError } from "../lib/errors";
 import type { KeyRecord } from "../policy/keys";
-import { batchApiFor } from "../providers/batch-registry";
-import { planBatch } from "./input";
-import { RUNNERS } from "./runners";
+import { nativeRefusal, planBatch } from "./input";
 import { COMPLETION_WINDOW_SECONDS, type BatchRecord } from "./schema";
 import { insertBatch, newBatchId } from "./store";
 
@@ -31,23 +29,15 @@ export async function createBatch(caller: BatchCaller, input: CreateBatchInput):
   const { env, workspaceId, config, key } = caller;
   const file = await requireFile(env, workspaceId, input.inputFileId, { purpose: "batch", param: "input_file_id" });
   const plan = await planBatch(await openFileContent(env, file), input.endpoint, config, key.routes);
-  if (!RUNNERS[plan.mode]) {
-    throw refuse(
-      "batch_mode_unavailable",
-      `Route "${plan.route}" runs batches in ${plan.mode} mode, which is not yet available in this gateway; set its "batch": {"mode": "native"} (one provider target with a batch API) to run it now.`,
-      "input_file_id",
-    );
-  }
   if (plan.mode === "native") {
-    const provider = plan.target ? config.providers[plan.target.provider] : undefined;
-    const api = provider ? batchApiFor(provider) : undefined;
-    if (!provider || !api) {
-      throw refuse("batch_unsupported", `Provider "${plan.target?.provider}"${provider ? ` (${provider.type})` : ""} has no batch API the gateway can relay to; run its batches in gateway mode (route "batch": {"mode": "gateway"}).`, "input_file_id");
+    const refusal = nativeRefusal(config, plan.target!, input.endpoint);
+    if (refusal) {
+      throw refuse(
+        "batch_unsupported",
+        `Route "${plan.route}" runs batches natively, but ${refusal.reason}; give the route "batch": {"mode": "gateway"} to run its lines through the gateway instead.`,
+        refusal.param,
+      );
     }
-    const kind = input.endpoint === "/v1/embeddings" ? "embeddings" : "chat";
-    if (!api.kinds.includes(kind)) throw refuse("batch_unsupported", `The batch API of provider "${plan.target!.provider}" (${provider.type}) does not run ${input.endpoint}.`, "endpoint");
-    const reason = api.unsupported?.(provider, plan.target!.model);
-    if (reason) throw refuse("batch_unsupported", `Provider "${plan.target!.provider}" (${provider.type}) cannot run this batch natively: ${reason}`, "input_file_id");
   }
   const now = Math.floor(Date.now() / 1000);
   const batch: BatchRecord = {
@@ -85,7 +75,7 @@ export async function createBatch(caller: BatchCaller, input: CreateBatchInput):
   };
   await insertBatch(env.USAGE_DB, batch);
   try {
-    await env.BATCH_DRIVER.getByName(batch.id).begin({ workspaceId, batchId: batch.id });
+    await env.BATCH_DRIVER.getByName(batch.id).begin({ workspaceId, batchId: batch.id, total: batch.total });
   } catch (error) {
     await env.USAGE_DB.prepare("DELETE FROM batches WHERE workspace_id = ? AND id = ?").bind(workspaceId, batch.id).run();
     throw error;

@@ -5,7 +5,8 @@ import { openAIChatToInternal } from "../dialects/openai-chat";
 import { lineError, parseRequestLine, type BatchEndpoint } from "../files/batch-lines";
 import { linesOf } from "../lib/jsonl";
 import { GatewayError } from "../lib/errors";
-import type { BatchLineRequest } from "../providers/batch";
+import type { BatchKind, BatchLineRequest } from "../providers/batch";
+import { batchApiFor } from "../providers/batch-registry";
 import { resolveModel } from "../routing/resolve";
 import { isRouteRef, type BatchMode } from "../routing/schema";
 import { AnthropicMessagesRequestSchema } from "../schema/anthropic";
@@ -72,8 +73,27 @@ export async function* inputLines(content: ReadableStream<Uint8Array>, endpoint:
 
 const sameTarget = (a: Target | null, b: Target | null) => a?.provider === b?.provider && a?.model === b?.model;
 
-/** One line's mode and target: a route's `batch.mode` (default native) and, for native, its single provider target. */
-function planLine(config: GatewayConfig, allowedModels: readonly string[] | undefined, line: InputLine): Omit<BatchPlan, "total"> {
+/** Native lines may name one provider model in several ways (a route, provider/model); gateway lines name one model. */
+const samePlan = (a: Omit<BatchPlan, "total">, b: Omit<BatchPlan, "total">) => a.mode === b.mode && sameTarget(a.target, b.target) && (a.mode === "native" || a.route === b.route);
+
+const kindOf = (endpoint: BatchEndpoint): BatchKind => (endpoint === "/v1/embeddings" ? "embeddings" : "chat");
+
+/** Why `target` cannot run `endpoint` through its provider's own batch API (and which field says so), or undefined when it can. */
+export function nativeRefusal(config: GatewayConfig, target: Target, endpoint: BatchEndpoint): { reason: string; param: string } | undefined {
+  const provider = config.providers[target.provider];
+  const api = provider ? batchApiFor(provider) : undefined;
+  if (!provider || !api) return { reason: `provider "${target.provider}"${provider ? ` (${provider.type})` : ""} has no batch API the gateway can relay to`, param: "input_file_id" };
+  if (!api.kinds.includes(kindOf(endpoint))) return { reason: `the batch API of provider "${target.provider}" (${provider.type}) does not run ${endpoint}`, param: "endpoint" };
+  const reason = api.unsupported?.(provider, target.model);
+  return reason ? { reason: `provider "${target.provider}" (${provider.type}) cannot run it natively: ${reason}`, param: "input_file_id" } : undefined;
+}
+
+/**
+ * One line's mode and target. A route runs in its `batch.mode` (default native: then it needs one provider
+ * target). A `provider/model` line runs natively when that provider's batch API can take it, and in gateway mode
+ * otherwise (Bedrock, the OpenAI-compatible family, Claude on Vertex AI): there is no route to choose for it.
+ */
+function planLine(config: GatewayConfig, allowedModels: readonly string[] | undefined, line: InputLine, endpoint: BatchEndpoint): Omit<BatchPlan, "total"> {
   if (allowedModels && !allowedModels.includes(line.model)) {
     throw lineError(line.lineNumber, `this key may not use the model "${line.model}".`, "model_not_allowed", "body.model");
   }
@@ -84,7 +104,7 @@ function planLine(config: GatewayConfig, allowedModels: readonly string[] | unde
     if (error instanceof GatewayError) throw lineError(line.lineNumber, `unknown model "${line.model}": use a route name or "provider/model" with a configured provider.`, "model_not_found", "body.model");
     throw error;
   }
-  if (resolved.kind === "direct") return { mode: "native", route: null, target: resolved.target };
+  if (resolved.kind === "direct") return { mode: nativeRefusal(config, resolved.target, endpoint) ? "gateway" : "native", route: null, target: resolved.target };
   const mode = resolved.route.batch?.mode ?? "native";
   if (mode !== "native") return { mode, route: resolved.name, target: null };
   const route = resolved.route;
@@ -102,18 +122,19 @@ function planLine(config: GatewayConfig, allowedModels: readonly string[] | unde
 
 /**
  * Reads the whole input file once (streamed) and decides the batch's plan: every line valid for the endpoint,
- * its model known and allowed, and all lines on one mode and — native — one provider target. Throws a 400
+ * its model known and allowed, and all lines on one mode and one model (native: one provider target). Throws a 400
  * naming the first offending line.
  */
 export async function planBatch(content: ReadableStream<Uint8Array>, endpoint: BatchEndpoint, config: GatewayConfig, allowedModels: readonly string[] | undefined): Promise<BatchPlan> {
   let plan: Omit<BatchPlan, "total"> | undefined;
   let total = 0;
   for await (const line of inputLines(content, endpoint)) {
-    const here = planLine(config, allowedModels, line);
+    const here = planLine(config, allowedModels, line, endpoint);
     if (!plan) plan = here;
-    else if (here.mode !== plan.mode || !sameTarget(here.target, plan.target)) {
-      const describe = (p: Omit<BatchPlan, "total">) => (p.target ? `${p.target.provider}/${p.target.model}` : `route "${p.route}" (gateway mode)`);
-      throw lineError(line.lineNumber, `this line runs on ${describe(here)} but line 1 on ${describe(plan)}; one batch runs on one provider model.`, "batch_mixed_targets", "body.model");
+    else if (!samePlan(here, plan)) {
+      const describe = (p: Omit<BatchPlan, "total">) =>
+        p.mode === "native" ? `${p.target!.provider}/${p.target!.model}` : p.route ? `route "${p.route}" (gateway mode)` : `${p.target!.provider}/${p.target!.model} (gateway mode)`;
+      throw lineError(line.lineNumber, `this line runs on ${describe(here)} but line 1 on ${describe(plan)}; one batch runs on one model.`, "batch_mixed_targets", "body.model");
     }
     total++;
   }

@@ -89,14 +89,19 @@ const FINAL_OF: Record<UnprocessedReason, BatchStatus> = { batch_cancelled: "can
 async function finalize(context: RunnerContext, provider: Provider, state: NativeState | undefined, reason: UnprocessedReason | "completed"): Promise<RunnerStep> {
   const { env, batch, config } = context;
   if (!(await transition(env.USAGE_DB, batch, ["in_progress", "cancelling", "validating", "finalizing"], "finalizing"))) return { next: "done" };
-  const results = new BatchResults(env, batch, config, await customIdsOf(env, batch));
+  const customIds = await customIdsOf(env, batch);
+  const results = new BatchResults(env, batch, config, { total: customIds.length, lineEvents: "every line" });
   if (state) {
     for await (const outcome of provider.api.results(provider.prepared.upstream, provider.call, state.ref, kindOf(batch))) {
       const line = lineOutcomeOf(batch, outcome, provider.prepared.redactor);
-      if (line) await results.add(line);
+      const customId = line ? customIds[line.index] : undefined;
+      if (line && customId !== undefined) await results.add(line, customId);
     }
   }
-  const summary = await results.finish(reason === "completed" ? "batch_expired" : reason);
+  // Lines the provider never answered: those of a batch that completed had expired there.
+  const unprocessed: UnprocessedReason = reason === "completed" ? "batch_expired" : reason;
+  for (const [index, customId] of customIds.entries()) if (!results.has(index)) await results.unprocessed(index, customId, unprocessed);
+  const summary = await results.close();
   const to: BatchStatus = reason === "completed" ? "completed" : FINAL_OF[reason];
   await transition(env.USAGE_DB, batch, ["finalizing"], to, {
     outputFileId: summary.outputFileId,

@@ -9,9 +9,12 @@ import type { BatchRecord, BatchUsage } from "./schema";
 
 /**
  * A batch's results as OpenAI's Batch API gives them: an output file (answered lines) and an error file (lines
- * that failed or never ran), one line per custom_id, written to R2 as results stream in. Every line is also a
- * usage event tied to the batch. The file ids derive from the batch id, so a driver that dies mid-way and
- * writes again replaces the same files, and the usage events (keyed `<batch>:<line>`) are written once.
+ * that failed or never ran), one line per custom_id, written to R2 as results stream in; nothing but a bit per
+ * line is held. Every line is also a usage event tied to the batch: written here for lines a provider's batch
+ * answered and for lines that never ran (`lineEvents: "every line"`), or only for the latter when the lines ran
+ * through the gateway's own pipeline, which sent their events itself (`"unprocessed only"`). The file ids derive
+ * from the batch id, so a driver that dies mid-way and writes again replaces the same files, and the usage
+ * events (keyed `<batch>:<line>`) are written once.
  */
 
 export type LineOutcome =
@@ -59,25 +62,28 @@ class ResultFile {
 
 export type ResultsSummary = { outputFileId: string | null; errorFileId: string | null; completed: number; failed: number; unprocessed: number; usage: BatchUsage };
 
+export type ResultsOptions = { total: number; lineEvents: "every line" | "unprocessed only" };
+
 export class BatchResults {
   readonly #env: Env;
   readonly #batch: BatchRecord;
   readonly #config: GatewayConfig;
-  readonly #customIds: readonly string[];
+  readonly #options: ResultsOptions;
   readonly #seen: Uint8Array;
   #output: ResultFile | undefined;
   #errors: ResultFile | undefined;
   #events: UsageEvent[] = [];
   #completed = 0;
   #failed = 0;
+  #unprocessed = 0;
   readonly #usage: BatchUsage = { inputTokens: 0, outputTokens: 0, cachedTokens: 0, reasoningTokens: 0 };
 
-  constructor(env: Env, batch: BatchRecord, config: GatewayConfig, customIds: readonly string[]) {
+  constructor(env: Env, batch: BatchRecord, config: GatewayConfig, options: ResultsOptions) {
     this.#env = env;
     this.#batch = batch;
     this.#config = config;
-    this.#customIds = customIds;
-    this.#seen = new Uint8Array(customIds.length);
+    this.#options = options;
+    this.#seen = new Uint8Array(options.total);
   }
 
   #lineId(index: number): string {
@@ -119,12 +125,23 @@ export class BatchResults {
     return (this.#errors ??= new ResultFile(this.#env, this.#batch.workspaceId, errorFileIdOf(this.#batch.id), `${this.#batch.id}_error.jsonl`));
   }
 
-  /** Records one line's result; a line already recorded (a provider repeating itself) is ignored. */
-  async add(outcome: LineOutcome): Promise<void> {
-    const customId = this.#customIds[outcome.index];
-    if (customId === undefined || this.#seen[outcome.index]) return;
-    this.#seen[outcome.index] = 1;
+  /** Whether line `index` has a result already. */
+  has(index: number): boolean {
+    return this.#seen[index] === 1;
+  }
+
+  /** Marks a line as written; false for an index out of range or written before (a provider repeating itself). */
+  #take(index: number): boolean {
+    if (index < 0 || index >= this.#seen.length || this.#seen[index]) return false;
+    this.#seen[index] = 1;
+    return true;
+  }
+
+  /** Records one line's result. */
+  async add(outcome: LineOutcome, customId: string): Promise<void> {
+    if (!this.#take(outcome.index)) return;
     const requestId = `${this.#batch.id}:${outcome.index}`;
+    const events = this.#options.lineEvents === "every line";
     if (outcome.ok) {
       this.#completed++;
       this.#usage.inputTokens += outcome.usage.promptTokens;
@@ -132,27 +149,28 @@ export class BatchResults {
       this.#usage.cachedTokens += outcome.usage.cachedTokens;
       this.#usage.reasoningTokens += outcome.usage.reasoningTokens;
       await this.#output_().append({ id: this.#lineId(outcome.index), custom_id: customId, response: { status_code: 200, request_id: requestId, body: outcome.body }, error: null });
-      await this.#event(outcome.index, outcome.usage, 200, null);
+      if (events) await this.#event(outcome.index, outcome.usage, 200, null);
     } else {
       this.#failed++;
       await this.#errors_().append({ id: this.#lineId(outcome.index), custom_id: customId, response: { status_code: outcome.status, request_id: requestId, body: outcome.body }, error: null });
-      await this.#event(outcome.index, null, outcome.status, outcome.errorType);
+      if (events) await this.#event(outcome.index, null, outcome.status, outcome.errorType);
     }
   }
 
-  /** Writes the lines that never ran as `reason`, closes both files and flushes the usage events. */
-  async finish(reason: UnprocessedReason): Promise<ResultsSummary> {
-    let unprocessed = 0;
-    for (let index = 0; index < this.#customIds.length; index++) {
-      if (this.#seen[index]) continue;
-      unprocessed++;
-      this.#failed++;
-      await this.#errors_().append({ id: this.#lineId(index), custom_id: this.#customIds[index], response: null, error: { code: reason, message: UNPROCESSED_MESSAGE[reason] } });
-      await this.#event(index, null, 0, reason);
-    }
+  /** Records a line that never ran, as `reason`. */
+  async unprocessed(index: number, customId: string, reason: UnprocessedReason): Promise<void> {
+    if (!this.#take(index)) return;
+    this.#unprocessed++;
+    this.#failed++;
+    await this.#errors_().append({ id: this.#lineId(index), custom_id: customId, response: null, error: { code: reason, message: UNPROCESSED_MESSAGE[reason] } });
+    await this.#event(index, null, 0, reason);
+  }
+
+  /** Closes both files and flushes the usage events. */
+  async close(): Promise<ResultsSummary> {
     const outputFileId = this.#output ? await this.#output.close() : null;
     const errorFileId = this.#errors ? await this.#errors.close() : null;
     await this.#flushEvents();
-    return { outputFileId, errorFileId, completed: this.#completed, failed: this.#failed, unprocessed, usage: this.#usage };
+    return { outputFileId, errorFileId, completed: this.#completed, failed: this.#failed, unprocessed: this.#unprocessed, usage: this.#usage };
   }
 }

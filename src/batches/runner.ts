@@ -1,6 +1,7 @@
 import type { GatewayConfig } from "../config/schema";
 import type { DriverStep } from "../lib/poll-schedule";
 import type { BatchMode } from "../routing/schema";
+import type { LineBook } from "./line-book";
 import type { BatchRecord } from "./schema";
 
 /**
@@ -13,12 +14,12 @@ import type { BatchRecord } from "./schema";
  *   validating → in_progress → finalizing → completed
  *        ↘ failed      ↘ cancelling → cancelled      ↘ expired (the completion window passed)
  *
- * `native` relays to the provider's batch API (src/batches/native.ts). `gateway` (the gateway runs each line
- * through the route's normal pipeline, driven by a Queue) plugs in here as a second runner: until it lands,
- * creating a batch for a gateway-mode route answers 400 `batch_mode_unavailable` (src/batches/create.ts).
+ * `native` relays to the provider's batch API (src/batches/native.ts); `gateway` runs each line through the
+ * route's normal pipeline, driven by a Queue (src/batches/gateway.ts), keeping its lines in the driver's storage.
  */
 
-export type RunnerContext = { env: Env; batch: BatchRecord; config: GatewayConfig };
+/** `lines`: the batch's line book in its driver's storage (created on first use; only the gateway runner needs it). */
+export type RunnerContext = { env: Env; batch: BatchRecord; config: GatewayConfig; lines: () => LineBook };
 
 /** What the driver does next: call `poll` again after `afterMs`, or stop (the batch is final). */
 export type RunnerStep = DriverStep;

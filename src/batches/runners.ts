@@ -1,5 +1,6 @@
+import { gatewayRunner } from "./gateway";
 import { nativeRunner } from "./native";
 import type { RunnerRegistry } from "./runner";
 
-/** The runner of each batch mode. `gateway` joins here when the gateway-run mode lands. */
-export const RUNNERS: RunnerRegistry = { native: nativeRunner };
+/** The runner of each batch mode. */
+export const RUNNERS: RunnerRegistry = { native: nativeRunner, gateway: gatewayRunner };

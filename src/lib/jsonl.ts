@@ -88,3 +88,42 @@ export async function* linesOf(stream: ReadableStream<Uint8Array>): AsyncGenerat
     reader.releaseLock();
   }
 }
+
+/** Where one line sits in a file, in bytes (its newline excluded); `blank` when it holds only whitespace. */
+export type LineSpan = { offset: number; length: number; blank: boolean };
+
+const NEWLINE = 0x0a;
+const isJsonWhitespace = (byte: number) => byte === 0x20 || byte === 0x09 || byte === 0x0d;
+
+/**
+ * The byte spans of a stream's lines, starting at file offset `start`, without decoding them: what a batch's
+ * driver hands out by reference (a range read per line), so neither it nor the queue ever carries a line's text.
+ */
+export async function* lineSpansOf(stream: ReadableStream<Uint8Array>, start = 0): AsyncGenerator<LineSpan> {
+  const reader = stream.getReader();
+  let lineStart = start;
+  let position = start;
+  let blank = true;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      for (let at = 0; at < value.length; ) {
+        const newline = value.indexOf(NEWLINE, at);
+        const end = newline === -1 ? value.length : newline;
+        // A line is blank only while every byte so far is whitespace: usually its first byte settles it.
+        for (let i = at; blank && i < end; i++) if (!isJsonWhitespace(value[i]!)) blank = false;
+        position += end - at;
+        if (newline === -1) break;
+        yield { offset: lineStart, length: position - lineStart, blank };
+        position += 1;
+        lineStart = position;
+        blank = true;
+        at = newline + 1;
+      }
+    }
+    if (position > lineStart) yield { offset: lineStart, length: position - lineStart, blank };
+  } finally {
+    await reader.cancel().catch(() => undefined);
+  }
+}

@@ -143,6 +143,22 @@ export class LeaseBook {
     return admitted;
   }
 
+  /**
+   * A background request (a gateway-run batch's line): one exchange of its own at background priority, which the
+   * limiter answers with a lease of exactly this request or a refusal; held leases are never used for it.
+   */
+  async admitBackground(limiter: string, scopes: ScopeLimits[], demand: Demand, background: Background): Promise<AdmitResult> {
+    const slot = this.#slot(limiter, scopes);
+    const askedAt = this.#clock();
+    const response = await this.#exchange(limiter, { scopes, first: { tokens: demand.tokens, usd: demand.usd }, want: NO_ROOM, priority: "background" }, background);
+    if (!response.ok) return response;
+    const lease = response.lease!;
+    // Not observed as the slot's traffic: batch lines must not size the interactive requests' leases.
+    const held: HeldLease = { id: lease.id, askedAt, expiresAt: askedAt + lease.ttlMs, ttlMs: lease.ttlMs, granted: lease, used: { requests: 1, tokens: demand.tokens, usd: demand.usd }, scopes: response.scopes, closed: false };
+    this.#close(slot, held, background);
+    return { ok: true, ticket: { limiter, lease: lease.id, tokens: demand.tokens, usd: demand.usd }, scopes: this.#statesAfter(held, askedAt) };
+  }
+
   /** Admits through one exchange the request waits for; the lease it brings back (if larger) serves later requests. */
   async admitByExchange(limiter: string, scopes: ScopeLimits[], demand: Demand, background: Background): Promise<AdmitResult> {
     const slot = this.#slot(limiter, scopes);
@@ -353,7 +369,7 @@ export class LeaseBook {
    * One exchange. Waiting reports ride along when no other report-carrying exchange to this limiter is out (so
    * reports arrive in order); if the exchange fails they go back to the outbox, numbered, to be sent again.
    */
-  async #exchange(limiter: string, ask: { scopes?: ScopeLimits[]; first?: Demand; want?: { requests: number; tokensPerRequest: number; usdPerRequest: number } }, background: Background): Promise<ExchangeResponse> {
+  async #exchange(limiter: string, ask: { scopes?: ScopeLimits[]; first?: Demand; want?: { requests: number; tokensPerRequest: number; usdPerRequest: number }; priority?: "background" }, background: Background): Promise<ExchangeResponse> {
     const outbox = this.#outbox(limiter);
     let closed: LeaseClose[] = [];
     let settled: LeaseSettlement[] = [];
@@ -371,7 +387,7 @@ export class LeaseBook {
     try {
       const response = await this.#transport.exchange(limiter, {
         holder: this.holder,
-        ...(ask.scopes && ask.want ? { ask: { scopes: ask.scopes, ...(ask.first ? { first: ask.first } : {}), want: ask.want } } : {}),
+        ...(ask.scopes && ask.want ? { ask: { scopes: ask.scopes, ...(ask.first ? { first: ask.first } : {}), want: ask.want, ...(ask.priority ? { priority: ask.priority } : {}) } } : {}),
         closed,
         settled,
         ...this.#now(),

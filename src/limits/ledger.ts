@@ -23,6 +23,14 @@ export const RESERVATION_TTL_MS = 60 * 60_000;
  * get a fair slice, and near a limit leases shrink to the one request that asked (exact admission).
  */
 export const HEADROOM_SHARE = 4;
+
+/**
+ * Background requests (lines of gateway-run batches) take only a scope's spare capacity: they are admitted while the
+ * window (or budget) stays below its limit minus this share of it, kept for interactive requests.
+ */
+export const BACKGROUND_RESERVE_SHARE = 0.2;
+/** What background requests may use of a limit. */
+const backgroundCap = (limit: number): number => limit - Math.ceil(limit * BACKGROUND_RESERVE_SHARE);
 /** USD amounts below this are rounding noise of float sums: a reservation this small is gone. */
 const USD_EPSILON = 1e-12;
 
@@ -238,26 +246,32 @@ export class LeaseLedger {
   #grant(holder: string, ask: LeaseAsk, now: number): ExchangeResponse {
     const first = ask.first;
     const { want } = ask;
-    let extra = want.requests;
+    const background = ask.priority === "background";
+    // A background request gets exactly itself: batch lines never hold room that interactive requests could use.
+    let extra = background ? 0 : want.requests;
     let refusal: Omit<Refusal, "ok" | "scopes"> | undefined;
     for (const limits of ask.scopes) {
       const tally = this.#tally(limits.scope);
       if (limits.rpm !== undefined) {
-        const room = limits.rpm - tally.requests - (first ? 1 : 0);
-        if (room < 0) refusal ??= { scope: limits.scope, reason: "requests", retryAfterMs: this.#freedIn(limits.scope, "requests", tally.requests + 1 - limits.rpm, now) };
+        const rpm = background ? backgroundCap(limits.rpm) : limits.rpm;
+        const room = rpm - tally.requests - (first ? 1 : 0);
+        if (room < 0) refusal ??= { scope: limits.scope, reason: "requests", retryAfterMs: rpm < 1 ? null : this.#freedIn(limits.scope, "requests", tally.requests + 1 - rpm, now) };
         extra = Math.min(extra, Math.floor(Math.max(0, room) / HEADROOM_SHARE));
       }
       if (limits.tpm !== undefined) {
+        const tpm = background ? backgroundCap(limits.tpm) : limits.tpm;
         const needed = first?.tokens ?? 0;
-        const room = limits.tpm - tally.tokens - needed;
-        if (room < 0) refusal ??= { scope: limits.scope, reason: "tokens", retryAfterMs: needed > limits.tpm ? RATE_WINDOW_MS : this.#freedIn(limits.scope, "tokens", tally.tokens + needed - limits.tpm, now) };
+        const room = tpm - tally.tokens - needed;
+        const never = background && needed > tpm;
+        if (room < 0) refusal ??= { scope: limits.scope, reason: "tokens", retryAfterMs: never ? null : needed > tpm ? RATE_WINDOW_MS : this.#freedIn(limits.scope, "tokens", tally.tokens + needed - tpm, now) };
         if (want.tokensPerRequest > 0) extra = Math.min(extra, Math.floor(Math.max(0, room) / (HEADROOM_SHARE * want.tokensPerRequest)));
       }
       if (limits.budget) {
         const periodKey = periodKeyOf(limits.budget.period, now);
         const spent = this.#spent(limits.scope, periodKey);
         const needed = first?.usd ?? 0;
-        const room = limits.budget.usd - spent - tally.heldIn(periodKey) - needed;
+        const usable = background ? limits.budget.usd * (1 - BACKGROUND_RESERVE_SHARE) : limits.budget.usd;
+        const room = usable - spent - tally.heldIn(periodKey) - needed;
         // A budget whose settled spend reached it refuses everything, free requests too, until the period resets.
         if (room < -USD_EPSILON || spent >= limits.budget.usd) refusal ??= { scope: limits.scope, reason: "budget", retryAfterMs: periodResetMs(limits.budget.period, now) };
         if (want.usdPerRequest > 0) extra = Math.min(extra, Math.floor(Math.max(0, room) / (HEADROOM_SHARE * want.usdPerRequest)));

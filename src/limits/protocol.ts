@@ -38,6 +38,8 @@ export const LeaseAskSchema = z.object({
   scopes: z.array(ScopeLimitsSchema).min(1).max(2),
   first: z.object({ tokens: Count, usd: Usd }).optional(),
   want: z.object({ requests: Count.max(1_000_000), tokensPerRequest: Count, usdPerRequest: Usd }),
+  /** `background` (a gateway-run batch's line): admitted only into spare capacity, never with a lease for more. */
+  priority: z.enum(["interactive", "background"]).optional(),
 });
 export type LeaseAsk = z.infer<typeof LeaseAskSchema>;
 

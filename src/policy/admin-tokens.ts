@@ -44,6 +44,8 @@ export const ADMIN_TOKEN_CACHE_TTL_MS = 3_000;
 const UNKNOWN_TOKEN_CACHE_TTL_MS = 1_000;
 
 const byHashKv = (hash: string) => `admin-token:${hash}`;
+/** Admin token ids (`adm_…`), told apart from gateway key ids where both are recorded (a batch's creator). */
+export const ADMIN_TOKEN_ID_PREFIX = "adm_";
 const byIdKv = (id: string) => `admin-token-id:${id}`;
 const BY_ID_PREFIX = "admin-token-id:";
 
@@ -55,7 +57,7 @@ export const identityOf = (record: AdminTokenRecord): AdminIdentity => ({ id: re
 
 export async function createAdminToken(env: Env, policy: AdminTokenPolicy, createdBy: string): Promise<{ record: AdminTokenRecord; token: string }> {
   const token = randomId(ADMIN_TOKEN_PREFIX, TOKEN_RANDOM_CHARS);
-  const record: AdminTokenRecord = { ...policy, id: randomId("adm_", 16), hash: await sha256Hex(token), createdAt: new Date().toISOString(), createdBy };
+  const record: AdminTokenRecord = { ...policy, id: randomId(ADMIN_TOKEN_ID_PREFIX, 16), hash: await sha256Hex(token), createdAt: new Date().toISOString(), createdBy };
   const value = JSON.stringify(record);
   await Promise.all([env.GATEWAY_KV.put(byHashKv(record.hash), value), env.GATEWAY_KV.put(byIdKv(record.id), value)]);
   tokenCache.delete(record.hash);

@@ -3,6 +3,7 @@ import { createMiddleware } from "hono/factory";
 import type { GatewayConfig, Target } from "../config/schema";
 import { GatewayError } from "../lib/errors";
 import { LeaseBook, type Background } from "../limits/lease-book";
+import { BACKGROUND_RESERVE_SHARE } from "../limits/ledger";
 import type { Refusal, ScopeLimits, ScopeState, WindowState } from "../limits/protocol";
 import { HttpLeaseTransport } from "../limits/http-transport";
 import { OfflineAllowance, offlineFractionOf } from "../limits/offline-allowance";
@@ -12,6 +13,7 @@ import type { AfterResponse } from "../settle/record";
 import type { RequestEstimate } from "../usage/estimate";
 import { costOf, priceOfTarget, type Price } from "../usage/pricing";
 import type { AppEnv } from "../types";
+import { BACKGROUND_DEFERRAL_HEADER } from "./batch-line-caller";
 import type { KeyRecord } from "./keys";
 import type { Budget, RateLimit } from "./limit-schemas";
 
@@ -143,6 +145,24 @@ function refusal(result: Refusal, headers: Record<string, string>): GatewayError
 }
 
 /**
+ * A batch line that found no spare capacity: the refusal the key's limit gave, marked for the batch's consumer
+ * (BACKGROUND_DEFERRAL_HEADER), which runs the line later — or, when it can never fit, records this as its answer.
+ */
+function deferral(result: Refusal, headers: Record<string, string>): GatewayError {
+  const refused = refusal(result, headers);
+  return new GatewayError({
+    status: 429,
+    type: refused.type,
+    code: refused.code ?? null,
+    headers: { ...refused.headers, [BACKGROUND_DEFERRAL_HEADER]: result.retryAfterMs === null ? "never" : String(Math.ceil(result.retryAfterMs)) },
+    message:
+      result.retryAfterMs === null
+        ? `This batch line cannot run: batch lines use only the spare capacity of a key's limits (all but ${BACKGROUND_RESERVE_SHARE * 100}%, kept for interactive requests), and this line needs more than that. ${refused.message}`
+        : `No spare capacity for batch lines right now. ${refused.message}`,
+  });
+}
+
+/**
  * This isolate's lease book: the holder of every lease its requests admit from. Created on first use (an
  * isolate may not make random ids at load), with the Durable Object transport.
  */
@@ -189,6 +209,17 @@ export async function admitRequest(c: Context<AppEnv>, targets: readonly Target[
     tokens: demand.promptTokens + (demand.maxOutputTokens ?? 0),
     usd: plan.scopes.some((s) => s.budget) ? maxCostUsd(config, targets, demand) : 0,
   };
+  if (c.get("batchLine") !== undefined) {
+    // A line of a gateway-run batch: background priority, only into the limits' spare capacity (never from a lease).
+    const exchanged = await book.admitBackground(plan.limiter, plan.scopes, needs, background).catch((error: unknown) => {
+      throw limiterUnavailable(error);
+    });
+    const headers = limitHeaders(exchanged.scopes);
+    if (!exchanged.ok) throw deferral(exchanged, headers);
+    c.set("limitHeaders", headers);
+    const { ticket } = exchanged;
+    return (settled) => book.settle(ticket, { tokens: settled.billedTokens, usd: settled.costUsd ?? 0 }, background);
+  }
   let result = book.admitHeld(plan.limiter, plan.scopes, needs, background);
   if (!result) {
     const exchanged = await book.admitByExchange(plan.limiter, plan.scopes, needs, background).catch((error: unknown) => {

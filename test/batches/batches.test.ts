@@ -42,6 +42,7 @@ function batchConfig(scenario: string): GatewayConfigInput {
       resilient: { strategy: "fallback", targets: [{ provider: "openai", model: "gpt-4o-mini" }, { provider: "anthropic", model: "claude-sonnet-4-5" }] },
       "run-here": { strategy: "single", target: { provider: "openai", model: "gpt-4o-mini" }, batch: { mode: "gateway" } },
       local: { strategy: "single", target: { provider: "compat", model: "llama" } },
+      "vertex-claude": { strategy: "single", target: { provider: "vertex", model: "claude-sonnet-4-5" } },
     },
   };
 }
@@ -315,8 +316,8 @@ describe("create-time checks: 400 naming the line or field, nothing created", ()
     { name: "a body that is not a chat request", run: async () => create(await upload(JSON.stringify({ custom_id: "a", method: "POST", url: "/v1/chat/completions", body: { model: "smart" } }))), param: "body.messages", message: /Line 1/ },
     { name: "lines on two providers", run: async () => create(await upload(chatLine("a", "smart"), chatLine("b", "claude"))), code: "batch_mixed_targets", message: /Line 2/ },
     { name: "a route with fallbacks (native needs one target)", run: async () => create(await upload(chatLine("a", "resilient"))), code: "batch_route_not_native" },
-    { name: "a gateway-mode route (not yet available)", run: async () => create(await upload(chatLine("a", "run-here"))), code: "batch_mode_unavailable", message: /not yet available/ },
-    { name: "Claude on Vertex AI (no native relay yet)", run: async () => create(await upload(chatLine("a", "vertex/claude-sonnet-4-5"))), code: "batch_unsupported" },
+    { name: "a gateway-mode route and a native model in one batch", run: async () => create(await upload(chatLine("a", "run-here"), chatLine("b", "openai/gpt-4o-mini"))), code: "batch_mixed_targets", message: /Line 2/ },
+    { name: "Claude on Vertex AI (no native relay yet)", run: async () => create(await upload(chatLine("a", "vertex-claude"))), code: "batch_unsupported" },
     { name: "a provider without a batch API", run: async () => create(await upload(chatLine("a", "local"))), code: "batch_unsupported" },
     { name: "a file of the wrong purpose", run: async () => create((await freshClient.files.create({ file: jsonl(chatLine("a", "smart")), purpose: "user_data" })).id), code: "invalid_file_purpose", param: "input_file_id" },
     { name: "a file of another workspace", run: async () => create((await client.files.create({ file: jsonl(chatLine("a", "smart")), purpose: "batch" })).id), status: 404, code: "file_not_found", param: "input_file_id" },

@@ -18,8 +18,12 @@ const NO_WANT = { requests: 0, tokensPerRequest: 0, usdPerRequest: 0 };
 /** The limiter's one RPC, called directly with time injected (the protocol's `now`). */
 const limiter = (name: string) => env.KEY_LIMITER.getByName(name);
 const exchange = (stub: ReturnType<typeof limiter>, request: ExchangeRequest) => stub.exchange(request);
-const askOne = (stub: ReturnType<typeof limiter>, limits: Omit<ScopeLimits, "scope">, call: { tokens?: number; usd?: number; now: number; holder?: string }) =>
-  exchange(stub, { holder: call.holder ?? "h", ask: { scopes: [{ scope: KEY, ...limits }], first: { tokens: call.tokens ?? 0, usd: call.usd ?? 0 }, want: NO_WANT }, now: call.now });
+const askOne = (stub: ReturnType<typeof limiter>, limits: Omit<ScopeLimits, "scope">, call: { tokens?: number; usd?: number; now: number; holder?: string; priority?: "interactive" | "background" }) =>
+  exchange(stub, {
+    holder: call.holder ?? "h",
+    ask: { scopes: [{ scope: KEY, ...limits }], first: { tokens: call.tokens ?? 0, usd: call.usd ?? 0 }, want: NO_WANT, ...(call.priority ? { priority: call.priority } : {}) },
+    now: call.now,
+  });
 
 /** Reports a one-request lease as finished: closed with what it admitted, and settled at its real cost. */
 async function finish(stub: ReturnType<typeof limiter>, lease: string, used: { tokens?: number; usd?: number }, real: { tokens?: number; usd?: number }, now: number, seq = 1) {
@@ -72,6 +76,28 @@ describe("KeyLimiter: windows and periods (time injected through the exchange)",
     expect(await askOne(stub, { rpm: 2 }, { now: T0 + 20_000 })).toMatchObject({ ok: false, reason: "requests", retryAfterMs: 40_000 });
     expect(await askOne(stub, { rpm: 2 }, { now: T0 + RATE_WINDOW_MS - 1 })).toMatchObject({ ok: false });
     expect(await askOne(stub, { rpm: 2 }, { now: T0 + RATE_WINDOW_MS })).toMatchObject({ ok: true, scopes: [{ requests: { remaining: 0 } }] });
+  });
+
+  it("background requests (batch lines) take only spare capacity: rpm, tokens and budget keep a reserve for interactive ones", async () => {
+    const background = { priority: "background" as const };
+    const tokens = limiter(uniqueName("background-tpm"));
+    // tpm 1000: batch lines may fill the window to 1000 - 20% = 800 tokens.
+    expect(await askOne(tokens, { tpm: 1_000 }, { tokens: 700, now: T0, ...background })).toMatchObject({ ok: true, lease: { requests: 1 } });
+    expect(await askOne(tokens, { tpm: 1_000 }, { tokens: 150, now: T0 + 1, ...background })).toMatchObject({ ok: false, reason: "tokens", retryAfterMs: RATE_WINDOW_MS - 1 });
+    expect(await askOne(tokens, { tpm: 1_000 }, { tokens: 250, now: T0 + 2 })).toMatchObject({ ok: true });
+    // A line bigger than what batch lines may ever use can never run: no time to come back.
+    expect(await askOne(tokens, { tpm: 1_000 }, { tokens: 900, now: T0 + RATE_WINDOW_MS * 2, ...background })).toMatchObject({ ok: false, reason: "tokens", retryAfterMs: null });
+
+    const requests = limiter(uniqueName("background-rpm"));
+    for (let i = 0; i < 4; i++) expect(await askOne(requests, { rpm: 5 }, { now: T0 + i, ...background })).toMatchObject({ ok: true });
+    expect(await askOne(requests, { rpm: 5 }, { now: T0 + 4, ...background })).toMatchObject({ ok: false, reason: "requests" });
+    expect(await askOne(requests, { rpm: 5 }, { now: T0 + 5 })).toMatchObject({ ok: true });
+
+    const budget = limiter(uniqueName("background-budget"));
+    const daily = { budget: { usd: 1, period: "day" as const } };
+    expect(await askOne(budget, daily, { usd: 0.7, now: T0, ...background })).toMatchObject({ ok: true });
+    expect(await askOne(budget, daily, { usd: 0.2, now: T0 + 1, ...background })).toMatchObject({ ok: false, reason: "budget" });
+    expect(await askOne(budget, daily, { usd: 0.2, now: T0 + 2 })).toMatchObject({ ok: true });
   });
 
   it("a refusal on one limit records nothing on the others", async () => {

@@ -43,7 +43,7 @@ const message = (event: UsageEvent, attempts = 1) => ({ id: `msg-${event.request
 async function deliver(messages: ReturnType<typeof message>[]) {
   const batch = createMessageBatch("switchyard-usage", messages);
   const ctx = createExecutionContext();
-  await worker.queue(batch, env);
+  await worker.queue(batch, env, ctx);
   return getQueueResult(batch, ctx);
 }
 
