@@ -29,8 +29,15 @@ export const HEADROOM_SHARE = 4;
  * window (or budget) stays below its limit minus this share of it, kept for interactive requests.
  */
 export const BACKGROUND_RESERVE_SHARE = 0.2;
-/** What background requests may use of a limit. */
-const backgroundCap = (limit: number): number => limit - Math.ceil(limit * BACKGROUND_RESERVE_SHARE);
+/**
+ * What background requests may fill a window to: the limit minus a reserve of at least BACKGROUND_RESERVE_SHARE of
+ * it and at least what interactive requests hold of the window now, so interactive traffic can double at once
+ * without meeting a refusal a batch caused.
+ */
+const backgroundCap = (limit: number, interactive = 0): number => limit - Math.max(Math.ceil(limit * BACKGROUND_RESERVE_SHARE), interactive);
+/** A background request's lease is marked in its id, so a restarted object rebuilds the split from its checkpoints. */
+const BACKGROUND_LEASE_PREFIX = "bg-";
+const isBackgroundLease = (id: string): boolean => id.startsWith(BACKGROUND_LEASE_PREFIX);
 /** USD amounts below this are rounding noise of float sums: a reservation this small is gone. */
 const USD_EPSILON = 1e-12;
 
@@ -76,6 +83,9 @@ const countedOf = (lease: LeaseRecord): Counted => ({
 class ScopeTally {
   requests = 0;
   tokens = 0;
+  /** Of those, what background requests (batch lines) hold: the rest is interactive use, which the reserve covers. */
+  backgroundRequests = 0;
+  backgroundTokens = 0;
   readonly held = new Map<string, number>();
 
   heldIn(periodKey: string): number {
@@ -164,6 +174,10 @@ export class LeaseLedger {
       if (window) {
         tally.requests += sign * entry.counted.requests;
         tally.tokens += sign * entry.counted.tokens;
+        if (isBackgroundLease(entry.lease.id)) {
+          tally.backgroundRequests += sign * entry.counted.requests;
+          tally.backgroundTokens += sign * entry.counted.tokens;
+        }
       }
       if (held && periodKey !== undefined) tally.held.set(periodKey, (tally.held.get(periodKey) ?? 0) + sign * entry.counted.held);
     }
@@ -253,16 +267,16 @@ export class LeaseLedger {
     for (const limits of ask.scopes) {
       const tally = this.#tally(limits.scope);
       if (limits.rpm !== undefined) {
-        const rpm = background ? backgroundCap(limits.rpm) : limits.rpm;
+        const rpm = background ? backgroundCap(limits.rpm, tally.requests - tally.backgroundRequests) : limits.rpm;
         const room = rpm - tally.requests - (first ? 1 : 0);
-        if (room < 0) refusal ??= { scope: limits.scope, reason: "requests", retryAfterMs: rpm < 1 ? null : this.#freedIn(limits.scope, "requests", tally.requests + 1 - rpm, now) };
+        if (room < 0) refusal ??= { scope: limits.scope, reason: "requests", retryAfterMs: background && backgroundCap(limits.rpm) < 1 ? null : this.#freedIn(limits.scope, "requests", tally.requests + 1 - rpm, now) };
         extra = Math.min(extra, Math.floor(Math.max(0, room) / HEADROOM_SHARE));
       }
       if (limits.tpm !== undefined) {
-        const tpm = background ? backgroundCap(limits.tpm) : limits.tpm;
+        const tpm = background ? backgroundCap(limits.tpm, tally.tokens - tally.backgroundTokens) : limits.tpm;
         const needed = first?.tokens ?? 0;
         const room = tpm - tally.tokens - needed;
-        const never = background && needed > tpm;
+        const never = background && needed > backgroundCap(limits.tpm);
         if (room < 0) refusal ??= { scope: limits.scope, reason: "tokens", retryAfterMs: never ? null : needed > tpm ? RATE_WINDOW_MS : this.#freedIn(limits.scope, "tokens", tally.tokens + needed - tpm, now) };
         if (want.tokensPerRequest > 0) extra = Math.min(extra, Math.floor(Math.max(0, room) / (HEADROOM_SHARE * want.tokensPerRequest)));
       }
@@ -288,7 +302,7 @@ export class LeaseLedger {
       usd: ask.scopes.some((s) => s.budget) ? (first?.usd ?? 0) + extra * want.usdPerRequest : null,
     };
     const lease: LeaseRecord = {
-      id: `${now.toString(36)}-${(this.#sequence++).toString(36)}-${crypto.randomUUID().slice(0, 8)}`,
+      id: `${background ? BACKGROUND_LEASE_PREFIX : ""}${now.toString(36)}-${(this.#sequence++).toString(36)}-${crypto.randomUUID().slice(0, 8)}`,
       holder,
       scopes: ask.scopes.map((limits) => ({ scope: limits.scope, ...(limits.budget ? { periodKey: periodKeyOf(limits.budget.period, now) } : {}) })),
       grantedAt: now,
