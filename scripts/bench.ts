@@ -275,7 +275,7 @@ async function runProfile(): Promise<void> {
 /** A gateway-run batch with interactive traffic alongside (scripts/bench/batch.ts). */
 async function runBatch(lines: number): Promise<void> {
   const inspectorPort = 20_000 + Math.floor(Math.random() * 20_000);
-  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false, inspectorPort });
+  const targets = await startTargets({ latencyMs: Number(values["latency-ms"]), chunks: 5, withPortkey: false, withDataPlane: false, inspectorPort });
   try {
     console.log(`switchyard batch bench: upstream latency ${values["latency-ms"]} ms; key limits ${targets.keyLimits}`);
     const result = await runBatchBench(targets, { lines, connections, windowMs: smoke ? 1_000 : 5_000, inspectorPort });

@@ -6,7 +6,7 @@ import { batchKeyOf } from "../policy/auth";
 import { BACKGROUND_DEFERRAL_HEADER, asBatchLine } from "../policy/batch-line-caller";
 import type { KeyRecord } from "../policy/keys";
 import type { UsageEvent } from "../usage/event";
-import { retryDelaySeconds } from "../usage/consumer";
+import { retryDelaySeconds } from "../lib/queue-retry";
 import type { LineClaim, LineResult } from "./line-book";
 import { BatchLineMessageSchema, sendLineMessages, type BatchLineMessage } from "./line-messages";
 

@@ -125,8 +125,9 @@ function usageEvent(overrides: Partial<UsageEvent>): UsageEvent {
 
 async function deliverExport(body: unknown, environment: Env = env) {
   const batch = createMessageBatch("switchyard-export", [{ id: `msg-${randomHex(4)}`, timestamp: new Date(), attempts: 1, body }]);
-  await worker.queue(batch, environment);
-  return getQueueResult(batch, createExecutionContext());
+  const ctx = createExecutionContext();
+  await worker.queue(batch, environment, ctx);
+  return getQueueResult(batch, ctx);
 }
 
 describe("export consumer", () => {

@@ -93,7 +93,7 @@ describe("GET /admin/openapi.json", () => {
     for (const [path, ops] of Object.entries(doc.paths)) if (path !== "/admin/openapi.json") for (const op of Object.values(ops)) expect(op.responses, path).toHaveProperty("403");
     const createToken = doc.components.schemas.CreateAdminToken as { properties: Record<string, { enum?: string[] }>; required: string[] };
     expect(createToken.required).toEqual(expect.arrayContaining(["name", "role"]));
-    expect(createToken.properties.role!.enum).toEqual(["owner", "workspace_admin", "viewer"]);
+    expect(createToken.properties.role!.enum).toEqual(["owner", "workspace_admin", "viewer", "node"]);
     expect(Object.keys(createToken.properties)).toEqual(expect.arrayContaining(["workspaces", "expiresAt"]));
     const entry = (doc.components.schemas.AuditPage as { properties: { data: { items: { properties: Record<string, unknown> } } } }).properties.data.items.properties;
     expect(Object.keys(entry)).toEqual(expect.arrayContaining(["actor", "action", "target", "time", "beforeHash", "afterHash", "changedFields"]));

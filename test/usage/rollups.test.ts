@@ -33,8 +33,9 @@ function event(workspaceId: string, overrides: Partial<UsageEvent> = {}): UsageE
 /** Through the real usage consumer (declared metadata keys come from the workspace config). */
 async function consume(events: UsageEvent[]) {
   const batch = createMessageBatch("switchyard-usage", events.map((body, i) => ({ id: `m-${body.requestId}-${i}`, timestamp: new Date(), attempts: 1, body })));
-  await worker.queue(batch, env);
-  return getQueueResult(batch, createExecutionContext());
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env, ctx);
+  return getQueueResult(batch, ctx);
 }
 
 const errorOf = async (res: Response) => ((await res.json()) as { error: { message: string; param: string | null; code: string | null; type: string } }).error;
