@@ -147,6 +147,9 @@ describe("usage shipping", () => {
     expect(await again.json()).toEqual({ received: 2, inserted: 0 });
     const count = await env.USAGE_DB.prepare("SELECT COUNT(*) AS n FROM usage_events WHERE workspace_id = ?").bind(ws.id).first<{ n: number }>();
     expect(count?.n).toBe(2);
+    // The usage API answers from the rollups: shipped events are in them, once.
+    const report = (await (await admin(`/workspaces/${ws.id}/usage?from=2026-11-01T00:00:00Z&to=2026-11-10T00:00:00Z`)).json()) as { totals: { requests: number } };
+    expect(report.totals.requests).toBe(2);
 
     expect((await control(node.token, "/usage", { events: [usageEvent(other.id, `req_${crypto.randomUUID()}`)] })).status).toBe(403);
     const withBody = await control(node.token, "/usage", { events: [{ ...usageEvent(ws.id, `req_${crypto.randomUUID()}`), request: "the prompt" }] });
