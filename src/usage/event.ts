@@ -110,6 +110,22 @@ export type BatchLineUsage = {
   time: number;
 };
 
+/** What an event that no client waited for (a native batch line, a training run) carries: no cache, no stream, no tags. */
+const NOT_SERVED_INTERACTIVELY = {
+  cacheStatus: null,
+  savedTokens: 0,
+  savedUsd: null,
+  coalesced: false,
+  stream: false,
+  ttfbMs: null,
+  totalMs: 0,
+  overheadMs: 0,
+  rescued: false,
+  metadata: {},
+  user: null,
+  trace: null,
+} as const satisfies Partial<UsageEvent>;
+
 /** The usage event of one batch line, priced at the provider's batch price (src/usage/pricing.ts). */
 export function batchLineUsageEvent(config: GatewayConfig | undefined, line: BatchLineUsage): UsageEvent {
   const usage = line.usage ?? { promptTokens: 0, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 };
@@ -128,21 +144,10 @@ export function batchLineUsageEvent(config: GatewayConfig | undefined, line: Bat
     usage,
     usageEstimated: false,
     costUsd: answered ? costOf(usage, batchPriceOfTarget(config, line.provider, line.model)) : 0,
-    cacheStatus: null,
-    savedTokens: 0,
-    savedUsd: null,
-    coalesced: false,
-    stream: false,
-    ttfbMs: null,
-    totalMs: 0,
-    overheadMs: 0,
+    ...NOT_SERVED_INTERACTIVELY,
     status: line.status,
     outcome: answered ? "success" : "error",
     errorType: line.errorType,
-    rescued: false,
-    metadata: {},
-    user: null,
-    trace: null,
     batchId: line.batchId,
   };
 }
@@ -170,21 +175,10 @@ export function trainingUsageEvent(config: GatewayConfig | undefined, training: 
     usage: { promptTokens: training.trainedTokens, completionTokens: 0, cachedTokens: 0, cacheWriteTokens: 0, reasoningTokens: 0 },
     usageEstimated: false,
     costUsd: price === null ? null : (training.trainedTokens * price) / 1_000_000,
-    cacheStatus: null,
-    savedTokens: 0,
-    savedUsd: null,
-    coalesced: false,
-    stream: false,
-    ttfbMs: null,
-    totalMs: 0,
-    overheadMs: 0,
+    ...NOT_SERVED_INTERACTIVELY,
     status: 200,
     outcome: "success",
     errorType: null,
-    rescued: false,
-    metadata: {},
-    user: null,
-    trace: null,
     batchId: null,
   };
 }
