@@ -132,14 +132,7 @@ async function finalize(context: RunnerContext, lines: LineBook, reason: StopRea
     index++;
   }
   const summary = await results.close();
-  await transition(env.USAGE_DB, batch, ["finalizing"], FINAL_OF[reason], {
-    outputFileId: summary.outputFileId,
-    errorFileId: summary.errorFileId,
-    completed: summary.completed,
-    failed: summary.failed,
-    unprocessed: summary.unprocessed,
-    usage: summary.usage,
-  });
+  await transition(env.USAGE_DB, batch, ["finalizing"], FINAL_OF[reason], summary);
   return { next: "done" };
 }
 

@@ -103,14 +103,7 @@ async function finalize(context: RunnerContext, provider: Provider, state: Nativ
   for (const [index, customId] of customIds.entries()) if (!results.has(index)) await results.unprocessed(index, customId, unprocessed);
   const summary = await results.close();
   const to: BatchStatus = reason === "completed" ? "completed" : FINAL_OF[reason];
-  await transition(env.USAGE_DB, batch, ["finalizing"], to, {
-    outputFileId: summary.outputFileId,
-    errorFileId: summary.errorFileId,
-    completed: summary.completed,
-    failed: summary.failed,
-    unprocessed: summary.unprocessed,
-    usage: summary.usage,
-  });
+  await transition(env.USAGE_DB, batch, ["finalizing"], to, summary);
   return { next: "done" };
 }
 
